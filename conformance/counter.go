@@ -1,0 +1,59 @@
+package conformance
+
+import (
+	"net/http"
+	"sync"
+)
+
+// Counter is an http.RoundTripper that counts the requests passing through
+// it to Base (http.DefaultTransport when nil). Tests read Total around an
+// operation to assert how many requests it sent.
+type Counter struct {
+	Base http.RoundTripper
+
+	mu       sync.Mutex
+	total    int
+	byMethod map[string]int
+}
+
+// RoundTrip counts req and passes it on.
+func (c *Counter) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.total++
+	if c.byMethod == nil {
+		c.byMethod = map[string]int{}
+	}
+	c.byMethod[req.Method]++
+	c.mu.Unlock()
+	base := c.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(req)
+}
+
+// Total returns the number of requests counted so far.
+func (c *Counter) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// ByMethod returns the number of requests counted so far per HTTP method.
+func (c *Counter) ByMethod() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.byMethod))
+	for k, v := range c.byMethod {
+		out[k] = v
+	}
+	return out
+}
+
+// Reset sets the counts to zero.
+func (c *Counter) Reset() {
+	c.mu.Lock()
+	c.total = 0
+	c.byMethod = nil
+	c.mu.Unlock()
+}

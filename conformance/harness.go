@@ -1,0 +1,72 @@
+// Package conformance is the single source of truth for stowage's
+// behaviour: Run runs the whole contract against any backend and Benchmark
+// measures it. A backend's test file builds a Harness and calls them.
+//
+// It also holds the test doubles the project's own logic is tested with: a
+// request-counting HTTP transport, a fault and latency injecting transport,
+// an eventual-consistency simulator and a registry-layout generator.
+package conformance
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// Harness plugs a backend into Run and Benchmark.
+type Harness struct {
+	// Name labels the backend in messages.
+	Name string
+
+	// New returns a driver over the storage area named by env.Root. Two
+	// calls with the same Root must see the same files, as two processes
+	// over one root would (the suite resumes writers through a second
+	// driver). Each test gets a fresh, unique Root, so tests are isolated.
+	// An HTTP backend must send every request through env.HTTPClient.
+	// New calls t.Fatal (or t.Skip, for a server that is not configured)
+	// when it cannot build the driver.
+	New func(t testing.TB, env Env) driver.StorageDriver
+
+	// Caps says which behaviours and counts apply to the backend.
+	Caps Capabilities
+}
+
+// Env is what the suite hands Harness.New.
+type Env struct {
+	// Root is a fresh name of the form [a-z0-9-]+, unique per test; the
+	// harness maps it to a directory (filesystem), a key prefix / root
+	// directory (object stores) or a store instance (inmemory).
+	Root string
+
+	// HTTPClient is the client an HTTP backend must use for all its
+	// requests. Its transport counts requests (see Env.Requests) and may
+	// inject faults or latency. It is never nil.
+	HTTPClient *http.Client
+
+	// Requests counts every request sent through HTTPClient.
+	Requests *Counter
+}
+
+// Capabilities describes a backend to the suite.
+type Capabilities struct {
+	// HTTP is set when the backend sends all its requests through
+	// Env.HTTPClient; the suite then asserts request counts.
+	HTTP bool
+
+	// DeleteBatchLimit is the most paths one bulk-delete request removes
+	// (S3 1,000; GCS 100; Azure 256; Swift 10,000). With HTTP set, the
+	// suite asserts that DeleteFiles of N paths sends exactly
+	// ceil(N/DeleteBatchLimit) requests.
+	DeleteBatchLimit int
+
+	// ListPageSize is the most keys one list request returns (S3 1,000).
+	// With HTTP set, the suite asserts that a Walk over N keys sends
+	// ceil(N/ListPageSize) requests. Zero for backends without flat
+	// listing.
+	ListPageSize int
+
+	// SignedURLs is set when URLFor returns URLs that plain HTTP GET and
+	// HEAD can fetch; otherwise URLFor must return ErrUnsupportedMethod.
+	SignedURLs bool
+}

@@ -1,0 +1,148 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// PathNotFoundError is returned when no file or directory exists at Path.
+type PathNotFoundError struct {
+	Path       string
+	DriverName string
+}
+
+func (e *PathNotFoundError) Error() string {
+	return fmt.Sprintf("%s: path not found: %s", e.DriverName, e.Path)
+}
+
+// InvalidPathError is returned, before any I/O, for a path that breaks the
+// path rules (see ValidatePath).
+type InvalidPathError struct {
+	Path       string
+	DriverName string
+	// Reason says which rule the path breaks.
+	Reason string
+}
+
+func (e *InvalidPathError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("%s: invalid path: %q", e.DriverName, e.Path)
+	}
+	return fmt.Sprintf("%s: invalid path %q: %s", e.DriverName, e.Path, e.Reason)
+}
+
+// InvalidOffsetError is returned by Reader for a negative offset or one
+// beyond the end of the file.
+type InvalidOffsetError struct {
+	Path       string
+	Offset     int64
+	DriverName string
+}
+
+func (e *InvalidOffsetError) Error() string {
+	return fmt.Sprintf("%s: invalid offset %d for %s", e.DriverName, e.Offset, e.Path)
+}
+
+// ErrUnsupportedMethod is matched (errors.Is) by every
+// *UnsupportedMethodError: the backend cannot do what was asked, e.g.
+// URLFor on a backend without presigned URLs.
+var ErrUnsupportedMethod = errors.New("unsupported method")
+
+// UnsupportedMethodError names the driver and the method it does not
+// support. It matches ErrUnsupportedMethod with errors.Is.
+type UnsupportedMethodError struct {
+	DriverName string
+	Method     string
+}
+
+func (e *UnsupportedMethodError) Error() string {
+	return fmt.Sprintf("%s: unsupported method %s", e.DriverName, e.Method)
+}
+
+// Is reports whether target is ErrUnsupportedMethod.
+func (e *UnsupportedMethodError) Is(target error) bool { return target == ErrUnsupportedMethod }
+
+// TooManyRequestsError is returned when the provider still rate-limits a
+// request after the configured retries.
+type TooManyRequestsError struct {
+	DriverName string
+	Cause      error
+}
+
+func (e *TooManyRequestsError) Error() string {
+	return fmt.Sprintf("%s: too many requests: %v", e.DriverName, e.Cause)
+}
+
+// Unwrap returns the provider's error.
+func (e *TooManyRequestsError) Unwrap() error { return e.Cause }
+
+// ErrSkipDir may be returned by a WalkFn for a directory to leave the
+// directory's contents out of the walk. Walk never returns it.
+var ErrSkipDir = errors.New("skip this directory")
+
+// Errors of the FileWriter state machine. Backends wrap them with their name;
+// match them with errors.Is.
+var (
+	// ErrWriterClosed: the writer was closed (a second Close, or Write,
+	// Commit or Cancel after Close).
+	ErrWriterClosed = errors.New("writer already closed")
+	// ErrWriterCommitted: Write, Commit or Cancel after Commit.
+	ErrWriterCommitted = errors.New("writer already committed")
+	// ErrWriterCancelled: Write, Commit or Cancel after Cancel.
+	ErrWriterCancelled = errors.New("writer already cancelled")
+)
+
+// DeleteFailure is one path DeleteFiles could not delete, with its cause.
+type DeleteFailure struct {
+	Path string
+	Err  error
+}
+
+// DeleteFilesError lists every path DeleteFiles could not delete, each with
+// its cause. errors.Is and errors.As see through to the causes.
+type DeleteFilesError struct {
+	DriverName string
+	Failures   []DeleteFailure
+}
+
+func (e *DeleteFilesError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d path(s) not deleted", e.DriverName, len(e.Failures))
+	const shown = 5
+	for i, f := range e.Failures {
+		if i == shown {
+			fmt.Fprintf(&b, "; and %d more", len(e.Failures)-shown)
+			break
+		}
+		fmt.Fprintf(&b, "; %s: %v", f.Path, f.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause of every failure.
+func (e *DeleteFilesError) Unwrap() []error {
+	errs := make([]error, len(e.Failures))
+	for i, f := range e.Failures {
+		errs[i] = f.Err
+	}
+	return errs
+}
+
+// ConfigError reports a bad backend configuration or parameter.
+type ConfigError struct {
+	DriverName string
+	// Parameter names the offending setting, if one does.
+	Parameter string
+	Err       error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Parameter == "" {
+		return fmt.Sprintf("%s: configuration: %v", e.DriverName, e.Err)
+	}
+	return fmt.Sprintf("%s: parameter %q: %v", e.DriverName, e.Parameter, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *ConfigError) Unwrap() error { return e.Err }

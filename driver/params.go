@@ -1,0 +1,152 @@
+package driver
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Params reads distribution-style parameters. Values may come typed (from
+// Go code or YAML) or as strings (from environment variables or flags), so
+// each getter accepts both. Missing keys give the default; a value of the
+// wrong kind gives a *ConfigError naming the parameter.
+type Params struct {
+	DriverName string
+	Values     map[string]any
+}
+
+// String returns the string parameter key, or def when absent.
+func (p Params) String(key, def string) (string, error) {
+	v, ok := p.Values[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case fmt.Stringer:
+		return v.String(), nil
+	}
+	return "", p.errorf(key, "want a string, got %T", v)
+}
+
+// Bool returns the boolean parameter key ("true"/"false" accepted), or def.
+func (p Params) Bool(key string, def bool) (bool, error) {
+	v, ok := p.Values[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch v := v.(type) {
+	case bool:
+		return v, nil
+	case string:
+		if v == "" {
+			return def, nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, p.errorf(key, "want true or false, got %q", v)
+		}
+		return b, nil
+	}
+	return false, p.errorf(key, "want a boolean, got %T", v)
+}
+
+// Int64 returns the integer parameter key, or def. Strings may carry a
+// size suffix (k, m, g for powers of 1024, case-insensitive, "mb" too).
+func (p Params) Int64(key string, def int64) (int64, error) {
+	v, ok := p.Values[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch v := v.(type) {
+	case int:
+		return int64(v), nil
+	case int32:
+		return int64(v), nil
+	case int64:
+		return v, nil
+	case uint:
+		return int64(v), nil
+	case uint32:
+		return int64(v), nil
+	case uint64:
+		return int64(v), nil
+	case float64:
+		if v != float64(int64(v)) {
+			return 0, p.errorf(key, "want a whole number, got %v", v)
+		}
+		return int64(v), nil
+	case string:
+		if v == "" {
+			return def, nil
+		}
+		n, err := parseSize(v)
+		if err != nil {
+			return 0, p.errorf(key, "want a whole number, got %q", v)
+		}
+		return n, nil
+	}
+	return 0, p.errorf(key, "want a whole number, got %T", v)
+}
+
+// Int is Int64 for int-sized settings.
+func (p Params) Int(key string, def int) (int, error) {
+	n, err := p.Int64(key, int64(def))
+	return int(n), err
+}
+
+// Duration returns the duration parameter key ("1m30s", or a number of
+// seconds), or def.
+func (p Params) Duration(key string, def time.Duration) (time.Duration, error) {
+	v, ok := p.Values[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch v := v.(type) {
+	case time.Duration:
+		return v, nil
+	case int:
+		return time.Duration(v) * time.Second, nil
+	case int64:
+		return time.Duration(v) * time.Second, nil
+	case float64:
+		return time.Duration(v * float64(time.Second)), nil
+	case string:
+		if v == "" {
+			return def, nil
+		}
+		if d, err := time.ParseDuration(v); err == nil {
+			return d, nil
+		}
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return time.Duration(n * float64(time.Second)), nil
+		}
+		return 0, p.errorf(key, "want a duration such as 30s, got %q", v)
+	}
+	return 0, p.errorf(key, "want a duration, got %T", v)
+}
+
+func (p Params) errorf(key, format string, args ...any) error {
+	return &ConfigError{DriverName: p.DriverName, Parameter: key, Err: fmt.Errorf(format, args...)}
+}
+
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"gib", 1 << 30}, {"gb", 1 << 30}, {"g", 1 << 30}, {"mib", 1 << 20}, {"mb", 1 << 20}, {"m", 1 << 20}, {"kib", 1 << 10}, {"kb", 1 << 10}, {"k", 1 << 10}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return n * mult, nil
+}
