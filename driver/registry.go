@@ -55,3 +55,9 @@ func Open(ctx context.Context, name string, params map[string]any) (StorageDrive
 	}
 	return f(ctx, params)
 }
+
+// HTTPClientParam is the parameter under which Open hands an HTTP backend
+// an *http.Client to send all its requests through (tests count requests
+// and inject faults or latency with it). Every HTTP backend's factory
+// accepts it; local backends ignore it.
+const HTTPClientParam = "httpclient"
