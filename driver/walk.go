@@ -26,8 +26,9 @@ type WalkOptions struct {
 type WalkOption func(*WalkOptions)
 
 // WithStartAfter visits only the entries whose walk key (see WalkKey) sorts
-// after hint. Give a file's path to resume after that file, or
-// WalkKey(dir, true) to resume after a directory and all its contents.
+// after hint, as S3's StartAfter does for keys. Give the key of the last
+// entry a walk saw to resume right after it: a file's path, or
+// WalkKey(dir, true) to resume with the directory's contents.
 func WithStartAfter(hint string) WalkOption {
 	return func(o *WalkOptions) { o.StartAfter = hint }
 }
