@@ -167,7 +167,9 @@ func (w *Walker) Visit(fi FileInfo) (descend bool, err error) {
 		select {
 		case w.work <- fi:
 		case <-w.ctx.Done():
-			return false, w.ctxErr()
+			err := w.ctxErr()
+			w.fail(err) // so that Close reports it too
+			return false, err
 		}
 		return false, nil
 	}

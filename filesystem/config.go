@@ -1,0 +1,96 @@
+package filesystem
+
+import (
+	"context"
+	"errors"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// Name is the backend's registered name.
+const Name = "filesystem"
+
+const (
+	// DefaultRootDirectory is where the driver keeps its files when
+	// Config.RootDirectory is empty, as in distribution's registry.
+	DefaultRootDirectory = "/var/lib/registry"
+	// DefaultMaxThreads bounds concurrent filesystem operations when
+	// Config.MaxThreads is zero, as in distribution's registry.
+	DefaultMaxThreads = 100
+	// MinMaxThreads is the least Config.MaxThreads takes effect as; smaller
+	// positive values are raised to it, as distribution does.
+	MinMaxThreads = 25
+)
+
+// Parameter names read by the factory registered with driver.Register,
+// named as in distribution's registry configuration.
+const (
+	ParamRootDirectory = "rootdirectory"
+	ParamMaxThreads    = "maxthreads"
+)
+
+// Config configures a filesystem Driver.
+type Config struct {
+	// RootDirectory is the directory that holds every file of the driver;
+	// it is created when missing. Empty means DefaultRootDirectory. It must
+	// be one filesystem: a mount point below it makes writes that cross it
+	// fail, since files are staged under the root and renamed into place.
+	RootDirectory string
+
+	// MaxThreads bounds how many filesystem operations run at once (each
+	// blocking system call holds an OS thread). Zero means
+	// DefaultMaxThreads; a value below MinMaxThreads is raised to it; a
+	// negative value is an error.
+	MaxThreads int
+}
+
+// normalize applies the defaults and checks the values.
+func (c Config) normalize() (Config, error) {
+	if c.RootDirectory == "" {
+		c.RootDirectory = DefaultRootDirectory
+	}
+	switch {
+	case c.MaxThreads < 0:
+		return c, &driver.ConfigError{DriverName: Name, Parameter: ParamMaxThreads, Err: errors.New("must not be negative")}
+	case c.MaxThreads == 0:
+		c.MaxThreads = DefaultMaxThreads
+	case c.MaxThreads < MinMaxThreads:
+		c.MaxThreads = MinMaxThreads
+	}
+	return c, nil
+}
+
+// ConfigFromParameters builds a Config from distribution-style parameters:
+// "rootdirectory" (string, default DefaultRootDirectory) and "maxthreads"
+// (integer or numeric string, default DefaultMaxThreads, at least
+// MinMaxThreads). Other parameters are ignored, so a registry's whole
+// storage section can be passed unchanged.
+func ConfigFromParameters(params map[string]any) (Config, error) {
+	p := driver.Params{DriverName: Name, Values: params}
+	root, err := p.String(ParamRootDirectory, "")
+	if err != nil {
+		return Config{}, err
+	}
+	maxThreads, err := p.Int(ParamMaxThreads, 0)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{RootDirectory: root, MaxThreads: maxThreads}.normalize()
+}
+
+func init() {
+	driver.Register(Name, factory)
+}
+
+// factory is the driver.Factory registered under Name.
+func factory(ctx context.Context, params map[string]any) (driver.StorageDriver, error) {
+	cfg, err := ConfigFromParameters(params)
+	if err != nil {
+		return nil, err
+	}
+	d, err := New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
