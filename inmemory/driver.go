@@ -218,11 +218,11 @@ func (d *Driver) Delete(ctx context.Context, path string) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	found := false
 	if _, ok := d.files[path]; ok {
-		delete(d.files, path)
-		found = true
+		delete(d.files, path) // a file: no need to look for a tree
+		return nil
 	}
+	found := false
 	for p := range d.files {
 		if driver.IsUnder(p, path) {
 			delete(d.files, p)

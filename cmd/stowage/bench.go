@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/stowage-dev/stowage/conformance"
+	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/bench"
+)
+
+// localBackends send no HTTP requests: --latency is refused for them and
+// their requests columns stay empty.
+var localBackends = map[string]bool{"filesystem": true, "inmemory": true}
+
+// benchOptions are the flags of stowage bench.
+type benchOptions struct {
+	backend     string
+	backendSet  bool
+	params      paramFlag
+	config      string
+	workloads   []string
+	matrix      []conformance.DeleteCell
+	walk        conformance.Layout
+	sizes       []bench.Size
+	runs        int
+	latency     time.Duration
+	prefix      string
+	concurrency int
+	json, csv   bool
+	progress    string
+	verbose     bool
+}
+
+const benchUsage = `Usage: stowage bench [flags]
+
+Measures a backend: the delete matrix of a registry garbage collection (M
+manifests with T tags each: M revision links and M*T tag index links, deleted
+one path at a time as distribution's GC does, then with one DeleteFiles call),
+a Walk of a registry tree, and sequential PutContent/GetContent throughput.
+
+It writes only under a fresh prefix (default /stowage-bench-<random>), refuses
+one that already holds data, and deletes exactly the files it wrote, also on
+Ctrl-C (a second Ctrl-C stops at once). The filesystem default runs in a
+temporary directory that is removed afterwards.
+
+The backend comes from --backend, from the storage section of a
+distribution-style config (--config), or both; --param overrides the config.
+Requests are counted through the *http.Client handed to the backend as the
+"httpclient" parameter; local backends show "-".
+
+The table goes to stdout (or JSON/CSV with --json/--csv); logs and the
+progress bar go to stderr. The progress bar appears after 2s when stderr is a
+terminal (--progress auto), always (--progress always, redrawn in place with
+\r), or never.
+
+Flags:
+`
+
+func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
+	o := &benchOptions{}
+	fs := flag.NewFlagSet("stowage bench", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.Usage = func() {
+		fmt.Fprint(output, benchUsage)
+		fs.PrintDefaults()
+	}
+	var matrix, workloads, walk, sizes string
+	fs.StringVar(&o.backend, "backend", "filesystem", "backend `name` as registered with driver.Register (registered: "+fmt.Sprint(driver.Registered())+")")
+	fs.Var(&o.params, "param", "backend parameter `key=value` (repeatable), named as in distribution's config")
+	fs.StringVar(&o.config, "config", "", "distribution-style YAML `file` whose storage section configures the backend")
+	fs.StringVar(&workloads, "workloads", "all", "comma-separated `list` of workloads: delete, walk, throughput, or all")
+	fs.StringVar(&matrix, "matrix", "1x0,1x1,10x0,10x1,100x0,100x1,100x20", "delete matrix `cells` MxT (M manifests with T tags each)")
+	fs.StringVar(&walk, "walk", "100x5", "registry `tree` MxT walked by the walk workload (2 layers per manifest)")
+	fs.StringVar(&sizes, "sizes", "1KiB:200,1MiB:20,64MiB:2", "throughput cases `SIZE:COUNT`, comma-separated")
+	fs.IntVar(&o.runs, "runs", 1, "measure everything `n` times and report the median and range")
+	fs.DurationVar(&o.latency, "latency", 0, "add this round-trip `delay` to every request of an HTTP backend, e.g. 48ms")
+	fs.StringVar(&o.prefix, "prefix", "", "write under this `path` instead of a fresh /stowage-bench-<random>; it must not exist")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "parallel writes when setting up (measured operations run one at a time)")
+	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	fs.BoolVar(&o.csv, "csv", false, "print the results as CSV instead of a table")
+	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: `auto` (a terminal, after 2s), always or never")
+	fs.BoolVar(&o.verbose, "v", false, "verbose logs on stderr")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "backend" {
+			o.backendSet = true
+		}
+	})
+	var err error
+	if o.workloads, err = bench.ParseWorkloads(workloads); err != nil {
+		return nil, fmt.Errorf("--workloads: %w", err)
+	}
+	if o.matrix, err = bench.ParseMatrix(matrix); err != nil {
+		return nil, fmt.Errorf("--matrix: %w", err)
+	}
+	if o.walk, err = bench.ParseTree(walk); err != nil {
+		return nil, fmt.Errorf("--walk: %w", err)
+	}
+	if o.sizes, err = bench.ParseSizes(sizes); err != nil {
+		return nil, fmt.Errorf("--sizes: %w", err)
+	}
+	switch {
+	case o.runs < 1:
+		return nil, fmt.Errorf("--runs must be at least 1, got %d", o.runs)
+	case o.latency < 0:
+		return nil, fmt.Errorf("--latency must not be negative, got %v", o.latency)
+	case o.concurrency < 1:
+		return nil, fmt.Errorf("--concurrency must be at least 1, got %d", o.concurrency)
+	case o.json && o.csv:
+		return nil, errors.New("--json and --csv exclude each other")
+	case o.progress != "auto" && o.progress != "always" && o.progress != "never":
+		return nil, fmt.Errorf("--progress must be auto, always or never, got %q", o.progress)
+	}
+	if o.prefix != "" {
+		if err := driver.ValidatePath("stowage", o.prefix); err != nil {
+			return nil, fmt.Errorf("--prefix: %w", err)
+		}
+	}
+	return o, nil
+}
+
+func runBench(ctx context.Context, args []string, a *app) int {
+	o, err := parseBenchFlags(args, a.stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "stowage bench: %v\n", err)
+		return exitUsage
+	}
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	if err := benchMain(ctx, o, a, log); err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			fmt.Fprintf(a.stderr, "stowage bench: interrupted: %v\n", err)
+			return exitInterrupted
+		}
+		fmt.Fprintf(a.stderr, "stowage bench: %v\n", err)
+		switch {
+		case errors.Is(err, errUsage):
+			return exitUsage
+		}
+		return exitFailure
+	}
+	return exitOK
+}
+
+// errUsage marks errors in how the command was called.
+var errUsage = errors.New("usage")
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string        { return e.msg }
+func (e usageError) Is(target error) bool { return target == errUsage }
+
+// session is an opened backend with the means to count its requests.
+type session struct {
+	choice  backendChoice
+	d       driver.StorageDriver
+	counter *conformance.Counter
+	root    string // temporary filesystem root, removed by close
+	http    bool   // the backend sends requests through counter
+}
+
+// openBackend resolves and opens the backend, with a counting (and, with
+// --latency, delaying) HTTP client in its parameters and, for the default
+// filesystem, a temporary root.
+func openBackend(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) (*session, error) {
+	choice, err := resolveBackend(o.backend, o.backendSet, o.config, o.params)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if o.latency > 0 && localBackends[choice.name] {
+		return nil, usageError{fmt.Sprintf("--latency %v: the %s backend sends no network requests, so there is nothing to delay; --latency is for HTTP backends (s3, ...)", o.latency, choice.name)}
+	}
+	s := &session{choice: choice}
+	if choice.name == "filesystem" {
+		if _, ok := choice.params["rootdirectory"]; !ok {
+			dir, err := os.MkdirTemp("", "stowage-bench-")
+			if err != nil {
+				return nil, err
+			}
+			s.root = dir
+			choice.params["rootdirectory"] = dir
+			log.Debug("temporary filesystem root", "dir", dir)
+		}
+	}
+	var rt http.RoundTripper = newTransport(o.concurrency)
+	if o.latency > 0 {
+		rt = &conformance.Latency{Base: rt, Delay: o.latency}
+	}
+	s.counter = &conformance.Counter{Base: rt}
+	choice.params[driver.HTTPClientParam] = &http.Client{Transport: s.counter}
+	s.d, err = a.open(ctx, choice.name, choice.params)
+	if err != nil {
+		s.close(log)
+		return nil, fmt.Errorf("opening the %s backend: %w", choice.name, err)
+	}
+	return s, nil
+}
+
+// newTransport is http.DefaultTransport with room for the setup's
+// parallel connections.
+func newTransport(concurrency int) http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = max(concurrency, t.MaxIdleConnsPerHost)
+	return t
+}
+
+func (s *session) close(log *slog.Logger) {
+	if s.root == "" {
+		return
+	}
+	if err := os.RemoveAll(s.root); err != nil {
+		log.Warn("removing the temporary root", "dir", s.root, "err", err)
+	}
+}
+
+// probe finds out whether the backend sends its requests through the
+// counting client: a Stat of the (still unused) prefix must send one.
+func (s *session) probe(ctx context.Context, prefix string, o *benchOptions, log *slog.Logger) error {
+	before := s.counter.Total()
+	if _, err := s.d.Stat(ctx, prefix); err != nil && !isNotFound(err) {
+		return fmt.Errorf("probing the backend: %w", err)
+	}
+	s.http = s.counter.Total() > before
+	if !s.http {
+		if o.latency > 0 {
+			return usageError{fmt.Sprintf("--latency %v: the %s backend sent no request through the HTTP client it was given, so nothing can be delayed", o.latency, s.choice.name)}
+		}
+		if !localBackends[s.choice.name] {
+			log.Warn("the backend sends no requests through the HTTP client it was given; requests are not counted", "backend", s.choice.name)
+		}
+	}
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var nf *driver.PathNotFoundError
+	return errors.As(err, &nf)
+}
+
+func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) error {
+	s, err := openBackend(ctx, o, a, log)
+	if err != nil {
+		return err
+	}
+	defer s.close(log)
+	prefix := o.prefix
+	if prefix == "" {
+		if prefix, err = bench.NewPrefix(); err != nil {
+			return err
+		}
+	}
+	if err := s.probe(ctx, prefix, o, log); err != nil {
+		return err
+	}
+	cfg := bench.Config{
+		Driver:      s.d,
+		Prefix:      prefix,
+		Workloads:   o.workloads,
+		Matrix:      o.matrix,
+		Walk:        o.walk,
+		Sizes:       o.sizes,
+		Runs:        o.runs,
+		Concurrency: o.concurrency,
+		Progress:    &bench.Progress{},
+		Logger:      log,
+	}
+	if s.http {
+		cfg.Requests = s.counter.Total
+	}
+	bar := startProgress(a.stderr, cfg.Progress, progressMode(o, a))
+	start := time.Now()
+	rep, err := bench.Run(ctx, cfg)
+	bar.stop()
+	if err != nil {
+		return err
+	}
+	out := result{
+		Report:   rep,
+		Latency:  o.latency.String(),
+		Root:     s.root,
+		Elapsed:  time.Since(start).Round(time.Millisecond).Seconds(),
+		Machine:  thisMachine(),
+		Requests: s.counter.Total(),
+	}
+	if !s.http {
+		out.Requests = 0
+	}
+	switch {
+	case o.json:
+		return writeJSON(a.stdout, out)
+	case o.csv:
+		return writeCSV(a.stdout, out)
+	}
+	return writeTable(a.stdout, out)
+}
+
+// progressMode turns --progress into when the bar is drawn.
+func progressMode(o *benchOptions, a *app) barMode {
+	switch {
+	case o.progress == "never":
+		return barNever
+	case o.progress == "always":
+		return barAlways
+	case a.terminal && !o.verbose:
+		return barAuto
+	}
+	return barNever
+}

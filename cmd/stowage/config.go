@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// param is one --param key=value.
+type param struct{ key, value string }
+
+// paramFlag collects repeated --param key=value flags, in order.
+type paramFlag []param
+
+// String implements flag.Value.
+func (p *paramFlag) String() string {
+	var parts []string
+	for _, kv := range *p {
+		parts = append(parts, kv.key+"="+kv.value)
+	}
+	return strings.Join(parts, " ")
+}
+
+// Set implements flag.Value: "key=value", the value may be empty or hold
+// "=" itself.
+func (p *paramFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	k = strings.TrimSpace(k)
+	if !ok || k == "" {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	*p = append(*p, param{k, v})
+	return nil
+}
+
+// storageSettings are the keys of distribution's storage section that
+// configure the registry, not a driver.
+var storageSettings = map[string]bool{"delete": true, "maintenance": true, "cache": true, "redirect": true, "tag": true}
+
+// storageConfig is a distribution-style configuration file: only its
+// storage section is read.
+type storageConfig struct {
+	Storage map[string]any `yaml:"storage"`
+}
+
+// loadStorageConfig reads the storage section of a distribution-style
+// configuration file and returns its driver sections by name (usually
+// exactly one), each with its parameters.
+func loadStorageConfig(path string) (map[string]map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var c storageConfig
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.Storage == nil {
+		return nil, fmt.Errorf("config %s: no storage section (want storage: <driver>: <parameters>)", path)
+	}
+	drivers := map[string]map[string]any{}
+	for name, v := range c.Storage {
+		if storageSettings[name] {
+			continue
+		}
+		switch v := v.(type) {
+		case nil:
+			drivers[name] = map[string]any{}
+		case map[string]any:
+			drivers[name] = v
+		default:
+			return nil, fmt.Errorf("config %s: storage.%s: want a map of parameters, got %T", path, name, v)
+		}
+	}
+	if len(drivers) == 0 {
+		return nil, fmt.Errorf("config %s: the storage section names no driver", path)
+	}
+	return drivers, nil
+}
+
+// backendChoice is the resolved backend: its name and parameters.
+type backendChoice struct {
+	name   string
+	params map[string]any
+}
+
+// resolveBackend combines --backend, --config and --param: the config's
+// driver section gives the backend and its parameters unless --backend
+// names another one (an error, since the config would be ignored); --param
+// values override the config's.
+func resolveBackend(backend string, backendSet bool, configPath string, params paramFlag) (backendChoice, error) {
+	choice := backendChoice{name: backend, params: map[string]any{}}
+	if configPath != "" {
+		drivers, err := loadStorageConfig(configPath)
+		if err != nil {
+			return choice, err
+		}
+		names := make([]string, 0, len(drivers))
+		for n := range drivers {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		switch {
+		case backendSet:
+			p, ok := drivers[backend]
+			if !ok {
+				return choice, fmt.Errorf("config %s has no storage.%s section (it has %s)", configPath, backend, strings.Join(names, ", "))
+			}
+			choice.params = p
+		case len(drivers) > 1:
+			return choice, fmt.Errorf("config %s names several drivers (%s); choose one with --backend", configPath, strings.Join(names, ", "))
+		default:
+			choice.name = names[0]
+			choice.params = drivers[names[0]]
+		}
+	}
+	if choice.name == "" {
+		return choice, errors.New("no backend named")
+	}
+	for _, kv := range params {
+		choice.params[kv.key] = kv.value
+	}
+	return choice, nil
+}

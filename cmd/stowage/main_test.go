@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/bench"
+)
+
+func TestRunDispatch(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		code      int
+		out, errs string
+	}{
+		{nil, exitUsage, "", "Commands:"},
+		{[]string{"help"}, exitOK, "Commands:", ""},
+		{[]string{"--help"}, exitOK, "Commands:", ""},
+		{[]string{"help", "help"}, exitOK, "Commands:", ""},
+		{[]string{"help", "bench"}, exitOK, "Usage: stowage bench", ""},
+		{[]string{"bench", "-h"}, exitOK, "", "-latency delay"},
+		{[]string{"help", "nope"}, exitUsage, "", `unknown command "nope"`},
+		{[]string{"nope"}, exitUsage, "", `unknown command "nope"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), c.args, &app{stdout: &stdout, stderr: &stderr, open: driver.Open})
+		if code != c.code || !strings.Contains(stdout.String(), c.out) || !strings.Contains(stderr.String(), c.errs) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", c.args, code, stdout.String(), stderr.String())
+		}
+	}
+}
+
+func TestRenderProgress(t *testing.T) {
+	got := renderProgress(bench.Snapshot{Stage: "100x20 one-by-one", Done: 250, Total: 1000, Elapsed: 5 * time.Second, Remaining: 15 * time.Second}, 8)
+	want := "[##......]  25%  100x20 one-by-one        250/1000 files  elapsed 5s  left ~15s"
+	if got != want {
+		t.Fatalf("got\n  %q\nwant\n  %q", got, want)
+	}
+	got = renderProgress(bench.Snapshot{Stage: "setup", Total: 10}, 4)
+	if !strings.HasPrefix(got, "[....]   0%") || !strings.HasSuffix(got, "left ?") {
+		t.Fatalf("before any work: %q", got)
+	}
+	got = renderProgress(bench.Snapshot{Stage: "done", Done: 10, Total: 10, Elapsed: time.Second}, 4)
+	if !strings.HasPrefix(got, "[####] 100%") || !strings.HasSuffix(got, "left ~0s") {
+		t.Fatalf("at the end: %q", got)
+	}
+}
+
+func TestProgressNeverDrawsNothing(t *testing.T) {
+	var buf bytes.Buffer
+	b := startProgress(&buf, &bench.Progress{}, barNever)
+	b.stop()
+	b.stop()
+	if buf.Len() != 0 {
+		t.Fatalf("drew %q", buf.String())
+	}
+}
+
+func TestProgressModes(t *testing.T) {
+	for _, c := range []struct {
+		flag     string
+		terminal bool
+		verbose  bool
+		want     barMode
+	}{
+		{"auto", true, false, barAuto},
+		{"auto", false, false, barNever},
+		{"auto", true, true, barNever},
+		{"always", false, false, barAlways},
+		{"never", true, false, barNever},
+	} {
+		if got := progressMode(&benchOptions{progress: c.flag, verbose: c.verbose}, &app{terminal: c.terminal}); got != c.want {
+			t.Errorf("%+v: mode %d, want %d", c, got, c.want)
+		}
+	}
+}
+
+func TestFmtDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		850 * time.Microsecond:   "850µs",
+		2345 * time.Microsecond:  "2.35ms",
+		12345 * time.Microsecond: "12.3ms",
+		1234 * time.Millisecond:  "1.23s",
+		125 * time.Second:        "2m5s",
+	} {
+		if got := fmtDuration(d); got != want {
+			t.Errorf("fmtDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// Example_help shows the commands.
+func Example_help() {
+	run(context.Background(), []string{"help"}, &app{stdout: os.Stdout, stderr: os.Stdout, open: driver.Open})
+	// Output:
+	// stowage: storage drivers for content-addressed stores such as container registries
+	//
+	// Usage:
+	//   stowage <command> [flags]
+	//
+	// Commands:
+	//   bench    measure a backend: delete matrix, walk, put/get throughput
+	//   help     show help for stowage or a command
+	//
+	// Run "stowage help <command>" for a command's flags.
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stowage-dev/stowage/internal/bench"
+)
+
+// barMode says when the progress bar is drawn.
+type barMode int
+
+const (
+	barNever  barMode = iota
+	barAuto           // on a terminal, once the run has taken barDelay
+	barAlways         // from the start, whatever stderr is
+)
+
+const (
+	barDelay = 2 * time.Second
+	barEvery = 200 * time.Millisecond
+	barWidth = 24
+)
+
+// progressBar redraws one line on w, in place with \r, until stopped.
+type progressBar struct {
+	w     io.Writer
+	p     *bench.Progress
+	quit  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	drawn int // length of the last line drawn
+}
+
+// startProgress starts drawing p on w as mode says; stop ends it.
+func startProgress(w io.Writer, p *bench.Progress, mode barMode) *progressBar {
+	b := &progressBar{w: w, p: p, quit: make(chan struct{}), done: make(chan struct{})}
+	if mode == barNever {
+		close(b.done)
+		return b
+	}
+	delay := barDelay
+	if mode == barAlways {
+		delay = 0
+	}
+	go b.loop(delay)
+	return b
+}
+
+func (b *progressBar) loop(delay time.Duration) {
+	defer close(b.done)
+	wait := time.NewTimer(delay)
+	defer wait.Stop()
+	select {
+	case <-wait.C:
+	case <-b.quit:
+		return
+	}
+	tick := time.NewTicker(barEvery)
+	defer tick.Stop()
+	for {
+		b.draw(renderProgress(b.p.Snapshot(), barWidth))
+		select {
+		case <-tick.C:
+		case <-b.quit:
+			if b.drawn > 0 {
+				// Clear the line so that the table or an error starts clean.
+				fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", b.drawn))
+			}
+			return
+		}
+	}
+}
+
+func (b *progressBar) draw(line string) {
+	pad := ""
+	if n := b.drawn - len(line); n > 0 {
+		pad = strings.Repeat(" ", n)
+	}
+	fmt.Fprintf(b.w, "\r%s%s", line, pad)
+	b.drawn = len(line)
+}
+
+// stop ends the drawing and clears the line; it waits for the drawing
+// goroutine, so nothing is drawn after it returns.
+func (b *progressBar) stop() {
+	b.once.Do(func() {
+		select {
+		case <-b.done:
+		default:
+			close(b.quit)
+		}
+	})
+	<-b.done
+}
+
+// renderProgress is one line of the bar: the bar, the stage, files done out
+// of planned, the elapsed time and the estimate of the time left.
+func renderProgress(s bench.Snapshot, width int) string {
+	frac := 0.0
+	if s.Total > 0 {
+		frac = min(float64(s.Done)/float64(s.Total), 1)
+	}
+	full := int(frac * float64(width))
+	bar := strings.Repeat("#", full) + strings.Repeat(".", width-full)
+	left := "?"
+	if s.Remaining > 0 || (s.Total > 0 && s.Done >= s.Total) {
+		left = "~" + s.Remaining.Round(time.Second).String()
+	}
+	return fmt.Sprintf("[%s] %3.0f%%  %-24s %d/%d files  elapsed %s  left %s",
+		bar, frac*100, s.Stage, s.Done, s.Total, s.Elapsed.Round(time.Second), left)
+}

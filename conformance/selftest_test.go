@@ -1,0 +1,339 @@
+package conformance_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stowage-dev/stowage/conformance"
+	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/inmemory"
+)
+
+// The self test proves that the suite bites: it runs Run on the inmemory
+// backend wrapped by a "mutant" that breaks one rule, in a child process
+// (a failing *testing.T cannot be contained in-process), and checks that
+// the leaf tests meant to catch that mutant fail, and that an unmutated
+// run passes.
+
+const mutantEnv = "STOWAGE_CONFORMANCE_MUTANT"
+
+// mutantCase names a mutant, the top-level groups of the suite to run
+// against it and the leaf tests that must catch it.
+type mutantCase struct {
+	name   string
+	groups string // -test.run pattern for the groups, e.g. "Walk|List"
+	caught []string
+}
+
+var mutantCases = []mutantCase{
+	{"none", "", nil},
+	{"DeleteFilesRemovesDirectories", "DeleteFiles", []string{"DeleteFiles/DirectoryLeftAlone"}},
+	{"WalkReversed", "Walk", []string{"Walk/Order", "Walk/Subtree", "Walk/StartAfter/FileHint"}},
+	{"WalkNameOrder", "Walk", []string{"Walk/Order"}},
+	{"WalkIgnoresSkipDir", "Walk", []string{"Walk/SkipDir/Nested", "Walk/SkipDir/TopLevel", "Walk/Parallel/SkipDir"}},
+	{"WalkIgnoresStartAfter", "Walk", []string{"Walk/StartAfter/FileHint", "Walk/StartAfter/DirHint", "Walk/StartAfter/InsideDirHint"}},
+	{"ListReversed", "List", []string{"List/Root", "List/Nested"}},
+	{"ReaderIgnoresOffset", "Streams", []string{"Streams/Reader/OffsetMiddle", "Streams/Large/Stream64MiB"}},
+	{"ReaderEndIsInvalid", "Streams", []string{"Streams/Reader/OffsetEnd", "Streams/Reader/EmptyFileOffsetZero"}},
+	{"CommitOnClose", "Writer", []string{"Writer/Visibility/InvisibleAfterClose", "Writer/State/CommitAfterClose"}},
+	{"DoubleCloseIsNil", "Writer", []string{"Writer/State/DoubleClose"}},
+	{"SessionSize", "Writer", []string{"Writer/Sessions/SizeAcrossSessions", "Writer/Sessions/LargeSessions"}},
+	{"AppendCreates", "Writer", []string{"Writer/Sessions/AppendWithoutState", "Writer/Sessions/AppendAfterCancel"}},
+	{"CleansPaths", "Paths", []string{"Paths/Invalid/PutContent", "Paths/Invalid/TraversalCreatesNothing"}},
+	{"DeletePrefix", "Delete", []string{"Delete/FileLeavesPrefixSiblings", "Delete/DirectoryLeavesPrefixSiblings", "Delete/MissingPrefix"}},
+	{"DeleteFilesOnly", "Delete|Content", []string{"Delete/Tree", "Content/Stat/File"}},
+	{"MoveCopies", "Move", []string{"Move/Simple", "Move/SourceParentsVanish"}},
+	{"DeleteFilesCountsDuplicates", "DeleteFiles", []string{"DeleteFiles/Duplicates"}},
+	{"IgnoresCancel", "Cancel", []string{"Cancel/GetContent", "Cancel/PutContentNew", "Cancel/DeleteFiles"}},
+	{"TornPutContent", "Concurrency", []string{"Concurrency/ReadersAndWritersSamePath"}},
+}
+
+func TestSuiteCatchesMutants(t *testing.T) {
+	if os.Getenv(mutantEnv) != "" {
+		t.Skip("running as a mutant child")
+	}
+	if testing.Short() {
+		t.Skip("runs the suite a score of times; skipped with -short")
+	}
+	for _, c := range mutantCases {
+		t.Run(c.name, func(t *testing.T) {
+			run := "^TestMutantChild$"
+			if c.groups != "" {
+				run += "/^(" + c.groups + ")$"
+			}
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run="+run, "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), mutantEnv+"="+c.name)
+			out, err := cmd.CombinedOutput()
+			if c.name == "none" {
+				if err != nil {
+					t.Fatalf("the suite fails on the unmutated backend: %v\n%s", err, tail(out))
+				}
+				if !bytes.Contains(out, []byte("--- PASS: TestMutantChild")) {
+					t.Fatalf("the child ran no suite:\n%s", tail(out))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("the suite passes on mutant %s", c.name)
+			}
+			for _, leaf := range c.caught {
+				re := regexp.MustCompile(`--- FAIL: TestMutantChild/` + regexp.QuoteMeta(leaf) + ` `)
+				if !re.Match(out) {
+					t.Errorf("mutant %s: %s did not fail", c.name, leaf)
+				}
+			}
+			if t.Failed() {
+				t.Logf("child output:\n%s", tail(out))
+			}
+		})
+	}
+}
+
+// tail returns the end of a long output.
+func tail(out []byte) []byte {
+	const keep = 8000
+	if len(out) > keep {
+		return out[len(out)-keep:]
+	}
+	return out
+}
+
+// TestMutantChild runs the suite on the mutant named by mutantEnv. It only
+// runs as TestSuiteCatchesMutants's child.
+func TestMutantChild(t *testing.T) {
+	kind := os.Getenv(mutantEnv)
+	if kind == "" {
+		t.Skip("runs only as a child of TestSuiteCatchesMutants")
+	}
+	var (
+		mu     sync.Mutex
+		stores = map[string]*inmemory.Driver{}
+	)
+	conformance.Run(t, conformance.Harness{
+		Name: "mutant-" + kind,
+		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
+			mu.Lock()
+			defer mu.Unlock()
+			d, ok := stores[env.Root]
+			if !ok {
+				d = inmemory.New()
+				stores[env.Root] = d
+			}
+			return &mutant{StorageDriver: d, kind: kind}
+		},
+	})
+}
+
+// mutant wraps a correct driver and breaks the rule its kind names.
+type mutant struct {
+	driver.StorageDriver
+	kind string
+}
+
+func (m *mutant) GetContent(ctx context.Context, p string) ([]byte, error) {
+	if m.kind == "IgnoresCancel" {
+		ctx = context.WithoutCancel(ctx)
+	}
+	return m.StorageDriver.GetContent(ctx, p)
+}
+
+func (m *mutant) PutContent(ctx context.Context, p string, content []byte) error {
+	switch m.kind {
+	case "IgnoresCancel":
+		ctx = context.WithoutCancel(ctx)
+	case "CleansPaths":
+		if strings.HasPrefix(p, "/") {
+			p = path.Clean(p)
+		}
+	case "TornPutContent":
+		if err := m.StorageDriver.PutContent(ctx, p, content[:len(content)/2]); err != nil {
+			return err
+		}
+	}
+	return m.StorageDriver.PutContent(ctx, p, content)
+}
+
+func (m *mutant) Reader(ctx context.Context, p string, off int64) (io.ReadCloser, error) {
+	switch m.kind {
+	case "ReaderIgnoresOffset":
+		if off > 0 {
+			fi, err := m.Stat(ctx, p)
+			if err == nil && off <= fi.Size() {
+				off = 0
+			}
+		}
+	case "ReaderEndIsInvalid":
+		if fi, err := m.Stat(ctx, p); err == nil && !fi.IsDir() && off == fi.Size() {
+			return nil, &driver.InvalidOffsetError{Path: p, Offset: off, DriverName: m.Name()}
+		}
+	}
+	return m.StorageDriver.Reader(ctx, p, off)
+}
+
+func (m *mutant) Writer(ctx context.Context, p string, appendMode bool) (driver.FileWriter, error) {
+	w, err := m.StorageDriver.Writer(ctx, p, appendMode)
+	if m.kind == "AppendCreates" && appendMode && err != nil && errors.As(err, new(*driver.PathNotFoundError)) {
+		w, err = m.StorageDriver.Writer(ctx, p, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &mutantWriter{FileWriter: w, kind: m.kind, ctx: ctx}, nil
+}
+
+// mutantWriter breaks the writer rules.
+type mutantWriter struct {
+	driver.FileWriter
+	kind    string
+	ctx     context.Context
+	closed  bool
+	session int64
+}
+
+func (w *mutantWriter) Write(p []byte) (int, error) {
+	n, err := w.FileWriter.Write(p)
+	w.session += int64(n)
+	return n, err
+}
+
+func (w *mutantWriter) Size() int64 {
+	if w.kind == "SessionSize" {
+		return w.session
+	}
+	return w.FileWriter.Size()
+}
+
+func (w *mutantWriter) Close() error {
+	switch w.kind {
+	case "CommitOnClose":
+		_ = w.FileWriter.Commit(w.ctx)
+	case "DoubleCloseIsNil":
+		if w.closed {
+			return nil
+		}
+	}
+	w.closed = true
+	return w.FileWriter.Close()
+}
+
+func (m *mutant) List(ctx context.Context, p string) ([]string, error) {
+	out, err := m.StorageDriver.List(ctx, p)
+	if m.kind == "ListReversed" {
+		slices.Reverse(out)
+	}
+	return out, err
+}
+
+func (m *mutant) Move(ctx context.Context, src, dst string) error {
+	if m.kind != "MoveCopies" {
+		return m.StorageDriver.Move(ctx, src, dst)
+	}
+	b, err := m.StorageDriver.GetContent(ctx, src)
+	if err != nil {
+		return err
+	}
+	return m.StorageDriver.PutContent(ctx, dst, b)
+}
+
+func (m *mutant) Delete(ctx context.Context, p string) error {
+	switch m.kind {
+	case "DeletePrefix":
+		var doomed []string
+		err := m.StorageDriver.Walk(ctx, "/", func(fi driver.FileInfo) error {
+			if !fi.IsDir() && strings.HasPrefix(fi.Path(), p) {
+				doomed = append(doomed, fi.Path())
+			}
+			return nil
+		})
+		if err != nil && !errors.As(err, new(*driver.PathNotFoundError)) {
+			return err
+		}
+		if len(doomed) == 0 {
+			return &driver.PathNotFoundError{Path: p, DriverName: m.Name()}
+		}
+		_, err = m.StorageDriver.DeleteFiles(ctx, doomed)
+		return err
+	case "DeleteFilesOnly":
+		if fi, err := m.Stat(ctx, p); err == nil && fi.IsDir() {
+			return nil
+		}
+	}
+	return m.StorageDriver.Delete(ctx, p)
+}
+
+func (m *mutant) DeleteFiles(ctx context.Context, paths []string) (int, error) {
+	switch m.kind {
+	case "IgnoresCancel":
+		ctx = context.WithoutCancel(ctx)
+	case "DeleteFilesRemovesDirectories":
+		for _, p := range paths {
+			if fi, err := m.Stat(ctx, p); err == nil && fi.IsDir() {
+				_ = m.StorageDriver.Delete(ctx, p)
+			}
+		}
+	case "DeleteFilesCountsDuplicates":
+		_, err := m.StorageDriver.DeleteFiles(ctx, paths)
+		if err != nil {
+			return 0, err
+		}
+		return len(paths), nil
+	}
+	return m.StorageDriver.DeleteFiles(ctx, paths)
+}
+
+func (m *mutant) Walk(ctx context.Context, p string, f driver.WalkFn, opts ...driver.WalkOption) error {
+	switch m.kind {
+	case "WalkIgnoresSkipDir":
+		return m.StorageDriver.Walk(ctx, p, func(fi driver.FileInfo) error {
+			if err := f(fi); !errors.Is(err, driver.ErrSkipDir) {
+				return err
+			}
+			return nil
+		}, opts...)
+	case "WalkIgnoresStartAfter":
+		o := driver.ApplyWalkOptions(opts...)
+		return m.StorageDriver.Walk(ctx, p, f, driver.WithParallel(o.Parallel))
+	case "WalkReversed", "WalkNameOrder":
+		// Collect everything, then replay it in the wrong order,
+		// honouring ErrSkipDir.
+		var all []driver.FileInfo
+		if err := m.StorageDriver.Walk(ctx, p, func(fi driver.FileInfo) error {
+			all = append(all, fi)
+			return nil
+		}, opts...); err != nil {
+			return err
+		}
+		if m.kind == "WalkReversed" {
+			slices.Reverse(all)
+		} else {
+			slices.SortStableFunc(all, func(a, b driver.FileInfo) int { return strings.Compare(a.Path(), b.Path()) })
+		}
+		skipped := ""
+		for _, fi := range all {
+			if skipped != "" && driver.IsUnder(fi.Path(), skipped) {
+				continue
+			}
+			if err := f(fi); err != nil {
+				if errors.Is(err, driver.ErrSkipDir) && fi.IsDir() {
+					skipped = fi.Path()
+					continue
+				}
+				if !errors.Is(err, driver.ErrSkipDir) {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return m.StorageDriver.Walk(ctx, p, f, opts...)
+}

@@ -1,0 +1,194 @@
+// Package bench is the engine behind `stowage bench`: it runs the delete
+// matrix, a Walk of a registry tree and Put/Get throughput against any
+// driver.StorageDriver, under a fresh prefix it refuses to share, and
+// deletes exactly what it wrote, also when it is interrupted.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/stowage-dev/stowage/conformance"
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// Workload names, as --workloads takes them.
+const (
+	WorkloadDelete     = "delete"
+	WorkloadWalk       = "walk"
+	WorkloadThroughput = "throughput"
+)
+
+// Workloads lists every workload, in the order Run runs them.
+var Workloads = []string{WorkloadDelete, WorkloadWalk, WorkloadThroughput}
+
+// Size is one Put/Get throughput case: Count files of Bytes each.
+type Size struct {
+	Bytes int64
+	Count int
+}
+
+// DefaultSizes are the default throughput cases.
+var DefaultSizes = []Size{{1 << 10, 200}, {1 << 20, 20}, {64 << 20, 2}}
+
+// DefaultWalk is the default tree of the walk workload: 100 manifests with
+// 5 tags and 2 layers each (1,100 files).
+var DefaultWalk = conformance.Layout{Manifests: 100, Tags: 5, LayersPerManifest: 2}
+
+// Config says what Run measures and where.
+type Config struct {
+	// Driver is the backend under test.
+	Driver driver.StorageDriver
+	// Requests returns the number of HTTP requests the backend has sent so
+	// far; nil for a backend that sends none (the requests columns then
+	// stay empty).
+	Requests func() int
+	// Prefix is the fresh directory everything is written under, e.g.
+	// "/stowage-bench-1a2b3c4d" (see NewPrefix). Run refuses to start when
+	// it already holds anything.
+	Prefix string
+	// Workloads to run (see Workloads); nil means all.
+	Workloads []string
+	// Matrix is the delete matrix; nil means conformance.DefaultDeleteMatrix.
+	Matrix []conformance.DeleteCell
+	// Walk is the tree of the walk workload (its Prefix is set by Run);
+	// the zero value means DefaultWalk.
+	Walk conformance.Layout
+	// Sizes are the throughput cases; nil means DefaultSizes.
+	Sizes []Size
+	// Runs is how many times each measurement is taken (at least 1).
+	Runs int
+	// Concurrency bounds the parallel writes that set a measurement up
+	// (never the measured operations, which run one at a time); 0 means 16.
+	Concurrency int
+	// Progress, when set, is kept up to date for a progress display.
+	Progress *Progress
+	// Logger receives progress and cleanup messages; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrPrefixInUse is matched by the error Run returns when its prefix
+// already holds data.
+var ErrPrefixInUse = errors.New("prefix already holds data")
+
+// cleanupTimeout bounds the deletion of what a run wrote.
+const cleanupTimeout = 10 * time.Minute
+
+// Run checks that cfg.Prefix is unused, runs the workloads and returns their
+// measurements. Whatever happens, interrupted or not, it then deletes every
+// file it wrote (with a fresh context, so a cancelled ctx still cleans up)
+// and nothing else. The returned report holds the measurements finished so
+// far also when err is not nil.
+func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, log: cfg.Logger, written: newPathSet()}
+	rep = &Report{Backend: cfg.Driver.Name(), Prefix: cfg.Prefix, Runs: cfg.Runs, Counted: cfg.Requests != nil}
+	if err := checkFresh(ctx, cfg.Driver, cfg.Prefix); err != nil {
+		return rep, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if cerr := r.cleanup(cctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+	cfg.Progress.begin(r.plannedWork())
+	for run := 0; run < cfg.Runs; run++ {
+		for _, w := range cfg.Workloads {
+			switch w {
+			case WorkloadDelete:
+				for i, c := range cfg.Matrix {
+					m, err := r.deleteCell(ctx, run, c)
+					if err != nil {
+						return rep, err
+					}
+					if run == 0 {
+						rep.Delete = append(rep.Delete, DeleteResult{Cell: c.String(), Manifests: c.Manifests, Tags: c.Tags, Files: c.Files()})
+					}
+					rep.Delete[i].add(m)
+				}
+			case WorkloadWalk:
+				m, err := r.walk(ctx, run)
+				if err != nil {
+					return rep, err
+				}
+				if run == 0 {
+					rep.Walk = &WalkResult{Tree: fmt.Sprintf("%dx%d", cfg.Walk.Manifests, cfg.Walk.Tags), Files: m.files, Entries: m.entries}
+				}
+				rep.Walk.Walk.add(m.sample)
+			case WorkloadThroughput:
+				for i, s := range cfg.Sizes {
+					put, get, err := r.throughput(ctx, run, i, s)
+					if err != nil {
+						return rep, err
+					}
+					if run == 0 {
+						rep.Throughput = append(rep.Throughput,
+							ThroughputResult{Op: "put", Size: FormatBytes(s.Bytes), Bytes: s.Bytes, Count: s.Count},
+							ThroughputResult{Op: "get", Size: FormatBytes(s.Bytes), Bytes: s.Bytes, Count: s.Count})
+					}
+					rep.Throughput[2*i].Measure.add(put)
+					rep.Throughput[2*i+1].Measure.add(get)
+				}
+			}
+		}
+	}
+	rep.finish()
+	return rep, nil
+}
+
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Driver == nil {
+		return cfg, errors.New("bench: no driver")
+	}
+	if err := driver.ValidatePath("bench", cfg.Prefix); err != nil {
+		return cfg, fmt.Errorf("bench: prefix: %w", err)
+	}
+	if cfg.Workloads == nil {
+		cfg.Workloads = Workloads
+	}
+	for _, w := range cfg.Workloads {
+		if !contains(Workloads, w) {
+			return cfg, fmt.Errorf("bench: unknown workload %q (want some of %v)", w, Workloads)
+		}
+	}
+	if cfg.Matrix == nil {
+		cfg.Matrix = conformance.DefaultDeleteMatrix
+	}
+	if cfg.Walk == (conformance.Layout{}) {
+		cfg.Walk = DefaultWalk
+	}
+	if cfg.Sizes == nil {
+		cfg.Sizes = DefaultSizes
+	}
+	if cfg.Runs < 1 {
+		cfg.Runs = 1
+	}
+	if cfg.Concurrency < 1 {
+		cfg.Concurrency = 16
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = &Progress{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,232 @@
+package s3
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// Limits and defaults of the S3 API and of this driver.
+const (
+	// MinChunkSize is the smallest part S3 accepts in a multipart upload
+	// (all parts but the last): 5 MiB.
+	MinChunkSize = 5 << 20
+	// MaxChunkSize is the largest part S3 accepts: 5 GiB.
+	MaxChunkSize = 5 << 30
+	// MaxDeleteBatchSize is the most keys one DeleteObjects request takes.
+	MaxDeleteBatchSize = 1000
+
+	// DefaultChunkSize is the part size of Writer uploads.
+	DefaultChunkSize = 10 << 20
+	// DefaultMultipartCopyChunkSize is the part size of multipart copies.
+	DefaultMultipartCopyChunkSize = 32 << 20
+	// DefaultMultipartCopyThresholdSize is the size above which Move copies
+	// in parts instead of with one CopyObject.
+	DefaultMultipartCopyThresholdSize = 32 << 20
+	// DefaultMultipartCopyMaxConcurrency bounds the parts copied at once.
+	DefaultMultipartCopyMaxConcurrency = 100
+	// DefaultMaxConcurrency bounds the DeleteObjects batches in flight.
+	DefaultMaxConcurrency = 10
+	// DefaultMaxRetries is the number of retries after a failed attempt.
+	DefaultMaxRetries = 5
+	// DefaultURLExpiry is how long a URLFor URL stays valid without an
+	// "expiry" option.
+	DefaultURLExpiry = 20 * time.Minute
+)
+
+// Checksum modes (Config.Checksum, parameter "checksum").
+const (
+	// ChecksumWhenRequired sends a request checksum only where the API
+	// requires one (DeleteObjects gets an x-amz-checksum-crc32 header) and
+	// validates response checksums only where required. The default: it
+	// works with AWS S3, MinIO and most S3-compatible servers.
+	ChecksumWhenRequired = "whenrequired"
+	// ChecksumWhenSupported is the SDK's own default: a CRC32 checksum on
+	// every upload and response validation wherever possible.
+	ChecksumWhenSupported = "whensupported"
+	// ChecksumMD5 sends Content-MD5 instead of x-amz-checksum-* headers
+	// where a checksum is required, for older S3-compatible servers that
+	// know only MD5.
+	ChecksumMD5 = "md5"
+)
+
+// Config configures a Driver. The zero value of every field but Bucket
+// means its default.
+type Config struct {
+	// Bucket holds all the driver's objects. Required.
+	Bucket string
+	// Region of the bucket. Defaults to the SDK's default chain
+	// (AWS_REGION, shared config), or "us-east-1" when RegionEndpoint is set.
+	Region string
+	// RegionEndpoint is the URL of an S3-compatible server, e.g.
+	// "http://127.0.0.1:9000". Empty for AWS S3.
+	RegionEndpoint string
+	// ForcePathStyle addresses buckets as https://host/bucket/key instead of
+	// https://bucket.host/key. Needed by MinIO and most S3-compatibles; see
+	// FromParameters for its default.
+	ForcePathStyle bool
+
+	// AccessKey, SecretKey and SessionToken are static credentials. When
+	// AccessKey and SecretKey are empty the SDK's default credential chain
+	// is used (environment, shared files, instance roles, ...).
+	AccessKey    string
+	SecretKey    string
+	SessionToken string
+
+	// RootDirectory is a key prefix under which every path lives ("" for
+	// the bucket's root). Leading and trailing slashes are ignored.
+	RootDirectory string
+
+	// StorageClass of new objects, e.g. "STANDARD" or "REDUCED_REDUNDANCY";
+	// empty or "NONE" sends none (the bucket's default).
+	StorageClass string
+	// Encrypt asks for server-side encryption: SSE-KMS with KeyID when it is
+	// set, otherwise SSE-S3 (AES256).
+	Encrypt bool
+	// KeyID is the KMS key for Encrypt.
+	KeyID string
+
+	// ChunkSize is the part size of Writer uploads, at least MinChunkSize.
+	ChunkSize int64
+	// MultipartCopyChunkSize is the part size of multipart copies (Move
+	// above MultipartCopyThresholdSize), at least MinChunkSize.
+	MultipartCopyChunkSize int64
+	// MultipartCopyMaxConcurrency bounds the parts copied at once.
+	MultipartCopyMaxConcurrency int
+	// MultipartCopyThresholdSize is the largest object Move copies with one
+	// CopyObject request (at most 5 GiB).
+	MultipartCopyThresholdSize int64
+
+	// MaxRetries is the number of retries after a failed attempt on
+	// throttling, 5xx and connection errors. 0 means DefaultMaxRetries; a
+	// negative value disables retries.
+	MaxRetries int
+	// RetryBaseDelay, when set, replaces the SDK's backoff (50 ms base, 1 s
+	// for throttling, doubling per attempt, full jitter) with a full-jitter
+	// exponential backoff from this base for every retryable error. Tests
+	// use it to keep fault injection fast.
+	RetryBaseDelay time.Duration
+	// RetryMaxBackoff caps one backoff delay; 0 means 20 s.
+	RetryMaxBackoff time.Duration
+
+	// MaxConcurrency bounds the DeleteObjects requests in flight for one
+	// DeleteFiles or Delete call.
+	MaxConcurrency int
+	// DeleteBatchSize is the most keys per DeleteObjects request. It may
+	// lower the S3 maximum of 1,000, never raise it: larger values are
+	// capped at MaxDeleteBatchSize (with a logged warning).
+	DeleteBatchSize int
+
+	// Checksum selects how request checksums are sent: ChecksumWhenRequired
+	// (default), ChecksumWhenSupported or ChecksumMD5.
+	Checksum string
+
+	// HTTPClient sends every request; nil means the SDK's default client.
+	HTTPClient *http.Client
+
+	// Logger receives the driver's warnings; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// normalize checks c and fills in its defaults. It returns a
+// *driver.ConfigError naming the offending parameter.
+func (c Config) normalize() (Config, error) {
+	bad := func(param, format string, args ...any) (Config, error) {
+		return c, &driver.ConfigError{DriverName: DriverName, Parameter: param, Err: fmt.Errorf(format, args...)}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Bucket == "" {
+		return bad("bucket", "required")
+	}
+	c.RootDirectory = strings.Trim(c.RootDirectory, "/")
+	if strings.Contains(c.RootDirectory, "//") {
+		return bad("rootdirectory", "empty component in %q", c.RootDirectory)
+	}
+	if c.Region == "" && c.RegionEndpoint != "" {
+		c.Region = "us-east-1"
+	}
+	if strings.EqualFold(c.StorageClass, "NONE") {
+		c.StorageClass = ""
+	}
+	if c.KeyID != "" && !c.Encrypt {
+		return bad("keyid", "set without encrypt")
+	}
+
+	if c.ChunkSize == 0 {
+		c.ChunkSize = DefaultChunkSize
+	}
+	if c.ChunkSize < MinChunkSize || c.ChunkSize > MaxChunkSize {
+		return bad("chunksize", "%d is outside [%d, %d] (S3's part size limits)", c.ChunkSize, MinChunkSize, int64(MaxChunkSize))
+	}
+	if c.MultipartCopyChunkSize == 0 {
+		c.MultipartCopyChunkSize = DefaultMultipartCopyChunkSize
+	}
+	if c.MultipartCopyChunkSize < MinChunkSize || c.MultipartCopyChunkSize > MaxChunkSize {
+		return bad("multipartcopychunksize", "%d is outside [%d, %d] (S3's part size limits)", c.MultipartCopyChunkSize, MinChunkSize, int64(MaxChunkSize))
+	}
+	if c.MultipartCopyThresholdSize == 0 {
+		c.MultipartCopyThresholdSize = DefaultMultipartCopyThresholdSize
+	}
+	if c.MultipartCopyThresholdSize < 0 || c.MultipartCopyThresholdSize > MaxChunkSize {
+		return bad("multipartcopythresholdsize", "%d is outside [0, %d] (CopyObject's limit)", c.MultipartCopyThresholdSize, int64(MaxChunkSize))
+	}
+	if c.MultipartCopyMaxConcurrency == 0 {
+		c.MultipartCopyMaxConcurrency = DefaultMultipartCopyMaxConcurrency
+	}
+	if c.MultipartCopyMaxConcurrency < 0 {
+		return bad("multipartcopymaxconcurrency", "%d is negative", c.MultipartCopyMaxConcurrency)
+	}
+	if c.MaxConcurrency == 0 {
+		c.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if c.MaxConcurrency < 0 {
+		return bad("maxconcurrency", "%d is negative", c.MaxConcurrency)
+	}
+	switch {
+	case c.DeleteBatchSize == 0:
+		c.DeleteBatchSize = MaxDeleteBatchSize
+	case c.DeleteBatchSize < 0:
+		return bad("deletebatchsize", "%d is negative", c.DeleteBatchSize)
+	case c.DeleteBatchSize > MaxDeleteBatchSize:
+		c.Logger.Warn("s3: deletebatchsize above the DeleteObjects limit, capped",
+			"deletebatchsize", c.DeleteBatchSize, "cap", MaxDeleteBatchSize)
+		c.DeleteBatchSize = MaxDeleteBatchSize
+	}
+	switch {
+	case c.MaxRetries == 0:
+		c.MaxRetries = DefaultMaxRetries
+	case c.MaxRetries < 0:
+		c.MaxRetries = -1
+	}
+	if c.RetryBaseDelay < 0 {
+		return bad("retrybasedelay", "%v is negative", c.RetryBaseDelay)
+	}
+	if c.RetryMaxBackoff == 0 {
+		c.RetryMaxBackoff = 20 * time.Second
+	}
+	if c.RetryMaxBackoff < 0 {
+		return bad("retrymaxbackoff", "%v is negative", c.RetryMaxBackoff)
+	}
+	switch strings.ToLower(strings.ReplaceAll(c.Checksum, "_", "")) {
+	case "", "required", ChecksumWhenRequired:
+		c.Checksum = ChecksumWhenRequired
+	case "supported", "always", ChecksumWhenSupported:
+		c.Checksum = ChecksumWhenSupported
+	case ChecksumMD5, "contentmd5":
+		c.Checksum = ChecksumMD5
+	default:
+		return bad("checksum", "%q is not one of %s, %s, %s", c.Checksum, ChecksumWhenRequired, ChecksumWhenSupported, ChecksumMD5)
+	}
+	if (c.AccessKey == "") != (c.SecretKey == "") {
+		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "accesskey",
+			Err: errors.New("accesskey and secretkey must be given together")}
+	}
+	return c, nil
+}

@@ -1,0 +1,167 @@
+package s3
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// Move implements driver.StorageDriver: a server-side CopyObject for
+// objects up to Config.MultipartCopyThresholdSize, a multipart copy with
+// parallel UploadPartCopy requests above it, then DeleteObject of the
+// source. Moving a file onto itself leaves it as it is.
+func (d *Driver) Move(ctx context.Context, sourcePath, destPath string) error {
+	if err := driver.ValidatePath(DriverName, sourcePath); err != nil {
+		return err
+	}
+	if err := driver.ValidatePath(DriverName, destPath); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	head, err := d.head(ctx, "Move", sourcePath)
+	if err != nil {
+		return err
+	}
+	if sourcePath == destPath {
+		return nil
+	}
+	size := aws.ToInt64(head.ContentLength)
+	if size <= d.cfg.MultipartCopyThresholdSize {
+		in := &s3.CopyObjectInput{
+			Bucket:     aws.String(d.bucket),
+			Key:        aws.String(d.key(destPath)),
+			CopySource: aws.String(d.copySource(sourcePath)),
+		}
+		d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+		if _, err := d.client.CopyObject(ctx, in); err != nil {
+			return d.wrap(ctx, "Move", sourcePath, err)
+		}
+	} else if err := d.multipartCopy(ctx, sourcePath, destPath, size, head.ContentType); err != nil {
+		return err
+	}
+	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(d.bucket),
+		Key:    aws.String(d.key(sourcePath)),
+	}); err != nil {
+		return d.wrap(ctx, "Move", sourcePath, err)
+	}
+	return nil
+}
+
+// copySource is the CopySource value naming the object at path: bucket and
+// key, URL-escaped.
+func (d *Driver) copySource(path string) string {
+	parts := strings.Split(d.bucket+"/"+d.key(path), "/")
+	for i, s := range parts {
+		parts[i] = url.PathEscape(s)
+	}
+	return strings.Join(parts, "/")
+}
+
+// multipartCopy copies source to dest in MultipartCopyChunkSize parts, up
+// to MultipartCopyMaxConcurrency at once. A failure aborts the upload.
+func (d *Driver) multipartCopy(ctx context.Context, sourcePath, destPath string, size int64, contentType *string) error {
+	create := &s3.CreateMultipartUploadInput{
+		Bucket:      aws.String(d.bucket),
+		Key:         aws.String(d.key(destPath)),
+		ContentType: contentType,
+	}
+	d.putOptions(&create.StorageClass, &create.ServerSideEncryption, &create.SSEKMSKeyId)
+	up, err := d.client.CreateMultipartUpload(ctx, create)
+	if err != nil {
+		return d.wrap(ctx, "Move", destPath, err)
+	}
+	uploadID := up.UploadId
+
+	chunk := d.cfg.MultipartCopyChunkSize
+	n := int((size + chunk - 1) / chunk)
+	parts := make([]types.CompletedPart, n)
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		slots    = make(chan struct{}, d.cfg.MultipartCopyMaxConcurrency)
+	)
+	for i := 0; i < n; i++ {
+		select {
+		case slots <- struct{}{}:
+		case <-cctx.Done():
+		}
+		if cctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			first := int64(i) * chunk
+			last := min(first+chunk, size) - 1
+			out, err := d.client.UploadPartCopy(cctx, &s3.UploadPartCopyInput{
+				Bucket:          aws.String(d.bucket),
+				Key:             aws.String(d.key(destPath)),
+				CopySource:      aws.String(d.copySource(sourcePath)),
+				CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)),
+				PartNumber:      aws.Int32(int32(i + 1)),
+				UploadId:        uploadID,
+			})
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = d.wrap(cctx, "Move", sourcePath, err)
+				}
+				mu.Unlock()
+				cancel()
+				return
+			}
+			parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag}
+		}(i)
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = d.wrap(ctx, "Move", sourcePath, ctx.Err())
+	}
+	if firstErr == nil {
+		sort.Slice(parts, func(a, b int) bool { return *parts[a].PartNumber < *parts[b].PartNumber })
+		_, err := d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+			Bucket:          aws.String(d.bucket),
+			Key:             aws.String(d.key(destPath)),
+			UploadId:        uploadID,
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+		})
+		if err == nil {
+			return nil
+		}
+		firstErr = d.wrap(ctx, "Move", destPath, err)
+	}
+	d.abortUpload(ctx, d.key(destPath), aws.ToString(uploadID))
+	return firstErr
+}
+
+// abortUpload aborts a multipart upload, also when ctx has ended (with a
+// bounded context of its own), logging a failure: it only cleans up.
+func (d *Driver) abortUpload(ctx context.Context, key, uploadID string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	_, err := d.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
+		Bucket:   aws.String(d.bucket),
+		Key:      aws.String(key),
+		UploadId: aws.String(uploadID),
+	})
+	if err != nil && !isNotFound(err) {
+		d.cfg.Logger.Warn("s3: aborting multipart upload failed", "key", key, "error", err)
+	}
+}

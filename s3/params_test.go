@@ -1,0 +1,244 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+func TestFromParametersDefaults(t *testing.T) {
+	c, err := FromParameters(map[string]any{"bucket": "b", "region": "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Bucket:                      "b",
+		Region:                      "eu-west-1",
+		ChunkSize:                   DefaultChunkSize,
+		MultipartCopyChunkSize:      DefaultMultipartCopyChunkSize,
+		MultipartCopyThresholdSize:  DefaultMultipartCopyThresholdSize,
+		MultipartCopyMaxConcurrency: DefaultMultipartCopyMaxConcurrency,
+		MaxConcurrency:              DefaultMaxConcurrency,
+		DeleteBatchSize:             MaxDeleteBatchSize,
+		MaxRetries:                  DefaultMaxRetries,
+		RetryMaxBackoff:             20 * time.Second,
+		Checksum:                    ChecksumWhenRequired,
+	}
+	c.Logger = nil
+	if c != want {
+		t.Errorf("FromParameters = %+v\nwant %+v", c, want)
+	}
+}
+
+func TestFromParametersAll(t *testing.T) {
+	hc := &http.Client{}
+	c, err := FromParameters(map[string]any{
+		"bucket":                      "reg",
+		"regionendpoint":              "127.0.0.1:9000",
+		"secure":                      "false",
+		"accesskey":                   "AK",
+		"secretkey":                   "SK",
+		"sessiontoken":                "TOK",
+		"rootdirectory":               "/registry/v2/",
+		"storageclass":                "NONE",
+		"encrypt":                     "true",
+		"keyid":                       "kms-key",
+		"chunksize":                   "16mb",
+		"multipartcopychunksize":      64 << 20,
+		"multipartcopymaxconcurrency": "7",
+		"multipartcopythresholdsize":  int64(128 << 20),
+		"maxretries":                  "0",
+		"maxconcurrency":              3,
+		"deletebatchsize":             "500",
+		"checksum":                    "MD5",
+		driver.HTTPClientParam:        hc,
+		"unknownparameter":            "ignored",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"RegionEndpoint", c.RegionEndpoint, "http://127.0.0.1:9000"},
+		{"Region", c.Region, "us-east-1"},
+		{"ForcePathStyle", c.ForcePathStyle, true},
+		{"AccessKey", c.AccessKey, "AK"},
+		{"SecretKey", c.SecretKey, "SK"},
+		{"SessionToken", c.SessionToken, "TOK"},
+		{"RootDirectory", c.RootDirectory, "registry/v2"},
+		{"StorageClass", c.StorageClass, ""},
+		{"Encrypt", c.Encrypt, true},
+		{"KeyID", c.KeyID, "kms-key"},
+		{"ChunkSize", c.ChunkSize, int64(16 << 20)},
+		{"MultipartCopyChunkSize", c.MultipartCopyChunkSize, int64(64 << 20)},
+		{"MultipartCopyMaxConcurrency", c.MultipartCopyMaxConcurrency, 7},
+		{"MultipartCopyThresholdSize", c.MultipartCopyThresholdSize, int64(128 << 20)},
+		{"MaxRetries", c.MaxRetries, -1},
+		{"MaxConcurrency", c.MaxConcurrency, 3},
+		{"DeleteBatchSize", c.DeleteBatchSize, 500},
+		{"Checksum", c.Checksum, ChecksumMD5},
+		{"HTTPClient", c.HTTPClient, hc},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestFromParametersEndpointScheme(t *testing.T) {
+	for _, tc := range []struct {
+		params map[string]any
+		want   string
+		path   bool
+	}{
+		{map[string]any{"regionendpoint": "minio:9000"}, "https://minio:9000", true},
+		{map[string]any{"regionendpoint": "http://minio:9000"}, "http://minio:9000", true},
+		{map[string]any{"regionendpoint": "http://minio:9000", "forcepathstyle": false}, "http://minio:9000", false},
+		{map[string]any{"region": "us-east-2"}, "", false},
+	} {
+		tc.params["bucket"] = "b"
+		c, err := FromParameters(tc.params)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.params, err)
+		}
+		if c.RegionEndpoint != tc.want || c.ForcePathStyle != tc.path {
+			t.Errorf("%v: endpoint %q pathstyle %v, want %q %v", tc.params, c.RegionEndpoint, c.ForcePathStyle, tc.want, tc.path)
+		}
+	}
+}
+
+// DeleteBatchSize above the DeleteObjects limit is capped, never raised.
+func TestDeleteBatchSizeCapped(t *testing.T) {
+	for _, v := range []any{1001, "5000", int64(1 << 20)} {
+		c, err := FromParameters(map[string]any{"bucket": "b", "region": "r", "deletebatchsize": v})
+		if err != nil {
+			t.Fatalf("deletebatchsize %v: %v", v, err)
+		}
+		if c.DeleteBatchSize != MaxDeleteBatchSize {
+			t.Errorf("deletebatchsize %v gives %d, want %d", v, c.DeleteBatchSize, MaxDeleteBatchSize)
+		}
+	}
+	c, err := Config{Bucket: "b", DeleteBatchSize: 1}.normalize()
+	if err != nil || c.DeleteBatchSize != 1 {
+		t.Errorf("DeleteBatchSize 1: %d, %v; want 1, nil", c.DeleteBatchSize, err)
+	}
+}
+
+func TestConfigRejected(t *testing.T) {
+	base := func() map[string]any { return map[string]any{"bucket": "b", "region": "r"} }
+	cases := []struct {
+		param string
+		value any
+	}{
+		{"bucket", ""},
+		{"chunksize", MinChunkSize - 1},
+		{"chunksize", "4mb"},
+		{"chunksize", int64(6) << 30},
+		{"chunksize", "-1"},
+		{"chunksize", "0"},
+		{"multipartcopychunksize", 1 << 20},
+		{"multipartcopythresholdsize", int64(6) << 30},
+		{"multipartcopythresholdsize", -5},
+		{"maxconcurrency", -1},
+		{"maxconcurrency", 0},
+		{"deletebatchsize", -1},
+		{"deletebatchsize", 0},
+		{"maxretries", -2},
+		{"checksum", "sha512"},
+		{"keyid", "key-without-encrypt"},
+		{"encrypt", "maybe"},
+		{"chunksize", "ten"},
+		{"bucket", 42},
+		{driver.HTTPClientParam, http.DefaultTransport},
+	}
+	for _, tc := range cases {
+		p := base()
+		p[tc.param] = tc.value
+		_, err := FromParameters(p)
+		var ce *driver.ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("%s=%v: got %v, want a *driver.ConfigError", tc.param, tc.value, err)
+			continue
+		}
+		if ce.DriverName != DriverName || ce.Parameter != tc.param {
+			t.Errorf("%s=%v: ConfigError names driver %q parameter %q", tc.param, tc.value, ce.DriverName, ce.Parameter)
+		}
+	}
+}
+
+func TestConfigCredentialsInPairs(t *testing.T) {
+	_, err := Config{Bucket: "b", AccessKey: "AK"}.normalize()
+	var ce *driver.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "together") {
+		t.Errorf("access key without secret: %v, want a ConfigError", err)
+	}
+}
+
+func TestOpenUnknownBucketParams(t *testing.T) {
+	_, err := driver.Open(context.Background(), DriverName, map[string]any{"region": "r"})
+	var ce *driver.ConfigError
+	if !errors.As(err, &ce) || ce.Parameter != "bucket" {
+		t.Errorf("Open without bucket: %v, want a ConfigError for bucket", err)
+	}
+	d, err := driver.Open(context.Background(), DriverName, map[string]any{
+		"bucket": "b", "regionendpoint": "http://127.0.0.1:1", "accesskey": "a", "secretkey": "s",
+	})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if d.Name() != DriverName {
+		t.Errorf("Name() = %q", d.Name())
+	}
+}
+
+func TestKeyMapping(t *testing.T) {
+	for _, tc := range []struct {
+		root, path, key, dir string
+	}{
+		{"", "/a/b", "a/b", "a/b/"},
+		{"/reg/", "/a/b", "reg/a/b", "reg/a/b/"},
+		{"x/y", "/f", "x/y/f", "x/y/f/"},
+	} {
+		d, err := New(context.Background(), Config{Bucket: "b", Region: "r", RootDirectory: tc.root, AccessKey: "a", SecretKey: "s"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := d.key(tc.path); k != tc.key {
+			t.Errorf("root %q: key(%s) = %q, want %q", tc.root, tc.path, k, tc.key)
+		}
+		if k := d.dirPrefix(tc.path); k != tc.dir {
+			t.Errorf("root %q: dirPrefix(%s) = %q, want %q", tc.root, tc.path, k, tc.dir)
+		}
+		if p, ok := d.pathOf(tc.key); !ok || p != tc.path {
+			t.Errorf("root %q: pathOf(%q) = %q, %v", tc.root, tc.key, p, ok)
+		}
+		for _, junk := range []string{d.prefix + hiddenDir + "/tails/x", d.prefix + "a//b", d.prefix + "a/", d.prefix, "elsewhere/x"} {
+			if d.prefix == "" && junk == "elsewhere/x" {
+				continue
+			}
+			if p, ok := d.pathOf(junk); ok {
+				t.Errorf("root %q: pathOf(%q) = %q, want it hidden", tc.root, junk, p)
+			}
+		}
+	}
+}
+
+func TestJitterBackoff(t *testing.T) {
+	b := jitterBackoff{base: 10 * time.Millisecond, max: 50 * time.Millisecond}
+	for attempt := 1; attempt < 10; attempt++ {
+		limit := min(10*time.Millisecond<<(attempt-1), 50*time.Millisecond)
+		for i := 0; i < 100; i++ {
+			if d := b.delay(attempt); d < 0 || d >= limit {
+				t.Fatalf("delay(%d) = %v, want in [0, %v)", attempt, d, limit)
+			}
+		}
+	}
+}

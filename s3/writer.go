@@ -1,0 +1,423 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// tailPartsMeta is the user metadata of a tail object that records how many
+// parts the upload had when the tail was written.
+const tailPartsMeta = "stowage-parts"
+
+// Writer implements driver.StorageDriver with a multipart upload.
+//
+// Bytes are buffered and uploaded in Config.ChunkSize parts. Close without
+// Commit leaves the upload open and must also keep the bytes that do not
+// fill a part yet; S3 cannot append to a part, and a part below 5 MiB may
+// only be the last one, so they are not uploaded as a part. Instead Close
+// stores them as a small tail object, <root>/~stowage/tails/<hash of key and
+// upload ID>, whose metadata records the number of parts uploaded when it
+// was written.
+//
+// Writer(ctx, path, true) resumes from any driver instance: it finds the
+// upload with ListMultipartUploads, its parts with ListParts and reads the
+// tail object back into the buffer, so the next part is the tail plus the
+// new bytes. A tail whose recorded part count no longer matches the upload
+// (a session that uploaded a part and then died without Close) is stale and
+// ignored, so Size never counts a byte twice. Commit uploads what is
+// buffered as the last part, completes the upload and deletes the tail;
+// Cancel aborts the upload and deletes the tail. Content that never filled
+// a part is committed with a single PutObject.
+//
+// Writer(ctx, path, false) aborts every unfinished upload for the key
+// first (one ListMultipartUploads request, plus one abort per upload found).
+func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
+	if err := driver.ValidatePath(DriverName, path); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	key := d.key(path)
+	uploads, err := d.uploadsFor(ctx, key)
+	if err != nil {
+		return nil, d.wrap(ctx, "Writer", path, err)
+	}
+	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path, key: key}
+	if !append {
+		for _, u := range uploads {
+			if err := d.discardUpload(ctx, key, aws.ToString(u.UploadId)); err != nil {
+				return nil, d.wrap(ctx, "Writer", path, err)
+			}
+		}
+		return w, nil
+	}
+	if len(uploads) == 0 {
+		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	}
+	latest := uploads[len(uploads)-1]
+	w.uploadID = aws.ToString(latest.UploadId)
+	if err := w.resume(ctx); err != nil {
+		return nil, d.wrap(ctx, "Writer", path, err)
+	}
+	return w, nil
+}
+
+// uploadsFor lists the unfinished multipart uploads of exactly key, oldest
+// first.
+func (d *Driver) uploadsFor(ctx context.Context, key string) ([]types.MultipartUpload, error) {
+	var out []types.MultipartUpload
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(d.bucket), Prefix: aws.String(key)}
+	for {
+		page, err := d.client.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range page.Uploads {
+			if aws.ToString(u.Key) == key {
+				out = append(out, u)
+			}
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			break
+		}
+		in.KeyMarker, in.UploadIdMarker = page.NextKeyMarker, page.NextUploadIdMarker
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return aws.ToTime(out[i].Initiated).Before(aws.ToTime(out[j].Initiated))
+	})
+	return out, nil
+}
+
+// tailKey names the tail object of an upload.
+func (d *Driver) tailKey(key, uploadID string) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + uploadID))
+	return d.prefix + hiddenDir + "/tails/" + hex.EncodeToString(sum[:20])
+}
+
+// discardUpload aborts an upload and deletes its tail object.
+func (d *Driver) discardUpload(ctx context.Context, key, uploadID string) error {
+	_, err := d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket:   aws.String(d.bucket),
+		Key:      aws.String(key),
+		UploadId: aws.String(uploadID),
+	})
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	_, err = d.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(d.bucket),
+		Key:    aws.String(d.tailKey(key, uploadID)),
+	})
+	return err
+}
+
+// writer is the FileWriter of Driver.Writer.
+type writer struct {
+	driver.WriterState
+	d    *Driver
+	ctx  context.Context // of the Writer call: Write and Close use it
+	path string
+	key  string
+
+	uploadID  string // "" until the upload is created
+	parts     []types.CompletedPart
+	partsSize int64
+	buf       []byte // bytes not uploaded as a part yet
+	tail      bool   // a tail object may exist for the upload
+}
+
+// resume loads the parts and the tail of w.uploadID.
+func (w *writer) resume(ctx context.Context) error {
+	d := w.d
+	in := &s3.ListPartsInput{Bucket: aws.String(d.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID)}
+	for {
+		page, err := d.client.ListParts(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, p := range page.Parts {
+			w.parts = append(w.parts, types.CompletedPart{
+				PartNumber:     p.PartNumber,
+				ETag:           p.ETag,
+				ChecksumCRC32:  p.ChecksumCRC32,
+				ChecksumCRC32C: p.ChecksumCRC32C,
+				ChecksumSHA1:   p.ChecksumSHA1,
+				ChecksumSHA256: p.ChecksumSHA256,
+			})
+			w.partsSize += aws.ToInt64(p.Size)
+		}
+		if !aws.ToBool(page.IsTruncated) {
+			break
+		}
+		in.PartNumberMarker = page.NextPartNumberMarker
+	}
+	sort.Slice(w.parts, func(i, j int) bool { return aws.ToInt32(w.parts[i].PartNumber) < aws.ToInt32(w.parts[j].PartNumber) })
+
+	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(d.bucket),
+		Key:    aws.String(d.tailKey(w.key, w.uploadID)),
+	})
+	if err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	defer out.Body.Close()
+	tail, err := io.ReadAll(out.Body)
+	if err != nil {
+		return err
+	}
+	w.tail = true
+	if n, err := strconv.Atoi(out.Metadata[tailPartsMeta]); err != nil || n != len(w.parts) {
+		d.cfg.Logger.Warn("s3: ignoring a stale writer tail", "path", w.path, "parts", len(w.parts), "tailparts", out.Metadata[tailPartsMeta])
+		return nil
+	}
+	w.buf = tail
+	return nil
+}
+
+// Size implements driver.FileWriter.
+func (w *writer) Size() int64 { return w.partsSize + int64(len(w.buf)) }
+
+// Write implements io.Writer. Every full chunk is uploaded as a part before
+// Write returns. When a part upload fails the bytes stay buffered (Size
+// counts them) and Write reports the error.
+func (w *writer) Write(p []byte) (int, error) {
+	if err := w.CheckWrite(); err != nil {
+		return 0, err
+	}
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	chunk := int(w.d.cfg.ChunkSize)
+	if len(w.buf) == 0 && len(p) >= chunk {
+		// Upload straight from p, buffering only the remainder.
+		n := 0
+		for len(p)-n >= chunk {
+			if err := w.uploadPart(w.ctx, p[n:n+chunk]); err != nil {
+				w.buf = append(w.buf, p[n:]...)
+				return len(p), err
+			}
+			n += chunk
+		}
+		w.buf = append(w.buf, p[n:]...)
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	for len(w.buf) >= chunk {
+		if err := w.uploadPart(w.ctx, w.buf[:chunk]); err != nil {
+			return len(p), err
+		}
+		w.buf = append(w.buf[:0], w.buf[chunk:]...)
+	}
+	return len(p), nil
+}
+
+// ensureUpload creates the multipart upload on first need.
+func (w *writer) ensureUpload(ctx context.Context) error {
+	if w.uploadID != "" {
+		return nil
+	}
+	d := w.d
+	in := &s3.CreateMultipartUploadInput{
+		Bucket:      aws.String(d.bucket),
+		Key:         aws.String(w.key),
+		ContentType: aws.String("application/octet-stream"),
+	}
+	if d.cfg.Checksum == ChecksumWhenSupported {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
+	}
+	d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+	out, err := d.client.CreateMultipartUpload(ctx, in)
+	if err != nil {
+		return d.wrap(ctx, "Writer", w.path, err)
+	}
+	w.uploadID = aws.ToString(out.UploadId)
+	return nil
+}
+
+// uploadPart uploads data as the next part.
+func (w *writer) uploadPart(ctx context.Context, data []byte) error {
+	if err := w.ensureUpload(ctx); err != nil {
+		return err
+	}
+	d := w.d
+	num := int32(len(w.parts) + 1)
+	in := &s3.UploadPartInput{
+		Bucket:        aws.String(d.bucket),
+		Key:           aws.String(w.key),
+		UploadId:      aws.String(w.uploadID),
+		PartNumber:    aws.Int32(num),
+		Body:          bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))),
+	}
+	if d.cfg.Checksum == ChecksumWhenSupported {
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
+	}
+	out, err := d.client.UploadPart(ctx, in)
+	if err != nil {
+		return d.wrap(ctx, "Writer", w.path, err)
+	}
+	w.parts = append(w.parts, types.CompletedPart{
+		PartNumber:    aws.Int32(num),
+		ETag:          out.ETag,
+		ChecksumCRC32: out.ChecksumCRC32,
+	})
+	w.partsSize += int64(len(data))
+	return nil
+}
+
+// Close implements io.Closer. An open writer keeps its upload: the
+// buffered bytes are stored as the tail object (or a stale tail removed).
+func (w *writer) Close() error {
+	wasOpen, err := w.WriterState.Close()
+	if err != nil || !wasOpen {
+		return err
+	}
+	ctx := w.ctx
+	if err := w.ensureUpload(ctx); err != nil {
+		return err
+	}
+	d := w.d
+	tailKey := d.tailKey(w.key, w.uploadID)
+	switch {
+	case len(w.buf) > 0:
+		in := &s3.PutObjectInput{
+			Bucket:        aws.String(d.bucket),
+			Key:           aws.String(tailKey),
+			Body:          bytes.NewReader(w.buf),
+			ContentLength: aws.Int64(int64(len(w.buf))),
+			Metadata:      map[string]string{tailPartsMeta: strconv.Itoa(len(w.parts))},
+		}
+		d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId) // encrypted like the content
+		_, err = d.client.PutObject(ctx, in)
+	case w.tail:
+		_, err = d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(tailKey)})
+	}
+	w.buf = nil
+	if err != nil {
+		return d.wrap(ctx, "Writer.Close", w.path, err)
+	}
+	return nil
+}
+
+// Commit implements driver.FileWriter. On failure the writer stays open,
+// so Commit may be tried again or Cancel called.
+func (w *writer) Commit(ctx context.Context) error {
+	if err := w.BeginCommit(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d := w.d
+	if len(w.parts) == 0 {
+		// Everything fits one request; a multipart upload with one small
+		// part would cost two.
+		in := &s3.PutObjectInput{
+			Bucket:        aws.String(d.bucket),
+			Key:           aws.String(w.key),
+			Body:          bytes.NewReader(w.buf),
+			ContentLength: aws.Int64(int64(len(w.buf))),
+			ContentType:   aws.String("application/octet-stream"),
+		}
+		d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+		if _, err := d.client.PutObject(ctx, in); err != nil {
+			return d.wrap(ctx, "Commit", w.path, err)
+		}
+		if w.uploadID != "" {
+			w.cleanup(ctx, true)
+		}
+		w.Committed()
+		return nil
+	}
+	if len(w.buf) > 0 {
+		if err := w.uploadPart(ctx, w.buf); err != nil {
+			return err
+		}
+		w.buf = nil
+	}
+	_, err := d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket:          aws.String(d.bucket),
+		Key:             aws.String(w.key),
+		UploadId:        aws.String(w.uploadID),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts},
+	})
+	if err != nil && !(isNotFound(err) && w.completedAnyway(ctx)) {
+		return d.wrap(ctx, "Commit", w.path, err)
+	}
+	w.cleanup(ctx, false)
+	w.Committed()
+	return nil
+}
+
+// completedAnyway reports whether a CompleteMultipartUpload that failed
+// with NoSuchUpload did in fact complete: an attempt whose response was
+// lost completed it, and the SDK's retry then found the upload gone. The
+// object must be there with the writer's size and a multipart ETag of as
+// many parts.
+func (w *writer) completedAnyway(ctx context.Context) bool {
+	out, err := w.d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(w.d.bucket), Key: aws.String(w.key)})
+	if err != nil {
+		return false
+	}
+	etag := strings.Trim(aws.ToString(out.ETag), `"`)
+	return aws.ToInt64(out.ContentLength) == w.Size() && strings.HasSuffix(etag, "-"+strconv.Itoa(len(w.parts)))
+}
+
+// Cancel implements driver.FileWriter: it aborts the upload and deletes the
+// tail object.
+func (w *writer) Cancel(ctx context.Context) error {
+	if err := w.BeginCancel(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.uploadID != "" {
+		if err := w.d.discardUpload(ctx, w.key, w.uploadID); err != nil {
+			return w.d.wrap(ctx, "Cancel", w.path, err)
+		}
+	}
+	w.buf = nil
+	w.Cancelled()
+	return nil
+}
+
+// cleanup removes what a committed writer leaves behind: the tail object
+// and, when abort is set, the upload. Failures are only logged: the content
+// is committed and the leftovers are invisible.
+func (w *writer) cleanup(ctx context.Context, abort bool) {
+	d := w.d
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if abort {
+		d.abortUpload(cctx, w.key, w.uploadID)
+	}
+	if !w.tail {
+		return
+	}
+	_, err := d.client.DeleteObject(cctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(d.bucket),
+		Key:    aws.String(d.tailKey(w.key, w.uploadID)),
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		d.cfg.Logger.Warn("s3: deleting a writer tail failed", "path", w.path, "error", err)
+	}
+}
