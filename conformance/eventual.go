@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"fmt"
 	"bytes"
 	"container/heap"
 	"context"
@@ -133,6 +132,7 @@ type Eventual struct {
 	hist  map[string]*evHistory
 	under map[string]int // number of logged paths strictly below each directory
 	due   evHeap
+	gen   uint64 // counts changes, to recognise outdated heap items
 }
 
 var _ driver.StorageDriver = (*Eventual)(nil)
@@ -173,7 +173,7 @@ type evVersion struct {
 // the state before the first logged change, visible since forever.
 type evHistory struct {
 	versions []evVersion
-	gen      uint64 // counts changes, to recognise outdated heap items
+	gen      uint64 // the simulator's change count at its last change
 }
 
 // visible returns the version a reader (list false) or a lister (list true)
@@ -249,7 +249,8 @@ func (e *Eventual) forget(p string) {
 func (e *Eventual) logOf(ctx context.Context, p string) (*evHistory, error) {
 	h := e.hist[p]
 	if h == nil {
-		h = &evHistory{versions: []evVersion{{}}}
+		e.gen++
+		h = &evHistory{versions: []evVersion{{}}, gen: e.gen}
 		e.hist[p] = h
 		for dir := driver.ParentDir(p); ; dir = driver.ParentDir(dir) {
 			e.under[dir]++
@@ -309,10 +310,8 @@ func (e *Eventual) record(p string, exists bool) {
 		listAt: now.Add(e.jitter(e.opts.ListLag)),
 	}
 	h.versions = append(h.versions, v)
-	h.gen++
-	dbgMu.Lock()
-	dbg[p] = append(dbg[p], fmt.Sprintf("rec at %v exists %v read %v list %v", now, exists, v.readAt, v.listAt))
-	dbgMu.Unlock()
+	e.gen++
+	h.gen = e.gen
 	due := v.readAt
 	if v.listAt.After(due) {
 		due = v.listAt
@@ -362,9 +361,6 @@ func (e *Eventual) GetContent(ctx context.Context, p string) ([]byte, error) {
 	if h := e.hist[p]; h != nil {
 		if v, last := h.visible(now, false); !last {
 			if !v.exists {
-				dbgMu.Lock()
-				dbg[p] = append(dbg[p], fmt.Sprintf("get at %v: not found", now))
-				dbgMu.Unlock()
 				return nil, e.notFound(p)
 			}
 			return bytes.Clone(v.content), nil
@@ -711,29 +707,4 @@ func (e *Eventual) DeleteFiles(ctx context.Context, paths []string) (int, error)
 // URLFor passes through: a URL fetched directly bypasses the simulation.
 func (e *Eventual) URLFor(ctx context.Context, p string, options map[string]any) (string, error) {
 	return e.d.URLFor(ctx, p, options)
-}
-
-func (e *Eventual) DebugHist(p string) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	h := e.hist[p]
-	dbgMu.Lock()
-	defer dbgMu.Unlock()
-	if h == nil {
-		return fmt.Sprintf("none %v", dbg[p])
-	}
-	s := fmt.Sprintf("gen %d now %v:", h.gen, e.clock.Now())
-	for _, v := range h.versions {
-		s += fmt.Sprintf(" [exists %v filled %v %q read %v list %v]", v.exists, v.filled, v.content, v.readAt, v.listAt)
-	}
-	return s
-}
-
-var dbgMu sync.Mutex
-var dbg = map[string][]string{}
-
-func (e *Eventual) DebugLog(p string, s string) {
-	dbgMu.Lock()
-	dbg[p] = append(dbg[p], s)
-	dbgMu.Unlock()
 }

@@ -58,16 +58,18 @@ var mutantCases = []mutantCase{
 	{"TornPutContent", "Concurrency", []string{"Concurrency/ReadersAndWritersSamePath"}},
 }
 
+// TestSuiteCatchesMutants runs the suite, in a child process each, on
+// deliberately broken backends and checks that the leaves that should catch
+// each break fail. In the child (mutantEnv set) the same test runs the suite
+// on the mutant instead.
 func TestSuiteCatchesMutants(t *testing.T) {
-	if os.Getenv(mutantEnv) != "" {
-		t.Skip("running as a mutant child")
-	}
-	if testing.Short() {
-		t.Skip("runs the suite a score of times; skipped with -short")
+	if kind := os.Getenv(mutantEnv); kind != "" {
+		runMutant(t, kind)
+		return
 	}
 	for _, c := range mutantCases {
 		t.Run(c.name, func(t *testing.T) {
-			run := "^TestMutantChild$"
+			run := "^TestSuiteCatchesMutants$"
 			if c.groups != "" {
 				run += "/^(" + c.groups + ")$"
 			}
@@ -78,7 +80,7 @@ func TestSuiteCatchesMutants(t *testing.T) {
 				if err != nil {
 					t.Fatalf("the suite fails on the unmutated backend: %v\n%s", err, tail(out))
 				}
-				if !bytes.Contains(out, []byte("--- PASS: TestMutantChild")) {
+				if !bytes.Contains(out, []byte("--- PASS: TestSuiteCatchesMutants")) {
 					t.Fatalf("the child ran no suite:\n%s", tail(out))
 				}
 				return
@@ -87,7 +89,7 @@ func TestSuiteCatchesMutants(t *testing.T) {
 				t.Fatalf("the suite passes on mutant %s", c.name)
 			}
 			for _, leaf := range c.caught {
-				re := regexp.MustCompile(`--- FAIL: TestMutantChild/` + regexp.QuoteMeta(leaf) + ` `)
+				re := regexp.MustCompile(`--- FAIL: TestSuiteCatchesMutants/` + regexp.QuoteMeta(leaf) + ` `)
 				if !re.Match(out) {
 					t.Errorf("mutant %s: %s did not fail", c.name, leaf)
 				}
@@ -108,13 +110,8 @@ func tail(out []byte) []byte {
 	return out
 }
 
-// TestMutantChild runs the suite on the mutant named by mutantEnv. It only
-// runs as TestSuiteCatchesMutants's child.
-func TestMutantChild(t *testing.T) {
-	kind := os.Getenv(mutantEnv)
-	if kind == "" {
-		t.Skip("runs only as a child of TestSuiteCatchesMutants")
-	}
+// runMutant runs the suite on the mutant named kind, in the child process.
+func runMutant(t *testing.T, kind string) {
 	var (
 		mu     sync.Mutex
 		stores = map[string]*inmemory.Driver{}
