@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/wait"
 )
 
 // DeleteFiles implements driver.StorageDriver: DeleteObjects requests of up
@@ -82,7 +83,7 @@ func (d *Driver) deleteKeys(ctx context.Context, keys, paths []string) []driver.
 			return failures
 		}
 		d.cfg.Logger.Debug("s3: retrying keys DeleteObjects could not delete", "keys", len(retry), "attempt", attempt)
-		if err := sleepCtx(ctx, backoff.delay(attempt)); err != nil {
+		if err := wait.Sleep(ctx, backoff.delay(attempt)); err != nil {
 			for _, k := range retry {
 				failures = append(failures, driver.DeleteFailure{Path: pathOf[k], Err: err})
 			}
@@ -97,18 +98,6 @@ func (d *Driver) deleteKeys(ctx context.Context, keys, paths []string) []driver.
 func (d *Driver) checksumOptions(o *s3.Options) {
 	if d.cfg.Checksum == ChecksumMD5 {
 		o.APIOptions = append(o.APIOptions, contentMD5)
-	}
-}
-
-// sleepCtx waits for dur or until ctx ends, whichever comes first.
-func sleepCtx(ctx context.Context, dur time.Duration) error {
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
