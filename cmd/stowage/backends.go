@@ -4,6 +4,7 @@ package main
 // registers it with driver.Register. A new backend is one more line here.
 import (
 	_ "github.com/stowage-dev/stowage/filesystem"
+	_ "github.com/stowage-dev/stowage/gcs"
 	_ "github.com/stowage-dev/stowage/inmemory"
 	_ "github.com/stowage-dev/stowage/s3"
 )

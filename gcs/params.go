@@ -1,0 +1,159 @@
+package gcs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+func init() {
+	driver.Register(DriverName, func(ctx context.Context, params map[string]any) (driver.StorageDriver, error) {
+		cfg, err := FromParameters(params)
+		if err != nil {
+			return nil, err
+		}
+		return New(ctx, cfg)
+	})
+}
+
+// FromParameters builds a Config from distribution-style parameters (the
+// `storage.gcs` section of a registry configuration), so an existing
+// registry configuration works unchanged:
+//
+//	bucket           required
+//	keyfile          path of a JSON credentials file (a service account key)
+//	credentials      the credentials themselves: a map of the JSON key's fields
+//	                 (type, project_id, private_key_id, private_key, client_email, ...)
+//	                 as distribution takes them, or a JSON string
+//	                 (neither: Application Default Credentials)
+//	rootdirectory    object name prefix of every path
+//	chunksize        Writer part size, >= 256 KiB (default 16 MiB)
+//	endpoint         JSON API endpoint of an emulator, e.g. http://127.0.0.1:4443/storage/v1/
+//	anonymous        send no credentials (default true when endpoint is set and
+//	                 neither keyfile nor credentials is, false otherwise)
+//	googleaccessid,  service account e-mail and PEM private key URLFor signs with
+//	privatekey       (default: those of a service-account keyfile/credentials)
+//	maxretries       retries after a failed attempt (default 5; 0 disables)
+//	maxconcurrency   batch and compose requests in flight (default 10)
+//	deletebatchsize  deletes per JSON batch request, capped at 100 (default 100)
+//	httpclient       an *http.Client (driver.HTTPClientParam)
+//
+// Sizes accept suffixes such as "16mb" (see driver.Params). Unknown
+// parameters are ignored, as distribution does.
+func FromParameters(params map[string]any) (Config, error) {
+	p := driver.Params{DriverName: DriverName, Values: params}
+	var c Config
+	var err error
+	str := func(key string, dst *string) {
+		if err == nil {
+			*dst, err = p.String(key, "")
+		}
+	}
+	var privateKey string
+	str("bucket", &c.Bucket)
+	str("keyfile", &c.KeyFile)
+	str("rootdirectory", &c.RootDirectory)
+	str("endpoint", &c.Endpoint)
+	str("googleaccessid", &c.GoogleAccessID)
+	str("privatekey", &privateKey)
+	if err != nil {
+		return c, err
+	}
+	c.PrivateKey = []byte(privateKey)
+	if len(c.PrivateKey) == 0 {
+		c.PrivateKey = nil
+	}
+	if c.Credentials, err = credentialsParam(params["credentials"]); err != nil {
+		return c, err
+	}
+	anonDefault := c.Endpoint != "" && c.KeyFile == "" && len(c.Credentials) == 0
+	if c.Anonymous, err = p.Bool("anonymous", anonDefault); err != nil {
+		return c, err
+	}
+	if c.ChunkSize, err = p.Int64("chunksize", 0); err != nil {
+		return c, err
+	}
+	num := func(key string, dst *int) {
+		if err == nil {
+			*dst, err = p.Int(key, 0)
+		}
+	}
+	num("maxconcurrency", &c.MaxConcurrency)
+	num("deletebatchsize", &c.DeleteBatchSize)
+	if err != nil {
+		return c, err
+	}
+	retries, err := p.Int("maxretries", DefaultMaxRetries)
+	if err != nil {
+		return c, err
+	}
+	switch {
+	case retries == 0:
+		c.MaxRetries = -1 // explicitly none
+	case retries < 0:
+		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "maxretries", Err: fmt.Errorf("%d is negative", retries)}
+	default:
+		c.MaxRetries = retries
+	}
+	for _, key := range []string{"chunksize", "maxconcurrency", "deletebatchsize"} {
+		if v, ok := params[key]; ok && v != nil && v != "" {
+			if n, _ := p.Int64(key, 0); n == 0 {
+				return c, &driver.ConfigError{DriverName: DriverName, Parameter: key, Err: fmt.Errorf("must be positive")}
+			}
+		}
+	}
+	if v, ok := params[driver.HTTPClientParam]; ok && v != nil {
+		hc, ok := v.(*http.Client)
+		if !ok {
+			return c, &driver.ConfigError{DriverName: DriverName, Parameter: driver.HTTPClientParam, Err: fmt.Errorf("want an *http.Client, got %T", v)}
+		}
+		c.HTTPClient = hc
+	}
+	return c.normalize()
+}
+
+// credentialsParam turns the credentials parameter into a JSON document:
+// distribution takes it as a map of the key file's fields (YAML gives
+// map[string]any or map[any]any); a JSON string or bytes are taken as is.
+func credentialsParam(v any) ([]byte, error) {
+	bad := func(err error) ([]byte, error) {
+		return nil, &driver.ConfigError{DriverName: DriverName, Parameter: "credentials", Err: err}
+	}
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		if v == "" {
+			return nil, nil
+		}
+		return []byte(v), nil
+	case []byte:
+		return v, nil
+	case map[string]any:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return bad(err)
+		}
+		return b, nil
+	case map[any]any:
+		m := make(map[string]any, len(v))
+		for k, val := range v {
+			s, ok := k.(string)
+			if !ok {
+				return bad(fmt.Errorf("key %v is not a string", k))
+			}
+			m[s] = val
+		}
+		return credentialsParam(m)
+	case map[string]string:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return bad(err)
+		}
+		return b, nil
+	}
+	return bad(fmt.Errorf("want a map or a JSON string, got %T", v))
+}

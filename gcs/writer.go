@@ -1,0 +1,354 @@
+package gcs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/iterator"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// partDigits is the width of the zero-padded start offset that names a
+// part, so that name order is offset order.
+const partDigits = 20
+
+// Writer implements driver.StorageDriver with parts kept as hidden objects
+// and composed at Commit.
+//
+// Bytes are buffered and stored in Config.ChunkSize parts, each one object
+// <root>/~stowage/uploads/<hash of path>/<start offset, 20 digits> written
+// in one retried request. Close without Commit stores the bytes still
+// buffered as one more (shorter) part, so the upload lives entirely in
+// objects and survives the process; a session that wrote nothing into an
+// upload that has no object yet leaves an empty part as a marker.
+//
+// Writer(ctx, path, true) resumes from any driver instance: one list
+// request finds the parts and their sizes; Size is the sum of the parts
+// that follow one another without a gap (a part that does not fit, left by
+// a session that died, is ignored and deleted at the end). Commit stores
+// what is buffered as the last part and composes the parts into the path:
+// one compose request for up to 32 parts, a tree of composes (31 more
+// requests per 32 x 31 parts) beyond that, into intermediate objects next
+// to the parts. The composite object appears at once and whole. Then one
+// batch request per 100 hidden objects deletes the parts; should that fail,
+// Commit fails and may be repeated (it composes the same content again).
+// Content that never filled a part is committed with a single upload
+// request and no compose. Cancel deletes the parts.
+//
+// Writer(ctx, path, false) lists the upload's objects and deletes any it
+// finds (one list request, plus one batch request when there are some).
+//
+// Why parts and not a GCS resumable upload session: a session URI can be
+// resumed from another process, but its chunks must be multiples of 256
+// KiB, so the bytes that do not fill one would still need an object of
+// their own, rewritten at every Close; GCS limits writes to one object name
+// to about one per second, and sessions expire after a week. Parts have
+// distinct names, need no alignment, never expire, and every request is an
+// ordinary retried SDK call that fake-gcs-server implements as GCS does.
+func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
+	if err := driver.ValidatePath(DriverName, path); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w := &writer{
+		WriterState: driver.WriterState{DriverName: DriverName},
+		d:           d,
+		ctx:         ctx,
+		path:        path,
+		key:         d.key(path),
+		up:          d.uploadPrefix(path),
+	}
+	objs, err := d.listUpload(ctx, w.up)
+	if err != nil {
+		return nil, d.wrap(ctx, "Writer", path, err)
+	}
+	if !append {
+		names := make([]string, len(objs))
+		for i, o := range objs {
+			names[i] = o.name
+		}
+		if err := d.deleteObjects(ctx, names); err != nil {
+			return nil, d.wrap(ctx, "Writer", path, err)
+		}
+		return w, nil
+	}
+	if len(objs) == 0 {
+		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	}
+	w.load(objs)
+	return w, nil
+}
+
+// uploadPrefix is the name prefix of the hidden objects of path's upload.
+func (d *Driver) uploadPrefix(path string) string {
+	sum := sha256.Sum256([]byte(path))
+	return d.hiddenPrefix() + "uploads/" + hex.EncodeToString(sum[:20]) + "/"
+}
+
+// object is a name and a size.
+type object struct {
+	name string
+	size int64
+}
+
+// listUpload lists every object under the upload prefix up, in name order.
+func (d *Driver) listUpload(ctx context.Context, up string) ([]object, error) {
+	q := &storage.Query{Prefix: up}
+	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
+		return nil, err
+	}
+	pager := iterator.NewPager(d.bucket.Objects(ctx, q), ListPageSize, "")
+	var out []object
+	for {
+		var objs []*storage.ObjectAttrs
+		next, err := pager.NextPage(&objs)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			out = append(out, object{name: o.Name, size: o.Size})
+		}
+		if next == "" {
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}
+
+// writer is the FileWriter of Driver.Writer.
+type writer struct {
+	driver.WriterState
+	d    *Driver
+	ctx  context.Context // of the Writer call: Write and Close use it
+	path string
+	key  string
+	up   string // name prefix of the upload's hidden objects
+
+	parts     []object // non-empty parts, contiguous from offset 0
+	partsSize int64
+	buf       []byte   // bytes not stored as a part yet
+	other     []string // other hidden objects of the upload: markers, stale parts, intermediates
+	stored    bool     // some hidden object of the upload exists
+	committed int64    // size at Commit, when committed without parts
+}
+
+// load takes over the objects of an upload found by listUpload.
+func (w *writer) load(objs []object) {
+	w.stored = true
+	for _, o := range objs {
+		rel := strings.TrimPrefix(o.name, w.up)
+		off, err := strconv.ParseInt(rel, 10, 64)
+		switch {
+		case len(rel) != partDigits || err != nil:
+			w.other = append(w.other, o.name) // an intermediate of a failed Commit
+		case o.size == 0:
+			w.other = append(w.other, o.name) // a marker
+		case off != w.partsSize:
+			w.d.cfg.Logger.Warn("gcs: ignoring a writer part that does not follow the others",
+				"path", w.path, "part", o.name, "offset", off, "size", o.size, "want", w.partsSize)
+			w.other = append(w.other, o.name)
+		default:
+			w.parts = append(w.parts, o)
+			w.partsSize += o.size
+		}
+	}
+}
+
+// Size implements driver.FileWriter.
+func (w *writer) Size() int64 {
+	if w.committed > 0 {
+		return w.committed
+	}
+	return w.partsSize + int64(len(w.buf))
+}
+
+// Write implements io.Writer. Every full chunk is stored as a part before
+// Write returns. When a part upload fails the bytes stay buffered (Size
+// counts them) and Write reports the error.
+func (w *writer) Write(p []byte) (int, error) {
+	if err := w.CheckWrite(); err != nil {
+		return 0, err
+	}
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	chunk := int(w.d.cfg.ChunkSize)
+	if len(w.buf) == 0 && len(p) >= chunk {
+		// Upload straight from p, buffering only the remainder.
+		n := 0
+		for len(p)-n >= chunk {
+			if err := w.storePart(w.ctx, p[n:n+chunk]); err != nil {
+				w.buf = append(w.buf, p[n:]...)
+				return len(p), err
+			}
+			n += chunk
+		}
+		w.buf = append(w.buf, p[n:]...)
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	for len(w.buf) >= chunk {
+		if err := w.storePart(w.ctx, w.buf[:chunk]); err != nil {
+			return len(p), err
+		}
+		w.buf = append(w.buf[:0], w.buf[chunk:]...)
+	}
+	return len(p), nil
+}
+
+// partName names the part starting at offset.
+func (w *writer) partName(offset int64) string {
+	return fmt.Sprintf("%s%0*d", w.up, partDigits, offset)
+}
+
+// storePart stores data as the next part, in one request.
+func (w *writer) storePart(ctx context.Context, data []byte) error {
+	name := w.partName(w.partsSize)
+	if err := w.d.upload(ctx, name, data); err != nil {
+		return w.d.wrap(ctx, "Writer", w.path, err)
+	}
+	w.stored = true
+	w.parts = append(w.parts, object{name: name, size: int64(len(data))})
+	w.partsSize += int64(len(data))
+	return nil
+}
+
+// Close implements io.Closer. An open writer keeps its upload: the
+// buffered bytes are stored as a part (or, when the upload has no object
+// yet, an empty marker part).
+func (w *writer) Close() error {
+	wasOpen, err := w.WriterState.Close()
+	if err != nil || !wasOpen {
+		return err
+	}
+	ctx := w.ctx
+	switch {
+	case len(w.buf) > 0:
+		err = w.storePart(ctx, w.buf)
+	case !w.stored:
+		name := w.partName(0)
+		if err = w.d.upload(ctx, name, nil); err != nil {
+			err = w.d.wrap(ctx, "Writer.Close", w.path, err)
+		} else {
+			w.stored = true
+			w.other = append(w.other, name)
+		}
+	}
+	w.buf = nil
+	return err
+}
+
+// Commit implements driver.FileWriter. On failure the writer stays open,
+// so Commit may be tried again or Cancel called.
+func (w *writer) Commit(ctx context.Context) error {
+	if err := w.BeginCommit(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d := w.d
+	if len(w.parts) == 0 {
+		// Everything fits one request (Write stores every full chunk).
+		if err := d.upload(ctx, w.key, w.buf); err != nil {
+			return d.wrap(ctx, "Commit", w.path, err)
+		}
+	} else {
+		if len(w.buf) > 0 {
+			if err := w.storePart(ctx, w.buf); err != nil {
+				return err
+			}
+			w.buf = nil
+		}
+		if err := w.compose(ctx); err != nil {
+			return d.wrap(ctx, "Commit", w.path, err)
+		}
+	}
+	if w.stored {
+		if err := d.deleteObjects(ctx, w.hidden()); err != nil {
+			return d.wrap(ctx, "Commit", w.path, err)
+		}
+	}
+	w.committed = w.Size()
+	w.buf = nil
+	w.Committed()
+	return nil
+}
+
+// compose concatenates the parts into the writer's object: directly when
+// there are at most MaxComposeSources, else through levels of
+// intermediate objects, each composed from up to MaxComposeSources of the
+// level below, up to Config.MaxConcurrency at once.
+func (w *writer) compose(ctx context.Context) error {
+	srcs := make([]string, len(w.parts))
+	for i, p := range w.parts {
+		srcs[i] = p.name
+	}
+	for level := 0; len(srcs) > MaxComposeSources; level++ {
+		n := (len(srcs) + MaxComposeSources - 1) / MaxComposeSources
+		next := make([]string, n)
+		for i := range next {
+			next[i] = fmt.Sprintf("%sc%02d-%06d", w.up, level, i)
+		}
+		w.other = append(w.other, next...)
+		err := w.d.forEach(ctx, n, func(ctx context.Context, i int) error {
+			group := srcs[i*MaxComposeSources : min((i+1)*MaxComposeSources, len(srcs))]
+			return w.d.composeInto(ctx, next[i], group)
+		})
+		if err != nil {
+			return err
+		}
+		srcs = next
+	}
+	return w.d.composeInto(ctx, w.key, srcs)
+}
+
+// composeInto composes the objects srcs, in order, into dst.
+func (d *Driver) composeInto(ctx context.Context, dst string, srcs []string) error {
+	handles := make([]*storage.ObjectHandle, len(srcs))
+	for i, s := range srcs {
+		handles[i] = d.bucket.Object(s)
+	}
+	c := d.bucket.Object(dst).ComposerFrom(handles...)
+	c.ContentType = contentType
+	_, err := c.Run(ctx)
+	return err
+}
+
+// hidden returns the names of every hidden object the upload may have.
+func (w *writer) hidden() []string {
+	names := make([]string, 0, len(w.parts)+len(w.other))
+	for _, p := range w.parts {
+		names = append(names, p.name)
+	}
+	return append(names, w.other...)
+}
+
+// Cancel implements driver.FileWriter: it deletes the upload's hidden
+// objects.
+func (w *writer) Cancel(ctx context.Context) error {
+	if err := w.BeginCancel(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.stored {
+		if err := w.d.deleteObjects(ctx, w.hidden()); err != nil {
+			return w.d.wrap(ctx, "Cancel", w.path, err)
+		}
+	}
+	w.buf = nil
+	w.Cancelled()
+	return nil
+}

@@ -1,0 +1,239 @@
+package gcs_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/gcs"
+)
+
+const kib = 1 << 10
+
+// writerDriver returns a new driver instance over root with 256 KiB parts
+// and an op classifier, as a new process would build it.
+func writerDriver(t *testing.T, root string) (driver.StorageDriver, *ops) {
+	t.Helper()
+	hc, _, o := countingClient(nil)
+	cfg := testConfig(t, root, hc)
+	cfg.ChunkSize = gcs.MinChunkSize
+	return newDriver(t, cfg), o
+}
+
+// session resumes (or starts) the writer of p on d, checks its size,
+// writes data and returns it.
+func session(t *testing.T, d driver.StorageDriver, p string, resume bool, wantSize int64, data []byte) driver.FileWriter {
+	t.Helper()
+	w, err := d.Writer(context.Background(), p, resume)
+	if err != nil {
+		t.Fatalf("Writer(%s, %v): %v", p, resume, err)
+	}
+	if w.Size() != wantSize {
+		t.Fatalf("Writer(%s, %v).Size() = %d, want %d", p, resume, w.Size(), wantSize)
+	}
+	if n, err := w.Write(data); err != nil || n != len(data) {
+		t.Fatalf("Write(%d bytes) = %d, %v", len(data), n, err)
+	}
+	return w
+}
+
+// uploadPrefix is where the driver keeps the parts of path under root (the
+// layout writer.go documents).
+func uploadPrefix(root, path string) string {
+	sum := sha256.Sum256([]byte(path))
+	return root + "/~stowage/uploads/" + hex.EncodeToString(sum[:20]) + "/"
+}
+
+// Sessions of any length, each on a new driver instance, keep their bytes
+// in parts that the next one picks up; the committed object is exactly what
+// was written, the SDK reads it back, and no hidden object is left.
+func TestWriterPartsAcrossDrivers(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	content := patternBytes(1<<20 + 123)
+	cuts := []int{100 * kib, 700 * kib, 700*kib + 1, len(content)} // sessions end at these offsets
+
+	d, o := writerDriver(t, root)
+	w := session(t, d, "/blob", false, 0, content[:cuts[0]])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// One list to discard older state, one upload for the 100 KiB part.
+	wantOps(t, "first session", o.Take(), map[string]int{"List": 1, "Upload": 1})
+	if got := m.names(uploadPrefix(root, "/blob")); len(got) != 1 {
+		t.Fatalf("hidden objects %v, want one part", got)
+	}
+	if got, err := d.List(ctx, "/"); err != nil || len(got) != 0 {
+		t.Errorf("List(/) = %v, %v; the uncommitted upload must be invisible", got, err)
+	}
+
+	for i := 1; i < len(cuts); i++ {
+		d, o = writerDriver(t, root) // a new process
+		w = session(t, d, "/blob", true, int64(cuts[i-1]), content[cuts[i-1]:cuts[i]])
+		if i < len(cuts)-1 {
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		o.Take()
+		if err := w.Commit(ctx); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		if w.Size() != int64(len(content)) {
+			t.Errorf("Size() after Commit = %d, want %d", w.Size(), len(content))
+		}
+		// The last part, one compose, one batch deleting the parts.
+		wantOps(t, "Commit", o.Take(), map[string]int{"Upload": 1, "Compose": 1, "Batch": 1})
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
+		t.Fatalf("the SDK reads %d bytes of /blob, want the %d written", len(got), len(content))
+	}
+	if got := m.names(root + "/~stowage/"); len(got) != 0 {
+		t.Errorf("hidden objects left after Commit: %v", got)
+	}
+	if _, err := d.Writer(ctx, "/blob", true); !isNotFound(err) {
+		t.Errorf("Writer(append) after Commit: %v, want PathNotFoundError", err)
+	}
+}
+
+// More than 32 parts are composed in a tree: 41 parts take two
+// intermediate objects and a final compose, and everything hidden goes in
+// one batch.
+func TestWriterComposeTree(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	content := patternBytes(40*gcs.MinChunkSize + 5)
+
+	d, o := writerDriver(t, root)
+	w := session(t, d, "/big", false, 0, content[:20*gcs.MinChunkSize+3])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// 20 full parts while writing, the 3-byte rest at Close.
+	wantOps(t, "first session", o.Take(), map[string]int{"List": 1, "Upload": 21})
+	w = session(t, d, "/big", true, 20*gcs.MinChunkSize+3, content[20*gcs.MinChunkSize+3:])
+	o.Take()
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	// 21 + 20 parts and the 2-byte rest: 42 parts, two intermediates.
+	wantOps(t, "Commit of 42 parts", o.Take(), map[string]int{"Upload": 1, "Compose": 3, "Batch": 1})
+	if got := m.get(root + "/big"); !bytes.Equal(got, content) {
+		t.Fatalf("the SDK reads %d bytes of /big, want the %d written", len(got), len(content))
+	}
+	if got := m.names(root + "/~stowage/"); len(got) != 0 {
+		t.Errorf("hidden objects left after Commit: %v", got)
+	}
+	fi, err := d.Stat(ctx, "/big")
+	if err != nil || fi.Size() != int64(len(content)) {
+		t.Errorf("Stat(/big) = %v, %v", fi, err)
+	}
+}
+
+// A part that does not follow the others (left by a session that died
+// while another went on) is ignored on resume and deleted at Commit; an
+// empty session leaves a marker that makes the upload resumable.
+func TestWriterStaleAndEmpty(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+
+	d, o := writerDriver(t, root)
+	w, err := d.Writer(ctx, "/e", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, "empty session", o.Take(), map[string]int{"List": 1, "Upload": 1})
+	up := uploadPrefix(root, "/e")
+	if got := m.names(up); len(got) != 1 {
+		t.Fatalf("hidden objects %v after an empty session, want one marker", got)
+	}
+	w = session(t, d, "/e", true, 0, []byte("abc"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m.put(up+fmt.Sprintf("%020d", 10), []byte("stale")) // offset 10, but the parts end at 3
+	m.put(up+"c00-000000", []byte("intermediate"))
+
+	d, _ = writerDriver(t, root)
+	w = session(t, d, "/e", true, 3, []byte("def"))
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.get(root + "/e"); string(got) != "abcdef" {
+		t.Errorf("committed %q, want abcdef", got)
+	}
+	if got := m.names(root + "/~stowage/"); len(got) != 0 {
+		t.Errorf("hidden objects left after Commit: %v", got)
+	}
+}
+
+// The common registry case costs two requests: Writer lists (to discard
+// older state), Commit uploads once. Cancel and Writer(false) delete the
+// parts in one batch.
+func TestWriterCounts(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	d, o := writerDriver(t, root)
+
+	w := session(t, d, "/small", false, 0, []byte("manifest"))
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, "a small writer", o.Take(), map[string]int{"List": 1, "Upload": 1})
+
+	w = session(t, d, "/c", false, 0, patternBytes(600*kib))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o.Take()
+	w, err := d.Writer(ctx, "/c", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, "resume and Cancel", o.Take(), map[string]int{"List": 1, "Batch": 1})
+	if got := m.names(root + "/~stowage/"); len(got) != 0 {
+		t.Errorf("hidden objects left after Cancel: %v", got)
+	}
+
+	w = session(t, d, "/n", false, 0, []byte("old"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o.Take()
+	w = session(t, d, "/n", false, 0, []byte("new"))
+	wantOps(t, "Writer(false) over an upload", o.Take(), map[string]int{"List": 1, "Batch": 1})
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.get(root + "/n"); string(got) != "new" {
+		t.Errorf("committed %q, want new", got)
+	}
+	if got := m.names(root + "/"); !slices.Equal(got, []string{root + "/n", root + "/small"}) {
+		t.Errorf("the SDK lists %v", got)
+	}
+}
+
+// isNotFound reports whether err is a *driver.PathNotFoundError.
+func isNotFound(err error) bool {
+	var nf *driver.PathNotFoundError
+	return errorsAs(err, &nf)
+}
