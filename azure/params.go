@@ -1,0 +1,122 @@
+package azure
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+func init() {
+	driver.Register(DriverName, func(ctx context.Context, params map[string]any) (driver.StorageDriver, error) {
+		cfg, err := FromParameters(params)
+		if err != nil {
+			return nil, err
+		}
+		return New(ctx, cfg)
+	})
+}
+
+// FromParameters builds a Config from distribution-style parameters (the
+// `storage.azure` section of a registry configuration), so an existing
+// registry configuration works unchanged:
+//
+//	accountname                  required
+//	accountkey                   required: the shared key (base64)
+//	container                    required; must exist
+//	realm                        default core.windows.net
+//	serviceurl                   blob endpoint, default https://<accountname>.blob.<realm>
+//	                             (for Azurite: http://127.0.0.1:10000/devstoreaccount1)
+//	rootdirectory                blob name prefix of every path
+//	chunksize                    Writer block size, <= 4000 MiB (default 8 MiB)
+//	maxretries                   retries after a failed attempt (default 5; 0 disables)
+//	maxconcurrency               blob batch requests in flight (default 10)
+//	deletebatchsize              blobs per batch, capped at 256 (default 256)
+//	copy_status_poll_delay       first wait for a pending Move copy (default 100ms)
+//	copy_status_poll_max_retry   polls of a pending Move copy (default 20)
+//	httpclient                   an *http.Client (driver.HTTPClientParam)
+//
+// Only shared key authentication is supported: distribution's
+// "credentials" with a type other than shared_key, and "connectionstring",
+// give a *driver.ConfigError rather than being silently ignored. Sizes
+// accept suffixes such as "8mb" (see driver.Params). Other unknown
+// parameters are ignored, as distribution does.
+func FromParameters(params map[string]any) (Config, error) {
+	p := driver.Params{DriverName: DriverName, Values: params}
+	var c Config
+	var err error
+	str := func(key string, dst *string) {
+		if err == nil {
+			*dst, err = p.String(key, "")
+		}
+	}
+	str("accountname", &c.AccountName)
+	str("accountkey", &c.AccountKey)
+	str("container", &c.Container)
+	str("realm", &c.Realm)
+	str("serviceurl", &c.ServiceURL)
+	str("rootdirectory", &c.RootDirectory)
+	var conn string
+	str("connectionstring", &conn)
+	if err != nil {
+		return c, err
+	}
+	if conn != "" {
+		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "connectionstring",
+			Err: fmt.Errorf("not supported: give accountname, accountkey and serviceurl")}
+	}
+	if v, ok := params["credentials"]; ok && v != nil {
+		if m, ok := v.(map[string]any); ok {
+			if t, _ := m["type"].(string); t != "" && !strings.EqualFold(t, "shared_key") {
+				return c, &driver.ConfigError{DriverName: DriverName, Parameter: "credentials",
+					Err: fmt.Errorf("type %q not supported: only shared_key (accountkey)", t)}
+			}
+		}
+	}
+	if c.ChunkSize, err = p.Int64("chunksize", 0); err != nil {
+		return c, err
+	}
+	num := func(key string, dst *int) {
+		if err == nil {
+			*dst, err = p.Int(key, 0)
+		}
+	}
+	num("maxconcurrency", &c.MaxConcurrency)
+	num("deletebatchsize", &c.DeleteBatchSize)
+	num("copy_status_poll_max_retry", &c.CopyStatusPollMaxRetry)
+	if err != nil {
+		return c, err
+	}
+	if c.CopyStatusPollDelay, err = p.Duration("copy_status_poll_delay", 0); err != nil {
+		return c, err
+	}
+	retries, err := p.Int("maxretries", DefaultMaxRetries)
+	if err != nil {
+		return c, err
+	}
+	switch {
+	case retries == 0:
+		c.MaxRetries = -1 // explicitly none
+	case retries < 0:
+		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "maxretries", Err: fmt.Errorf("%d is negative", retries)}
+	default:
+		c.MaxRetries = retries
+	}
+	for _, key := range []string{"chunksize", "maxconcurrency", "deletebatchsize", "copy_status_poll_max_retry"} {
+		if v, ok := params[key]; ok && v != nil && v != "" {
+			if n, _ := p.Int64(key, 0); n <= 0 {
+				return c, &driver.ConfigError{DriverName: DriverName, Parameter: key, Err: fmt.Errorf("must be positive")}
+			}
+		}
+	}
+	if v, ok := params[driver.HTTPClientParam]; ok && v != nil {
+		hc, ok := v.(*http.Client)
+		if !ok {
+			return c, &driver.ConfigError{DriverName: DriverName, Parameter: driver.HTTPClientParam, Err: fmt.Errorf("want an *http.Client, got %T", v)}
+		}
+		c.HTTPClient = hc
+	}
+	return c.normalize()
+}

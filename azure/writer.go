@@ -1,0 +1,268 @@
+package azure
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// Writer implements driver.StorageDriver with the blocks of a block blob.
+//
+// Bytes are buffered and staged (Put Block) in Config.ChunkSize blocks;
+// Commit stages what is left and commits the block list (Put Block List),
+// which makes the content visible atomically. Staged blocks stay
+// uncommitted, and the blob invisible to List Blobs and reads if it never
+// was committed (the previous content stays visible if it was), until
+// then. Close stages the buffered remainder as one more block (any block
+// may be short), so no separate bookkeeping object is needed, and
+// Writer(ctx, path, true) resumes from any driver instance: one Get Block
+// List (uncommitted) request finds the blocks, whose IDs carry a writer
+// generation and an index (see blockid.go), and numbering continues from
+// the last one.
+//
+// Azure has no call that drops uncommitted blocks: they go when the blob
+// is committed (Put Block List; Put Blob too on Azure, though not on
+// Azurite) or after a week. So Writer(ctx, path, false) does not delete a
+// previous writer's blocks; it starts a new generation, one above the
+// highest uncommitted one, and when such blocks exist it stages a one-byte
+// marker block of the new generation at once, so that a resume never picks
+// the old ones up. Cancel stages a one-byte "cancelled" marker in the same
+// way. Those leftovers are invisible and cost storage until the blob is
+// next committed, for at most a week. Uncommitted blocks staged by other
+// tools (IDs of another length) make staging fail with InvalidBlobOrBlock
+// until they are committed or expire.
+//
+// Requests: Writer sends one Get Block List (plus one Put Block when it
+// has earlier blocks to hide); each full chunk one Put Block; Close one
+// Put Block; Commit one Put Block for the rest and one Put Block List.
+// Content that fits one chunk, written by a writer that found no
+// uncommitted blocks, is committed with a single Put Blob instead. A blob
+// holds at most MaxBlocks committed blocks: with a Close after every few
+// bytes the limit comes sooner than ChunkSize suggests.
+func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
+	if err := driver.ValidatePath(DriverName, path); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	bb := d.blob(path)
+	s, err := d.session(ctx, bb)
+	if err != nil {
+		return nil, d.wrap(ctx, "Writer", path, err)
+	}
+	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path, blob: bb}
+	if !resume {
+		w.gen = s.maxGen + 1
+		if s.any || s.foreign > 0 {
+			// Hide the previous writer's blocks from a later resume.
+			if err := w.stage(ctx, markerOpen, markerContent); err != nil {
+				return nil, err
+			}
+			w.marked = true
+		}
+		w.next = firstDataBlock
+		return w, nil
+	}
+	if !s.resumable() {
+		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	}
+	w.gen, w.marked, w.next = s.maxGen, true, firstDataBlock
+	for _, b := range s.data {
+		if b.idx != w.next {
+			d.cfg.Logger.Warn("azure: ignoring writer blocks after a gap", "path", path, "generation", b.gen, "index", b.idx, "want", w.next)
+			break
+		}
+		w.blocks = append(w.blocks, blockID(b.gen, b.idx))
+		w.staged += b.size
+		w.next++
+	}
+	return w, nil
+}
+
+// session reads the uncommitted blocks of bb; a blob that does not exist
+// at all has none.
+func (d *Driver) session(ctx context.Context, bb *blockblob.Client) (session, error) {
+	resp, err := bb.GetBlockList(ctx, blockblob.BlockListTypeUncommitted, nil)
+	if err != nil {
+		if isNotFound(err) {
+			return session{}, nil
+		}
+		return session{}, err
+	}
+	var names []string
+	var sizes []int64
+	for _, b := range resp.UncommittedBlocks {
+		if b == nil || b.Name == nil {
+			continue
+		}
+		names = append(names, *b.Name)
+		sizes = append(sizes, deref(b.Size, 0))
+	}
+	return readSession(names, sizes), nil
+}
+
+// writer is the FileWriter of Driver.Writer.
+type writer struct {
+	driver.WriterState
+	d    *Driver
+	ctx  context.Context // of the Writer call: Write and Close use it
+	path string
+	blob *blockblob.Client
+
+	gen    uint32   // generation of this writer's blocks
+	next   uint32   // index of the next data block
+	marked bool     // a marker or data block of gen exists on the server
+	blocks []string // IDs of the data blocks staged, in order
+	staged int64    // bytes in them
+	buf    []byte   // bytes not staged yet
+}
+
+// Size implements driver.FileWriter.
+func (w *writer) Size() int64 { return w.staged + int64(len(w.buf)) }
+
+// stage uploads data as block idx of w's generation.
+func (w *writer) stage(ctx context.Context, idx uint32, data []byte) error {
+	_, err := w.blob.StageBlock(ctx, blockID(w.gen, idx), streaming.NopCloser(bytes.NewReader(data)), nil)
+	if err != nil {
+		return w.d.wrap(ctx, "Writer", w.path, err)
+	}
+	return nil
+}
+
+// stageData stages data as the next data block.
+func (w *writer) stageData(ctx context.Context, data []byte) error {
+	if len(w.blocks) >= MaxBlocks {
+		return fmt.Errorf("%s: Writer %s: more than %d blocks; use a larger chunksize", DriverName, w.path, MaxBlocks)
+	}
+	if err := w.stage(ctx, w.next, data); err != nil {
+		return err
+	}
+	w.blocks = append(w.blocks, blockID(w.gen, w.next))
+	w.staged += int64(len(data))
+	w.next++
+	w.marked = true
+	return nil
+}
+
+// Write implements io.Writer. Every full chunk is staged before Write
+// returns. When staging fails the bytes stay buffered (Size counts them)
+// and Write reports the error.
+func (w *writer) Write(p []byte) (int, error) {
+	if err := w.CheckWrite(); err != nil {
+		return 0, err
+	}
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	chunk := int(w.d.cfg.ChunkSize)
+	if len(w.buf) == 0 && len(p) >= chunk {
+		// Stage straight from p, buffering only the remainder.
+		n := 0
+		for len(p)-n >= chunk {
+			if err := w.stageData(w.ctx, p[n:n+chunk]); err != nil {
+				w.buf = append(w.buf, p[n:]...)
+				return len(p), err
+			}
+			n += chunk
+		}
+		w.buf = append(w.buf, p[n:]...)
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	for len(w.buf) >= chunk {
+		if err := w.stageData(w.ctx, w.buf[:chunk]); err != nil {
+			return len(p), err
+		}
+		w.buf = append(w.buf[:0], w.buf[chunk:]...)
+	}
+	return len(p), nil
+}
+
+// Close implements io.Closer. An open writer keeps its state: the buffered
+// bytes are staged as one more block, or, for a writer that has staged
+// nothing, a marker block records the empty session.
+func (w *writer) Close() error {
+	wasOpen, err := w.WriterState.Close()
+	if err != nil || !wasOpen {
+		return err
+	}
+	ctx := w.ctx
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch {
+	case len(w.buf) > 0:
+		err = w.stageData(ctx, w.buf)
+	case !w.marked:
+		err = w.stage(ctx, markerOpen, markerContent)
+	}
+	w.buf = nil
+	return err
+}
+
+// Commit implements driver.FileWriter. On failure the writer stays open,
+// so Commit may be tried again or Cancel called.
+func (w *writer) Commit(ctx context.Context) error {
+	if err := w.BeginCommit(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !w.marked {
+		// Nothing staged, by this writer or any earlier one: one Put Blob.
+		// (Put Block List is used otherwise because it discards the
+		// uncommitted blocks, which Azurite's Put Blob does not.)
+		if err := w.d.upload(ctx, w.blob, w.buf); err != nil {
+			return w.d.wrap(ctx, "Commit", w.path, err)
+		}
+		w.Committed()
+		return nil
+	}
+	if len(w.buf) > 0 {
+		if err := w.stageData(ctx, w.buf); err != nil {
+			return err
+		}
+		w.buf = nil
+	}
+	// A retried Put Block List whose first answer was lost commits the
+	// same list again: IDs resolve to the committed blocks the second time.
+	_, err := w.blob.CommitBlockList(ctx, w.blocks, &blockblob.CommitBlockListOptions{
+		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: to.Ptr(contentType)},
+	})
+	if err != nil {
+		return w.d.wrap(ctx, "Commit", w.path, err)
+	}
+	w.Committed()
+	return nil
+}
+
+// Cancel implements driver.FileWriter. It stages a "cancelled" marker of
+// the writer's generation, so no later Writer(path, true) resumes it; the
+// blocks themselves stay, invisible, until the blob is next committed or
+// Azure drops them after a week. A writer that never reached the server
+// needs no request.
+func (w *writer) Cancel(ctx context.Context) error {
+	if err := w.BeginCancel(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if w.marked {
+		if err := w.stage(ctx, markerCancelled, markerContent); err != nil {
+			return err
+		}
+	}
+	w.buf = nil
+	w.Cancelled()
+	return nil
+}

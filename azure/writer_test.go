@@ -1,0 +1,224 @@
+package azure_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stowage-dev/stowage/azure"
+	"github.com/stowage-dev/stowage/driver"
+)
+
+const kib = 1 << 10
+
+// writerDriver returns a new driver instance over root with 64 KiB blocks
+// and an op classifier, as a new process would build it.
+func writerDriver(t *testing.T, root string) (driver.StorageDriver, *ops) {
+	t.Helper()
+	hc, _, o := countingClient(nil)
+	cfg := testConfig(t, root, hc)
+	cfg.ChunkSize = 64 * kib
+	return newDriver(t, cfg), o
+}
+
+// session resumes (or starts) the writer of p on d, checks its size,
+// writes data and returns it.
+func session(t *testing.T, d driver.StorageDriver, p string, resume bool, wantSize int64, data []byte) driver.FileWriter {
+	t.Helper()
+	w, err := d.Writer(context.Background(), p, resume)
+	if err != nil {
+		t.Fatalf("Writer(%s, %v): %v", p, resume, err)
+	}
+	if w.Size() != wantSize {
+		t.Fatalf("Writer(%s, %v).Size() = %d, want %d", p, resume, w.Size(), wantSize)
+	}
+	if n, err := w.Write(data); err != nil || n != len(data) {
+		t.Fatalf("Write(%d bytes) = %d, %v", len(data), n, err)
+	}
+	return w
+}
+
+// ids returns the decoded block IDs the driver gives generation gen,
+// indexes from..to.
+func ids(gen, from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("stowage-%08x-%08x", gen, i))
+	}
+	return out
+}
+
+// Sessions staged as blocks on Azurite: the blob stays invisible (to List
+// Blobs and reads) while it has only uncommitted blocks, a new driver
+// instance resumes from Get Block List and numbers on, and the committed
+// block list is exactly the data blocks in order, with fixed-length IDs.
+func TestWriterBlocksAcrossDrivers(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	name := root + "/blob"
+	content := patternBytes(300*kib + 123)
+	cuts := []int{100 * kib, 130*kib + 7, 130*kib + 8, len(content)} // sessions end at these offsets
+
+	d, o := writerDriver(t, root)
+	w := session(t, d, "/blob", false, 0, content[:cuts[0]])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// 100 KiB: one 64 KiB block in Write, the 36 KiB rest at Close.
+	wantOps(t, "first session", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 2})
+	if got, want := m.uncommitted(name), ids(1, 1, 2); !slices.Equal(got, want) {
+		t.Fatalf("uncommitted blocks %v, want %v", got, want)
+	}
+	if got := m.names(root + "/"); len(got) != 0 {
+		t.Errorf("azblob lists %v with only uncommitted blocks, want nothing", got)
+	}
+	if got, err := d.List(ctx, "/"); err != nil || len(got) != 0 {
+		t.Errorf("List(/) = %v, %v; the uncommitted blob must be invisible", got, err)
+	}
+	if _, err := d.Stat(ctx, "/blob"); !isNotFound(err) {
+		t.Errorf("Stat(/blob) before Commit: %v, want PathNotFoundError", err)
+	}
+
+	for i := 1; i < len(cuts); i++ {
+		d, o = writerDriver(t, root) // a new process
+		w = session(t, d, "/blob", true, int64(cuts[i-1]), content[cuts[i-1]:cuts[i]])
+		if i < len(cuts)-1 {
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.names(root + "/"); len(got) != 0 {
+				t.Fatalf("session %d: azblob lists %v before Commit", i, got)
+			}
+			o.Take()
+		}
+	}
+	o.Take()
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The last session wrote 170 KiB: two blocks in Write, and Commit
+	// stages the rest and commits.
+	wantOps(t, "Commit", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 1})
+	if got := m.get(name); !bytes.Equal(got, content) {
+		t.Fatalf("azblob reads %d bytes, want the %d written", len(got), len(content))
+	}
+	// Blocks: 64K 36K | 30K+7 | 1 | 64K 64K 42K+115.
+	if got, want := m.committed(name), ids(1, 1, 7); !slices.Equal(got, want) {
+		t.Errorf("committed blocks %v, want %v", got, want)
+	}
+	if got := m.uncommitted(name); len(got) != 0 {
+		t.Errorf("uncommitted blocks left after Commit: %v", got)
+	}
+	if _, err := d.Writer(ctx, "/blob", true); !isNotFound(err) {
+		t.Errorf("Writer(append) after Commit: %v, want PathNotFoundError", err)
+	}
+}
+
+// A non-append Writer cannot delete the blocks an earlier writer left (no
+// Azure call does), so it starts a new generation and marks it at once; a
+// resume then picks the new generation, Cancel marks it cancelled, and a
+// Commit drops every uncommitted block.
+func TestWriterGenerations(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	name := root + "/f"
+	d, o := writerDriver(t, root)
+
+	w := session(t, d, "/f", false, 0, []byte("old uncommitted"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o.Take()
+	w = session(t, d, "/f", false, 0, nil)
+	wantOps(t, "new writer over old blocks", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 1})
+	if got, want := m.uncommitted(name), append(ids(1, 1, 1), ids(2, 0, 0)...); !sameSet(got, want) {
+		t.Fatalf("uncommitted blocks %v, want %v", got, want)
+	}
+	// Abandoned without Close (a crashed process): the resume still
+	// finds the new, empty generation, not the old content.
+	_ = w
+	w = session(t, d, "/f", true, 0, []byte("new"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w = session(t, d, "/f", true, 3, nil)
+	if err := w.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.uncommitted(name), slices.Concat(ids(1, 1, 1), ids(2, 0, 1), ids(2, 0xffffffff, 0xffffffff)); !sameSet(got, want) {
+		t.Fatalf("uncommitted blocks after Cancel %v, want %v", got, want)
+	}
+	if _, err := d.Writer(ctx, "/f", true); !isNotFound(err) {
+		t.Fatalf("Writer(append) after Cancel: %v, want PathNotFoundError", err)
+	}
+	if got := m.names(root + "/"); len(got) != 0 {
+		t.Fatalf("azblob lists %v after Cancel", got)
+	}
+
+	w = session(t, d, "/f", false, 0, []byte("final"))
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(m.get(name)); got != "final" {
+		t.Errorf("azblob reads %q, want %q", got, "final")
+	}
+	if got, want := m.committed(name), ids(3, 1, 1); !slices.Equal(got, want) {
+		t.Errorf("committed blocks %v, want %v", got, want)
+	}
+	if got := m.uncommitted(name); len(got) != 0 {
+		t.Errorf("uncommitted blocks left after Commit: %v", got)
+	}
+}
+
+// A writer that finds no uncommitted blocks and fits one chunk commits with
+// one Put Blob: two requests in all.
+func TestWriterSmallFileOnePutBlob(t *testing.T) {
+	root := freshRoot(t)
+	d, o := writerDriver(t, root)
+	w := session(t, d, "/f", false, 0, []byte("small"))
+	if err := w.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, "small file", o.Take(), map[string]int{"GetBlockList": 1, "PutBlob": 1})
+	if got := string(newIndependent(t).get(root + "/f")); got != "small" {
+		t.Errorf("azblob reads %q", got)
+	}
+}
+
+// Uncommitted blocks staged by another tool, with IDs of another length,
+// are not resumed; staging next to them fails with a clear error rather
+// than mixing content.
+func TestWriterForeignBlocks(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	d, _ := writerDriver(t, root)
+	ctx := context.Background()
+	bb := m.c.NewBlockBlobClient(root + "/f")
+	if _, err := bb.StageBlock(ctx, "Zm9yZWlnbg==", nopSeeker([]byte("foreign")), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Writer(ctx, "/f", true); !isNotFound(err) {
+		t.Errorf("Writer(append) over foreign blocks: %v, want PathNotFoundError", err)
+	}
+	_, err := d.Writer(ctx, "/f", false)
+	if err == nil || isNotFound(err) {
+		t.Errorf("Writer over foreign blocks of another ID length: %v, want a staging error", err)
+	}
+}
+
+func isNotFound(err error) bool {
+	var nf *driver.PathNotFoundError
+	return errors.As(err, &nf) && nf.DriverName == azure.DriverName
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
