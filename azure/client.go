@@ -3,9 +3,7 @@ package azure
 import (
 	"bytes"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -45,20 +43,6 @@ func newClient(c Config) (*service.Client, *service.SharedKeyCredential, error) 
 		return nil, nil, &driver.ConfigError{DriverName: DriverName, Parameter: "serviceurl", Err: err}
 	}
 	return client, cred, nil
-}
-
-// jitter is full-jitter exponential backoff for the driver's own retry
-// loops: a random delay in [0, min(max, base*2^(attempt-1))).
-func jitter(base, max time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d)
 }
 
 // batchBody reads the whole answer of a blob batch request inside the

@@ -88,7 +88,7 @@ func (d *Driver) deleteBlobs(ctx context.Context, names, paths []string) []drive
 			return failures
 		}
 		d.cfg.Logger.Debug("azure: retrying blobs a batch could not delete", "blobs", len(retry), "attempt", attempt)
-		if err := wait.Sleep(ctx, jitter(base, d.cfg.RetryMaxBackoff, attempt)); err != nil {
+		if err := wait.Sleep(ctx, wait.Jitter(base, d.cfg.RetryMaxBackoff, attempt)); err != nil {
 			for _, i := range retry {
 				failures = append(failures, driver.DeleteFailure{Path: paths[i], Err: err})
 			}

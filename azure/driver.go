@@ -157,7 +157,7 @@ func (d *Driver) upload(ctx context.Context, bb *blockblob.Client, content []byt
 }
 
 // Reader implements driver.StorageDriver with a ranged Get Blob. The
-// stream resumes a download whose connection breaks (see resumingBody).
+// stream resumes a download whose connection breaks (see resumable).
 func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
 	if err := driver.ValidatePath(DriverName, path); err != nil {
 		return nil, err
@@ -175,8 +175,7 @@ func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.Read
 		if resp.ContentLength != nil {
 			size = offset + *resp.ContentLength
 		}
-		return &resumingBody{d: d, ctx: ctx, path: path, blob: bb, etag: resp.ETag,
-			off: offset, end: size, body: resp.Body}, nil
+		return d.resumable(ctx, path, bb, resp.ETag, offset, size, resp.Body), nil
 	}
 	if offset > 0 && httpStatus(err) == http.StatusRequestedRangeNotSatisfiable {
 		// The offset is at or beyond the end: find out which. The 416

@@ -55,7 +55,8 @@ const (
 	FaultResetAfter
 	// FaultCutBody sends the request and returns the response, but its
 	// body fails with a connection-reset error after half of it (at once
-	// for an empty body).
+	// for an empty body). A response that has no body at all (HEAD) fails
+	// as FaultResetAfter does.
 	FaultCutBody
 
 	numFaultKinds = iota
@@ -142,6 +143,12 @@ func (f *Faults) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := baseTransport(f.Base).RoundTrip(req)
 		if err != nil {
 			return nil, err
+		}
+		if req.Method == http.MethodHead || resp.Body == http.NoBody {
+			// No body to cut (a HEAD answer): the connection drops after
+			// the server did the work, as with FaultResetAfter.
+			resp.Body.Close()
+			return nil, ErrConnectionReset
 		}
 		keep := resp.ContentLength / 2
 		if resp.ContentLength < 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	htransport "google.golang.org/api/transport/http"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/wait"
 )
 
 // newHTTPClient returns the client every request of the driver goes
@@ -92,13 +92,5 @@ type backoff struct {
 }
 
 func (b backoff) delay(attempt int) time.Duration {
-	d := b.base
-	for i := 1; i < attempt && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d)
+	return wait.Jitter(b.base, b.max, attempt)
 }

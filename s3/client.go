@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/wait"
 )
 
 // newClient builds the SDK client for a normalized Config.
@@ -100,15 +100,7 @@ func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error)
 }
 
 func (b jitterBackoff) delay(attempt int) time.Duration {
-	d := b.base
-	for i := 1; i < attempt && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	if d <= 0 {
-		return 0
-	}
-	return rand.N(d)
+	return wait.Jitter(b.base, b.max, attempt)
 }
 
 // sdkLogger sends the SDK's log lines to the driver's slog.Logger: its

@@ -179,8 +179,7 @@ func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.Read
 		if out.ContentLength != nil {
 			end = offset + *out.ContentLength
 		}
-		return &resumingBody{d: d, ctx: ctx, path: path, key: d.key(path), etag: out.ETag,
-			off: offset, end: end, body: out.Body}, nil
+		return d.resumable(ctx, path, out.ETag, offset, end, out.Body), nil
 	}
 	if offset > 0 && errorCode(err) == "InvalidRange" {
 		// The offset is at or beyond the end: find out which.

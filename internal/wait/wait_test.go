@@ -27,3 +27,17 @@ func TestSleepWaits(t *testing.T) {
 		t.Fatal("Sleep returned before its duration")
 	}
 }
+
+func TestJitterBounds(t *testing.T) {
+	for attempt := 1; attempt <= 12; attempt++ {
+		ceiling := min(10*time.Millisecond<<(attempt-1), time.Second)
+		for i := 0; i < 200; i++ {
+			if d := Jitter(10*time.Millisecond, time.Second, attempt); d < 0 || d >= ceiling {
+				t.Fatalf("attempt %d: delay %v outside [0, %v)", attempt, d, ceiling)
+			}
+		}
+	}
+	if Jitter(0, time.Second, 3) != 0 || Jitter(time.Second, 0, 1) != 0 {
+		t.Fatal("Jitter with a zero base or max must be 0")
+	}
+}
