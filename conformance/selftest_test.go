@@ -55,7 +55,10 @@ var mutantCases = []mutantCase{
 	{"MoveCopies", "Move", []string{"Move/Simple", "Move/SourceParentsVanish"}},
 	{"DeleteFilesCountsDuplicates", "DeleteFiles", []string{"DeleteFiles/Duplicates"}},
 	{"IgnoresCancel", "Cancel", []string{"Cancel/GetContent", "Cancel/PutContentNew", "Cancel/DeleteFiles"}},
-	{"TornPutContent", "Concurrency", []string{"Concurrency/ReadersAndWritersSamePath"}},
+	// A torn PutContent (half the content visible for a moment) is caught
+	// by Concurrency/ReadersAndWritersSamePath only when a reader happens
+	// to run in that moment, so it is not a mutant here: a self-test must
+	// not depend on timing.
 }
 
 // TestSuiteCatchesMutants runs the suite, in a child process each, on
@@ -151,10 +154,6 @@ func (m *mutant) PutContent(ctx context.Context, p string, content []byte) error
 	case "CleansPaths":
 		if strings.HasPrefix(p, "/") {
 			p = path.Clean(p)
-		}
-	case "TornPutContent":
-		if err := m.StorageDriver.PutContent(ctx, p, content[:len(content)/2]); err != nil {
-			return err
 		}
 	}
 	return m.StorageDriver.PutContent(ctx, p, content)
