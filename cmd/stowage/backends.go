@@ -8,4 +8,5 @@ import (
 	_ "github.com/stowage-dev/stowage/gcs"
 	_ "github.com/stowage-dev/stowage/inmemory"
 	_ "github.com/stowage-dev/stowage/s3"
+	_ "github.com/stowage-dev/stowage/swift"
 )

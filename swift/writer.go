@@ -1,0 +1,473 @@
+package swift
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ncw/swift/v2"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// Names inside an upload's name space <base><upload id>/ in the segments
+// container: segments are numbered, the rest are bookkeeping.
+const (
+	committedName = "committed" // marks an upload committed as an SLO
+	manifestName  = "manifest"  // temporary manifest of a commit
+)
+
+// segment is one uploaded segment of a writer.
+type segment struct {
+	name string // in the segments container
+	size int64
+	etag string
+}
+
+// upload is one upload's objects found in the segments container.
+type upload struct {
+	id        string
+	segments  []segment // sorted by sequence
+	others    []string  // bookkeeping objects
+	committed bool
+}
+
+// Writer implements driver.StorageDriver; see the package documentation
+// for the layout. Writer lists the path's upload name space once (one
+// request); with append false it also bulk-deletes the uncommitted
+// uploads it finds. No request is made for a writer that writes less than
+// a chunk until Close or Commit.
+func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
+	if err := driver.ValidatePath(DriverName, path); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	uploads, err := d.uploadsOf(ctx, "Writer", path)
+	if err != nil {
+		return nil, err
+	}
+	var open []upload
+	for _, u := range uploads {
+		if !u.committed {
+			open = append(open, u)
+		}
+	}
+	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path}
+	if !resume {
+		var names []string
+		for _, u := range open {
+			for _, s := range u.segments {
+				names = append(names, s.name)
+			}
+			names = append(names, u.others...)
+		}
+		if err := d.deleteSegments(ctx, "Writer", path, names); err != nil {
+			return nil, err
+		}
+		w.id = newUploadID()
+		return w, nil
+	}
+	if len(open) == 0 {
+		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	}
+	u := open[len(open)-1] // the latest
+	w.id = u.id
+	w.segs = u.segments
+	w.others = u.others
+	for _, s := range u.segments {
+		w.segSize += s.size
+	}
+	if err := w.loadTail(ctx); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// loadTail reads a last segment shorter than a chunk (what a Close left)
+// back into the buffer; the next upload replaces it, under the same name,
+// with the tail plus the new bytes. So an upload has at most one short
+// segment, its last: Swift rate-limits the reading of manifests with many
+// small segments (rate_limit_under_size).
+func (w *writer) loadTail(ctx context.Context) error {
+	if len(w.segs) == 0 {
+		return nil
+	}
+	last := w.segs[len(w.segs)-1]
+	if last.size >= w.d.cfg.ChunkSize {
+		return nil
+	}
+	if last.size > 0 {
+		resp, _, err := w.d.do(ctx, request{op: "Writer", path: w.path, method: http.MethodGet,
+			container: w.d.cfg.SegmentsContainer, object: last.name, keep: true})
+		if err != nil {
+			return err
+		}
+		b, err := readAll(resp)
+		if err != nil {
+			return w.d.wrap(ctx, "Writer", w.path, err)
+		}
+		if int64(len(b)) != last.size {
+			return fmt.Errorf("%s: Writer %s: segment %s has %d bytes, the listing said %d", DriverName, w.path, last.name, len(b), last.size)
+		}
+		w.buf = b
+	}
+	w.tail = &last
+	w.segs = w.segs[:len(w.segs)-1]
+	w.segSize -= last.size
+	return nil
+}
+
+// newUploadID returns a new upload id; ids sort by creation time.
+func newUploadID() string {
+	return fmt.Sprintf("%016x%08x", time.Now().UnixNano(), rand.Uint32())
+}
+
+// uploadsOf lists path's uploads in the segments container, oldest first.
+func (d *Driver) uploadsOf(ctx context.Context, op, path string) ([]upload, error) {
+	base := d.uploadBase(path)
+	byID := map[string]*upload{}
+	var ids []string
+	lo := listOpts{prefix: base}
+	for {
+		page, err := d.listPage(ctx, op, path, d.cfg.SegmentsContainer, lo)
+		if errors.Is(err, errContainerNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page {
+			id, rest, ok := strings.Cut(strings.TrimPrefix(o.Name, base), "/")
+			if !ok {
+				continue
+			}
+			u := byID[id]
+			if u == nil {
+				u = &upload{id: id}
+				byID[id] = u
+				ids = append(ids, id)
+			}
+			switch _, nerr := strconv.Atoi(rest); {
+			case nerr == nil:
+				u.segments = append(u.segments, segment{name: o.Name, size: o.Bytes, etag: o.Hash})
+			case rest == committedName:
+				u.committed = true
+			default:
+				u.others = append(u.others, o.Name)
+			}
+		}
+		if len(page) < d.cfg.ListLimit {
+			break
+		}
+		lo.marker = page[len(page)-1].Name
+	}
+	sort.Strings(ids)
+	out := make([]upload, len(ids))
+	for i, id := range ids {
+		out[i] = *byID[id]
+		sort.Slice(out[i].segments, func(a, b int) bool { return out[i].segments[a].name < out[i].segments[b].name })
+	}
+	return out, nil
+}
+
+// deleteSegments bulk-deletes names of the segments container.
+func (d *Driver) deleteSegments(ctx context.Context, op, path string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	var failures []driver.DeleteFailure
+	for start := 0; start < len(names); start += d.batch {
+		chunk := names[start:min(start+d.batch, len(names))]
+		if !d.info.bulkDelete {
+			for _, n := range chunk {
+				failures = append(failures, d.deleteOne(ctx, path, d.cfg.SegmentsContainer, n, false)...)
+			}
+			continue
+		}
+		paths := make([]string, len(chunk))
+		for i := range chunk {
+			paths[i] = path
+		}
+		failures = append(failures, d.bulkDelete(ctx, d.cfg.SegmentsContainer, chunk, paths)...)
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%s: %s %s: deleting upload segments: %w", DriverName, op, path, failures[0].Err)
+	}
+	return nil
+}
+
+// writer is the FileWriter of Driver.Writer.
+type writer struct {
+	driver.WriterState
+	d    *Driver
+	ctx  context.Context // of the Writer call: Write and Close use it
+	path string
+
+	id      string
+	segs    []segment
+	others  []string // bookkeeping objects of the upload (a failed commit's manifest)
+	segSize int64
+	buf     []byte
+	tail    *segment // the short last segment loaded into buf, replaced by the next upload
+}
+
+// Size implements driver.FileWriter.
+func (w *writer) Size() int64 { return w.segSize + int64(len(w.buf)) }
+
+// Write implements io.Writer. Every full chunk is uploaded as a segment
+// before Write returns; when that fails the bytes stay buffered (Size
+// counts them) and Write reports the error.
+func (w *writer) Write(p []byte) (int, error) {
+	if err := w.CheckWrite(); err != nil {
+		return 0, err
+	}
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	chunk := int(w.d.cfg.ChunkSize)
+	w.buf = append(w.buf, p...)
+	for len(w.buf) >= chunk {
+		if err := w.flush(w.ctx, w.buf[:chunk]); err != nil {
+			return len(p), err
+		}
+		w.buf = append(w.buf[:0], w.buf[chunk:]...)
+	}
+	return len(p), nil
+}
+
+// segName names segment number n of the upload.
+func (w *writer) segName(n int) string {
+	return w.d.uploadBase(w.path) + w.id + "/" + fmt.Sprintf("%010d", n)
+}
+
+// uploadName names a bookkeeping object of the upload.
+func (w *writer) uploadName(name string) string {
+	return w.d.uploadBase(w.path) + w.id + "/" + name
+}
+
+// flush uploads data as the next segment.
+func (w *writer) flush(ctx context.Context, data []byte) error {
+	n := 0
+	switch {
+	case w.tail != nil:
+		n, _ = strconv.Atoi(w.tail.name[strings.LastIndexByte(w.tail.name, '/')+1:])
+	case len(w.segs) > 0:
+		last := w.segs[len(w.segs)-1].name
+		n, _ = strconv.Atoi(last[strings.LastIndexByte(last, '/')+1:])
+		n++
+	}
+	name := w.segName(n)
+	h, err := w.d.putSegment(ctx, w.path, name, data)
+	if err != nil {
+		return err
+	}
+	w.segs = append(w.segs, segment{name: name, size: int64(len(data)), etag: h["Etag"]})
+	w.segSize += int64(len(data))
+	w.tail = nil
+	return nil
+}
+
+// putSegment stores an object in the segments container, creating the
+// container when it is missing.
+func (d *Driver) putSegment(ctx context.Context, path, name string, data []byte) (swift.Headers, error) {
+	r := request{op: "Writer", path: path, method: http.MethodPut, container: d.cfg.SegmentsContainer, object: name,
+		headers: swift.Headers{"Content-Type": "application/octet-stream"}, body: data, hasBody: true}
+	_, h, err := d.do(ctx, r)
+	if isNotFound(err) {
+		if _, _, cerr := d.do(ctx, request{op: "Writer", path: path, method: http.MethodPut,
+			container: d.cfg.SegmentsContainer, hasBody: true}); cerr != nil {
+			return nil, cerr
+		}
+		_, h, err = d.do(ctx, r)
+	}
+	return h, err
+}
+
+// Close implements io.Closer. An open writer keeps its upload: the
+// buffered bytes become one more segment (an empty writer stores an empty
+// one, so that it can be resumed).
+func (w *writer) Close() error {
+	wasOpen, err := w.WriterState.Close()
+	if err != nil || !wasOpen {
+		return err
+	}
+	switch {
+	case w.tail != nil && int64(len(w.buf)) == w.tail.size:
+		// Nothing written in this session: the tail is stored already.
+	case len(w.buf) > 0 || len(w.segs) == 0:
+		err = w.flush(w.ctx, w.buf)
+	}
+	w.buf = nil
+	return err
+}
+
+// manifestEntry is one entry of an SLO manifest.
+type manifestEntry struct {
+	Path string `json:"path"`
+	Etag string `json:"etag,omitempty"`
+	Size *int64 `json:"size_bytes,omitempty"`
+}
+
+// Commit implements driver.FileWriter; see the package documentation. On
+// failure the writer stays open, so Commit may be tried again or Cancel
+// called.
+func (w *writer) Commit(ctx context.Context) error {
+	if err := w.BeginCommit(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d := w.d
+	if w.segSize == 0 {
+		// Nothing but the buffer holds content: one PUT.
+		if err := d.putObject(ctx, "Commit", w.path, d.cfg.Container, d.name(w.path), w.buf); err != nil {
+			return err
+		}
+		w.cleanup(ctx)
+		w.Committed()
+		return nil
+	}
+	if len(w.buf) > 0 {
+		if err := w.flush(ctx, w.buf); err != nil {
+			return err
+		}
+		w.buf = nil
+	}
+	var entries []manifestEntry
+	for _, s := range w.segs {
+		if s.size == 0 {
+			continue // SLO refuses empty segments
+		}
+		entries = append(entries, manifestEntry{Path: "/" + d.cfg.SegmentsContainer + "/" + s.name, Etag: s.etag, Size: &s.size})
+	}
+	entries, err := w.nest(ctx, entries)
+	if err != nil {
+		return err
+	}
+	if w.segSize <= d.cfg.MaxFileSize {
+		// A temporary manifest, copied (concatenated) server-side into a
+		// plain object, then every object of the upload deleted.
+		manifest := w.uploadName(manifestName)
+		if err := d.putManifest(ctx, w.path, d.cfg.SegmentsContainer, manifest, entries); err != nil {
+			return err
+		}
+		w.others = appendNew(w.others, manifest)
+		if err := d.copyObject(ctx, "Commit", w.path, d.cfg.SegmentsContainer, manifest, d.cfg.Container, d.name(w.path), false); err != nil {
+			return err
+		}
+		w.cleanup(ctx)
+		w.Committed()
+		return nil
+	}
+	// Too large for one object: the file is the manifest. Mark the upload
+	// committed first, so that no later Writer takes its segments for
+	// uncommitted state (a crash in between leaves garbage, never a
+	// manifest without segments).
+	if err := d.putObject(ctx, "Commit", w.path, d.cfg.SegmentsContainer, w.uploadName(committedName), nil); err != nil {
+		return err
+	}
+	if err := d.putManifest(ctx, w.path, d.cfg.Container, d.name(w.path), entries); err != nil {
+		return err
+	}
+	w.Committed()
+	return nil
+}
+
+// appendNew appends s to list unless it is there.
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// nest returns entries as they fit one manifest: more than the cluster's
+// max_manifest_segments are grouped into sub-manifests (one level, so up
+// to max² segments).
+func (w *writer) nest(ctx context.Context, entries []manifestEntry) ([]manifestEntry, error) {
+	d := w.d
+	limit := d.info.maxManifestSegments
+	if d.cfg.MaxManifestSegments > 0 {
+		limit = min(limit, d.cfg.MaxManifestSegments)
+	}
+	if len(entries) <= limit {
+		return entries, nil
+	}
+	var top []manifestEntry
+	for i := 0; i < len(entries); i += limit {
+		name := w.uploadName(fmt.Sprintf("%s-%06d", manifestName, i/limit))
+		if err := d.putManifest(ctx, w.path, d.cfg.SegmentsContainer, name, entries[i:min(i+limit, len(entries))]); err != nil {
+			return nil, err
+		}
+		w.others = appendNew(w.others, name)
+		top = append(top, manifestEntry{Path: "/" + d.cfg.SegmentsContainer + "/" + name})
+	}
+	if len(top) > limit {
+		return nil, fmt.Errorf("%s: Commit %s: %d segments are more than %d² (chunksize too small)", DriverName, w.path, len(entries), limit)
+	}
+	return top, nil
+}
+
+// putManifest stores an SLO manifest.
+func (d *Driver) putManifest(ctx context.Context, path, container, name string, entries []manifestEntry) error {
+	body, err := json.Marshal(entries)
+	if err != nil {
+		return err
+	}
+	_, _, err = d.do(ctx, request{op: "Commit", path: path, method: http.MethodPut, container: container, object: name,
+		query: url.Values{"multipart-manifest": {"put"}}, headers: swift.Headers{"Content-Type": "application/octet-stream"},
+		body: body})
+	return err
+}
+
+// Cancel implements driver.FileWriter: it deletes the upload's objects.
+func (w *writer) Cancel(ctx context.Context) error {
+	if err := w.BeginCancel(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := w.d.deleteSegments(ctx, "Cancel", w.path, w.names()); err != nil {
+		return err
+	}
+	w.buf = nil
+	w.Cancelled()
+	return nil
+}
+
+// names returns every object of the upload the writer knows.
+func (w *writer) names() []string {
+	names := make([]string, 0, len(w.segs)+len(w.others)+1)
+	for _, s := range w.segs {
+		names = append(names, s.name)
+	}
+	if w.tail != nil {
+		names = append(names, w.tail.name)
+	}
+	return append(names, w.others...)
+}
+
+// cleanup deletes the objects of a committed upload. Failures are only
+// logged: the content is committed, and leftovers are invisible (a later
+// non-append Writer of the path removes them).
+func (w *writer) cleanup(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := w.d.deleteSegments(cctx, "Commit", w.path, w.names()); err != nil {
+		w.d.cfg.Logger.Warn("swift: deleting committed upload segments failed", "path", w.path, "error", err)
+	}
+}

@@ -1,0 +1,293 @@
+package swift_test
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+const mib = 1 << 20
+
+// writerDriver returns a new driver instance over root with 1 MiB
+// segments and an op classifier, as a new process would build it.
+func writerDriver(t *testing.T, root string, tweak func(*configT)) (driver.StorageDriver, *ops) {
+	t.Helper()
+	hc, _, o := countingClient(nil)
+	cfg := testConfig(t, root, hc)
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	d := newDriver(t, cfg)
+	o.Take()
+	return d, o
+}
+
+// session resumes (or starts) the writer of p on d, checks its size,
+// writes data and returns it.
+func session(t *testing.T, d driver.StorageDriver, p string, resume bool, wantSize int64, data []byte) driver.FileWriter {
+	t.Helper()
+	w, err := d.Writer(context.Background(), p, resume)
+	if err != nil {
+		t.Fatalf("Writer(%s, %v): %v", p, resume, err)
+	}
+	if w.Size() != wantSize {
+		t.Fatalf("Writer(%s, %v).Size() = %d, want %d", p, resume, w.Size(), wantSize)
+	}
+	if n, err := w.Write(data); err != nil || n != len(data) {
+		t.Fatalf("Write(%d bytes) = %d, %v", len(data), n, err)
+	}
+	return w
+}
+
+// Sessions in several driver instances keep their segments in the
+// segments container; Commit concatenates them server-side into one plain
+// object that an independent client reads back, and leaves nothing
+// behind.
+func TestWriterAcrossDrivers(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	content := patternBytes(4*mib + 123)
+	cuts := []int{mib / 2, 2*mib + 5, 2*mib + 6, len(content)}
+
+	d, o := writerDriver(t, root, nil)
+	w := session(t, d, "/blob", false, 0, content[:cuts[0]])
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Half a segment: one listing to find old state, one segment at Close.
+	wantOps(t, "first session", o.Take(), map[string]int{"List": 1, "Put": 1})
+	if segs := m.names(m.segments, root+"/"); len(segs) != 1 {
+		t.Fatalf("segments %v, want one", segs)
+	}
+	if got, err := d.List(ctx, "/"); err != nil || len(got) != 0 {
+		t.Errorf("List(/) = %v, %v; the uncommitted upload must be invisible", got, err)
+	}
+
+	for i := 1; i < len(cuts); i++ {
+		d, o = writerDriver(t, root, nil) // a new process
+		w = session(t, d, "/blob", true, int64(cuts[i-1]), content[cuts[i-1]:cuts[i]])
+		if i < len(cuts)-1 {
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		o.Take()
+		if err := w.Commit(ctx); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("Close after Commit: %v", err)
+		}
+		// The buffered rest as the last segment, a temporary manifest, the
+		// server-side copy, and one bulk delete of the upload's objects.
+		wantOps(t, "Commit", o.Take(), map[string]int{"Put": 1, "PutManifest": 1, "Copy": 1, "BulkDelete": 1})
+	}
+	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
+		t.Fatalf("swift reads %d bytes, want the %d written over %d sessions", len(got), len(content), len(cuts))
+	}
+	_, h, err := m.c.Object(ctx, m.container, root+"/blob")
+	if err != nil || h.IsLargeObject() {
+		t.Errorf("the committed blob is a large object (%v, %v); want a plain object", h, err)
+	}
+	if left := m.keys(root + "/"); !slices.Equal(left, []string{root + "/blob"}) {
+		t.Errorf("names after Commit %v, want only the blob", left)
+	}
+	if segs := m.names(m.segments, root+"/"); len(segs) != 0 {
+		t.Errorf("segments after Commit: %v", segs)
+	}
+}
+
+// Above MaxFileSize a file stays a static large object: every read path
+// sees its whole content and size, a later Writer leaves its segments
+// alone, Move shares them, and Delete removes them.
+func TestWriterLargeFileStaysSLO(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	small := func(c *configT) { c.MaxFileSize = 2 * mib }
+	content := patternBytes(5*mib + 1)
+
+	d, o := writerDriver(t, root, small)
+	w := session(t, d, "/d/big", false, 0, content)
+	o.Take()
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	// The last byte as a segment, the committed marker, the manifest.
+	wantOps(t, "Commit above MaxFileSize", o.Take(), map[string]int{"Put": 2, "PutManifest": 1})
+	if got := m.get(root + "/d/big"); !bytes.Equal(got, content) {
+		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
+	}
+	if got, err := d.GetContent(ctx, "/d/big"); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("GetContent = %d bytes, %v", len(got), err)
+	}
+	if fi, err := d.Stat(ctx, "/d/big"); err != nil || fi.Size() != int64(len(content)) {
+		t.Errorf("Stat = %v, %v; want size %d", fi, err, len(content))
+	}
+	rc, err := d.Reader(ctx, "/d/big", 3*mib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := new(bytes.Buffer)
+	if _, err := tail.ReadFrom(rc); err != nil || !bytes.Equal(tail.Bytes(), content[3*mib:]) {
+		t.Errorf("Reader at 3 MiB = %d bytes, %v", tail.Len(), err)
+	}
+	rc.Close()
+	var sizes []int64
+	if err := d.Walk(ctx, "/", func(fi driver.FileInfo) error {
+		if !fi.IsDir() {
+			sizes = append(sizes, fi.Size())
+		}
+		return nil
+	}); err != nil || !slices.Equal(sizes, []int64{int64(len(content))}) {
+		t.Errorf("Walk sizes %v, %v; want [%d]", sizes, err, len(content))
+	}
+
+	// A new upload to the same path does not take the committed segments.
+	if _, err := d.Writer(ctx, "/d/big", true); !isNotFound(err) {
+		t.Errorf("Writer(append) after an SLO commit = %v, want PathNotFoundError", err)
+	}
+	w2, err := d.Writer(ctx, "/d/big", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.get(root + "/d/big"); !bytes.Equal(got, content) {
+		t.Fatalf("after a new Writer, swift reads %d bytes, want %d", len(got), len(content))
+	}
+
+	if err := d.Move(ctx, "/d/big", "/e/big"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.GetContent(ctx, "/e/big"); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("GetContent after Move = %d bytes, %v", len(got), err)
+	}
+	if err := d.Delete(ctx, "/e"); err != nil {
+		t.Fatal(err)
+	}
+	segs := m.names(m.segments, root+"/")
+	if len(segs) != 1 || !strings.HasSuffix(segs[0], "/committed") {
+		t.Errorf("segments container after Delete: %v, want only the upload's committed marker", segs)
+	}
+	if left := m.keys(root + "/"); len(left) != 0 {
+		t.Errorf("names after Delete: %v", left)
+	}
+}
+
+// A non-append Writer removes the path's uncommitted segments; Cancel
+// removes its own.
+func TestWriterDiscardsAndCancels(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	d, o := writerDriver(t, root, nil)
+
+	for i := 0; i < 2; i++ {
+		w := session(t, d, "/f", i > 0, int64(i)*(mib+mib/2), make([]byte, mib+mib/2))
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if segs := m.names(m.segments, root+"/"); len(segs) != 3 {
+		t.Fatalf("segments of /f: %v, want 3 full ones (the second session completed the first's short one)", segs)
+	}
+	o.Take()
+	w := session(t, d, "/f", false, 0, []byte("new"))
+	wantOps(t, "non-append Writer over an upload", o.Take(), map[string]int{"List": 1, "BulkDelete": 1})
+	if segs := m.names(m.segments, root+"/"); len(segs) != 0 {
+		t.Errorf("segments %v after a non-append Writer", segs)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, "Commit of 3 bytes", o.Take(), map[string]int{"Put": 1})
+	if got := m.get(root + "/f"); string(got) != "new" {
+		t.Errorf("swift reads %q", got)
+	}
+
+	w = session(t, d, "/g", false, 0, make([]byte, 2*mib+1))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := d.Writer(ctx, "/g", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if segs := m.names(m.segments, root+"/"); len(segs) != 0 {
+		t.Errorf("segments %v after Cancel", segs)
+	}
+	if _, err := d.Writer(ctx, "/g", true); !isNotFound(err) {
+		t.Errorf("Writer(/g, true) after Cancel: %v, want PathNotFoundError", err)
+	}
+}
+
+// More segments than max_manifest_segments are committed through
+// sub-manifests (the limit lowered to 3 here; the cluster's is 1,000).
+func TestWriterNestedManifests(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	d, o := writerDriver(t, root, func(c *configT) { c.MaxManifestSegments = 3 })
+	content := patternBytes(4*mib + 10)
+	w := session(t, d, "/many", false, 0, content)
+	o.Take()
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit of 5 segments: %v", err)
+	}
+	// The last segment, two sub-manifests and the top one, the copy, and
+	// one bulk delete.
+	wantOps(t, "Commit of 5 segments", o.Take(), map[string]int{"Put": 1, "PutManifest": 3, "Copy": 1, "BulkDelete": 1})
+	if got := m.get(root + "/many"); !bytes.Equal(got, content) {
+		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
+	}
+	if segs := m.names(m.segments, root+"/"); len(segs) != 0 {
+		t.Errorf("segments left after Commit: %v", segs)
+	}
+}
+
+// Many short sessions leave one short segment, not one each: a resumed
+// writer reads the short last segment back and replaces it.
+func TestWriterShortSessionsShareTail(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	var want []byte
+	var w driver.FileWriter
+	for i := 0; i < 30; i++ {
+		d, o := writerDriver(t, root, nil)
+		chunk := bytes.Repeat([]byte{byte('a' + i%26)}, 100_000)
+		w = session(t, d, "/f", i > 0, int64(len(want)), chunk)
+		want = append(want, chunk...)
+		if i == 29 {
+			break
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			// List, GET of the tail, its replacement.
+			wantOps(t, "a short resumed session", o.Take(), map[string]int{"List": 1, "Get": 1, "Put": 1})
+		}
+	}
+	segs := m.names(m.segments, root+"/")
+	if len(segs) != 3 { // 2 full 1 MiB segments and the short last one
+		t.Errorf("30 sessions of 100,000 bytes left %d segments, want 3: %v", len(segs), segs)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.get(root + "/f"); !bytes.Equal(got, want) {
+		t.Fatalf("swift reads %d bytes, want %d", len(got), len(want))
+	}
+}
