@@ -277,7 +277,7 @@ func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.Read
 		if resp.ContentLength >= 0 {
 			end = offset + resp.ContentLength
 		}
-		return &resumingBody{d: d, ctx: ctx, path: path, etag: h["Etag"], off: offset, end: end, body: resp.Body}, nil
+		return d.resumable(ctx, path, h["Etag"], offset, end, resp.Body), nil
 	}
 	if offset > 0 && statusOf(err) == http.StatusRequestedRangeNotSatisfiable {
 		h, herr := d.head(ctx, "Reader", path)
