@@ -14,6 +14,9 @@ func (s *suite) testWriter(t *testing.T) {
 	t.Run("Visibility", s.testWriterVisibility)
 	t.Run("State", s.testWriterState)
 	t.Run("Sessions", s.testWriterSessions)
+	t.Run("Sizes", s.testWriterSizes)
+	t.Run("Continue", s.testWriterContinue)
+	t.Run("ContextEnded", s.testWriterContextEnded)
 }
 
 func (s *suite) testWriterWrite(t *testing.T) {
@@ -352,14 +355,6 @@ func (s *suite) testWriterSessions(t *testing.T) {
 		f.wantAbsent("/d/f")
 		f.wantAbsent("/d")
 	})
-	s.leaf(t, "AppendToCommittedFile", func(f *fixture) {
-		w := f.writer("/f", false)
-		f.write(w, "abc")
-		f.commit(w)
-		_, err := f.d.Writer(f.ctx, "/f", true)
-		wantNotFound(f.t, err, "Writer(/f, append=true) after Commit")
-		f.wantString("/f", "abc")
-	})
 	s.leaf(t, "AppendAfterCancel", func(f *fixture) {
 		w := f.writer("/f", false)
 		f.write(w, "abc")
@@ -394,8 +389,17 @@ func (s *suite) testWriterSessions(t *testing.T) {
 		f.write(w, "new")
 		f.commit(w)
 		f.wantString("/f", "new")
-		_, err := f.d.Writer(f.ctx, "/f", true)
-		wantNotFound(f.t, err, "Writer(/f, append=true) after Commit")
+		// The old uncommitted bytes are gone: appending now continues the
+		// committed file.
+		w = f.writer("/f", true)
+		if w.Size() != 3 {
+			f.t.Errorf("Writer(/f, append=true) after Commit: Size() = %d, want 3", w.Size())
+		}
+		if err := w.Cancel(f.ctx); err != nil {
+			f.t.Fatalf("Cancel: %v", err)
+		}
+		f.closeW(w)
+		f.wantString("/f", "new")
 	})
 	s.leaf(t, "NewDiscardsThenResume", func(f *fixture) {
 		w := f.writer("/f", false)
@@ -456,10 +460,16 @@ func (s *suite) testWriterSessions(t *testing.T) {
 			}
 			if i < len(sizes)-1 {
 				f.closeW(w)
+				if w.Size() != total {
+					f.t.Errorf("session %d: Size() after Close = %d, want %d", i, w.Size(), total)
+				}
 				f.wantAbsent("/big/f")
 			}
 		}
 		f.commit(w)
+		if w.Size() != total {
+			f.t.Errorf("Size() after Commit = %d, want %d", w.Size(), total)
+		}
 		f.wantFile("/big/f", total)
 		f.wantSum("/big/f", 0, total, patternSum(seed, 0, total))
 		off := int64(12<<20 - 5) // straddles the second and third sessions

@@ -45,10 +45,24 @@ type StorageDriver interface {
 	// Writer returns a FileWriter for path. Written content is invisible
 	// until Commit. Close without Commit keeps the uploaded-but-uncommitted
 	// state, which Writer(ctx, path, true) resumes, also from another driver
-	// instance over the same root (another process). With append false any
-	// previous uncommitted state for path is discarded and the writer starts
-	// empty; with append true and no uncommitted state for path, Writer
-	// returns a *PathNotFoundError.
+	// instance over the same root (another process).
+	//
+	// With append false any previous uncommitted state for path is
+	// discarded and the writer starts empty (a committed file at path stays
+	// readable until Commit replaces it). With append true, Writer resumes
+	// the uncommitted state for path when there is one; otherwise, when a
+	// file is committed at path (a zero-byte one included), it continues
+	// that file: Size() starts at the file's size, Commit makes the file
+	// the old content followed by what was written, and until then readers
+	// keep seeing the old file. Only when there is neither uncommitted
+	// state nor a committed file does Writer(ctx, path, true) return a
+	// *PathNotFoundError (a directory is not a file).
+	//
+	// ctx bounds Writer itself and the writer's Write calls. Close does not
+	// depend on it: a registry closes the writer after its request's
+	// context has ended (the client went away), and Close still persists
+	// what was written, under its own bounded timeout, so that it can be
+	// resumed. Commit and Cancel take their own context.
 	Writer(ctx context.Context, path string, append bool) (FileWriter, error)
 
 	// Stat describes the file or directory at path; *PathNotFoundError when
@@ -132,9 +146,14 @@ type WalkFn func(fi FileInfo) error
 // ErrWriterCancelled and changes nothing.
 type FileWriter interface {
 	io.WriteCloser
-	// Size is the number of bytes written so far in all sessions.
+	// Size is the number of bytes written so far in all sessions (for a
+	// writer continuing a committed file, the file's size included). It
+	// holds in every state: after Close (a registry reads it then to
+	// record the upload offset) and after Commit it is the total, after
+	// Cancel it is 0.
 	Size() int64
-	// Cancel discards everything written, in all sessions.
+	// Cancel discards everything written, in all sessions. A committed
+	// file the writer was continuing is left as it was.
 	Cancel(ctx context.Context) error
 	// Commit makes the content visible at the writer's path, atomically.
 	Commit(ctx context.Context) error

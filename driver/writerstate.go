@@ -1,8 +1,10 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // WriterState is the FileWriter state machine, written once for every
@@ -92,4 +94,17 @@ func (s *WriterState) IsOpen() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.state == phaseOpen
+}
+
+// CloseTimeout bounds the work a backend's FileWriter.Close does to persist
+// what was written (an upload's last part, a tail object, a block list).
+const CloseTimeout = 2 * time.Minute
+
+// CloseContext returns the context a backend's Close runs under: ctx (the
+// one given to Writer) with its values but without its cancellation or
+// deadline, bounded by CloseTimeout. A registry closes its writer after the
+// request's context has ended, and the bytes already received must still be
+// kept for a resume.
+func CloseContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), CloseTimeout)
 }

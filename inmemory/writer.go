@@ -1,6 +1,7 @@
 package inmemory
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -22,7 +23,16 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 	defer d.mu.Unlock()
 	up, ok := d.uploads[path]
 	if append && !ok {
-		return nil, d.notFound(path)
+		// Continue the committed file, if there is one.
+		f, isFile := d.files[path]
+		if !isFile {
+			return nil, d.notFound(path)
+		}
+		up = &upload{data: bytes.Clone(f.data)}
+		if up.data == nil {
+			up.data = []byte{}
+		}
+		d.uploads[path] = up
 	}
 	if !append {
 		up = &upload{}
@@ -76,6 +86,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 	if w.d.uploads[w.path] == w.up {
 		delete(w.d.uploads, w.path)
 	}
+	w.up = &upload{} // Size is 0 from now on
 	w.d.mu.Unlock()
 	w.state.Cancelled()
 	return nil
