@@ -249,11 +249,26 @@ func TestResumeFromNewDriver(t *testing.T) {
 	if b, err := d2.GetContent(ctx, path); err != nil || string(b) != "hello world" {
 		t.Fatalf("GetContent = %q, %v", b, err)
 	}
-	if _, err := d3.Writer(ctx, path, true); !isNotFound(err) {
-		t.Fatalf("resume after Commit: %v, want PathNotFoundError", err)
-	}
 	if got := osEntries(t, filepath.Join(root, bookDir, "uploads")); len(got) != 0 {
 		t.Fatalf("upload state left after Commit: %v", got)
+	}
+	// With no upload left, appending continues the committed file; its
+	// Cancel leaves no state behind either.
+	w3, err := d3.Writer(ctx, path, true)
+	if err != nil {
+		t.Fatalf("continue after Commit: %v", err)
+	}
+	if w3.Size() != int64(len("hello world")) {
+		t.Fatalf("continue after Commit: Size() = %d, want %d", w3.Size(), len("hello world"))
+	}
+	if err := w3.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := osEntries(t, filepath.Join(root, bookDir, "uploads")); len(got) != 0 {
+		t.Fatalf("upload state left after Cancel: %v", got)
 	}
 }
 

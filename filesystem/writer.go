@@ -25,7 +25,9 @@ var errStateReplaced = errors.New("uncommitted state was discarded by another wr
 // the bookkeeping directory, under a hash of path, with a sidecar file
 // naming path; Close leaves it there for Writer(ctx, path, true), from this
 // driver or any other over the same root, to resume; Commit renames it over
-// path atomically (after an fsync); Cancel removes it.
+// path atomically (after an fsync); Cancel removes it. Writer(ctx, path,
+// true) with no uncommitted state continues the committed file at path: it
+// stages a copy of the file and appends to that.
 func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
 	if err := d.begin(ctx, path, false); err != nil {
 		return nil, err
@@ -36,7 +38,12 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 	w := &fileWriter{d: d, path: path, dir: dir, data: data, state: driver.WriterState{DriverName: Name}}
 	if append {
 		f, err := d.root.OpenFile(data, os.O_WRONLY, 0)
-		if err != nil {
+		if isNotExist(err) {
+			f, err = d.continueFile(path, dir, data)
+			if err != nil {
+				return nil, err
+			}
+		} else if err != nil {
 			return nil, readErr("resume", path, err)
 		}
 		size, err := f.Seek(0, io.SeekEnd)
@@ -70,6 +77,30 @@ func (d *Driver) newUpload(path, dir, data string) (*os.File, error) {
 		return nil, err
 	}
 	return d.root.OpenFile(data, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
+}
+
+// continueFile starts the uncommitted state of a Writer that continues the
+// committed file at path: a copy of the file staged as the upload's data,
+// so that the file stays as it is until Commit renames the copy, with the
+// new bytes appended, over it. No committed file is a *PathNotFoundError.
+func (d *Driver) continueFile(path, dir, data string) (*os.File, error) {
+	src, _, err := d.openFile("resume", path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	f, err := d.newUpload(path, dir, data)
+	if err == nil {
+		_, err = io.Copy(f, src)
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		_ = d.root.RemoveAll(dir)
+		return nil, opErr("resume", path, err)
+	}
+	return f, nil
 }
 
 // fileWriter is the filesystem FileWriter. Like any io.Writer it is meant
@@ -193,6 +224,7 @@ func (w *fileWriter) Cancel(ctx context.Context) error {
 		}
 	}
 	w.state.Cancelled()
+	w.size.Store(0)
 	w.bw.Reset(io.Discard)
 	w.f.Close()
 	return nil
