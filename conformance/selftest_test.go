@@ -55,6 +55,16 @@ var mutantCases = []mutantCase{
 	{"MoveCopies", "Move", []string{"Move/Simple", "Move/SourceParentsVanish"}},
 	{"DeleteFilesCountsDuplicates", "DeleteFiles", []string{"DeleteFiles/Duplicates"}},
 	{"IgnoresCancel", "Cancel", []string{"Cancel/GetContent", "Cancel/PutContentNew", "Cancel/DeleteFiles"}},
+	// The s3 writer's bug that distribution's registry found: the bytes
+	// buffered at Close no longer counted in Size.
+	{"SizeLostAtClose", "Writer", []string{"Writer/Sizes/AfterClose", "Writer/ContextEnded/Close", "Writer/Sessions/LargeSessions"}},
+	{"SizeKeptAfterCancel", "Writer", []string{"Writer/Sizes/AfterCancel", "Writer/Sizes/AfterCancelOfResumed", "Writer/Continue/CancelKeepsFile"}},
+	// Writer(append) that resumes only uncommitted state, as every backend
+	// did before it continued committed files.
+	{"AppendNeedsUpload", "Writer", []string{"Writer/Continue/CommittedFile", "Writer/Continue/PutContentFile", "Writer/Continue/ZeroByteFile", "Writer/Continue/Repeatedly", "Writer/Sessions/NewDiscardsUncommitted"}},
+	// Close that gives up when the Writer's ctx has ended, losing the
+	// session's bytes.
+	{"CloseNeedsContext", "Writer", []string{"Writer/ContextEnded/Close", "Writer/ContextEnded/CloseResumed"}},
 	// A torn PutContent (half the content visible for a moment) is caught
 	// by Concurrency/ReadersAndWritersSamePath only when a reader happens
 	// to run in that moment, so it is not a mutant here: a self-test must
@@ -116,8 +126,9 @@ func tail(out []byte) []byte {
 // runMutant runs the suite on the mutant named kind, in the child process.
 func runMutant(t *testing.T, kind string) {
 	var (
-		mu     sync.Mutex
-		stores = map[string]*inmemory.Driver{}
+		mu      sync.Mutex
+		stores  = map[string]*inmemory.Driver{}
+		uploads = map[string]*uploadSet{}
 	)
 	conformance.Run(t, conformance.Harness{
 		Name: "mutant-" + kind,
@@ -128,8 +139,9 @@ func runMutant(t *testing.T, kind string) {
 			if !ok {
 				d = inmemory.New()
 				stores[env.Root] = d
+				uploads[env.Root] = &uploadSet{paths: map[string]bool{}}
 			}
-			return &mutant{StorageDriver: d, kind: kind}
+			return &mutant{StorageDriver: d, kind: kind, uploads: uploads[env.Root]}
 		},
 	})
 }
@@ -137,7 +149,31 @@ func runMutant(t *testing.T, kind string) {
 // mutant wraps a correct driver and breaks the rule its kind names.
 type mutant struct {
 	driver.StorageDriver
-	kind string
+	kind    string
+	uploads *uploadSet // of the store, shared by its drivers
+}
+
+// uploadSet is the paths that have uncommitted writer state in one store,
+// as the mutant's writers see it.
+type uploadSet struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+func (u *uploadSet) set(p string, on bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if on {
+		u.paths[p] = true
+	} else {
+		delete(u.paths, p)
+	}
+}
+
+func (u *uploadSet) has(p string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.paths[p]
 }
 
 func (m *mutant) GetContent(ctx context.Context, p string) ([]byte, error) {
@@ -177,6 +213,9 @@ func (m *mutant) Reader(ctx context.Context, p string, off int64) (io.ReadCloser
 }
 
 func (m *mutant) Writer(ctx context.Context, p string, appendMode bool) (driver.FileWriter, error) {
+	if m.kind == "AppendNeedsUpload" && appendMode && !m.uploads.has(p) {
+		return nil, &driver.PathNotFoundError{Path: p, DriverName: m.Name()}
+	}
 	w, err := m.StorageDriver.Writer(ctx, p, appendMode)
 	if m.kind == "AppendCreates" && appendMode && err != nil && errors.As(err, new(*driver.PathNotFoundError)) {
 		w, err = m.StorageDriver.Writer(ctx, p, false)
@@ -184,16 +223,39 @@ func (m *mutant) Writer(ctx context.Context, p string, appendMode bool) (driver.
 	if err != nil {
 		return nil, err
 	}
-	return &mutantWriter{FileWriter: w, kind: m.kind, ctx: ctx}, nil
+	m.uploads.set(p, true)
+	return &mutantWriter{FileWriter: w, kind: m.kind, ctx: ctx, path: p, uploads: m.uploads}, nil
 }
 
 // mutantWriter breaks the writer rules.
 type mutantWriter struct {
 	driver.FileWriter
-	kind    string
-	ctx     context.Context
-	closed  bool
-	session int64
+	kind      string
+	ctx       context.Context
+	path      string
+	uploads   *uploadSet
+	closed    bool
+	cancelled bool
+	sizeSeen  int64 // Size before Cancel
+	session   int64
+}
+
+func (w *mutantWriter) Commit(ctx context.Context) error {
+	err := w.FileWriter.Commit(ctx)
+	if err == nil {
+		w.uploads.set(w.path, false)
+	}
+	return err
+}
+
+func (w *mutantWriter) Cancel(ctx context.Context) error {
+	size := w.FileWriter.Size()
+	err := w.FileWriter.Cancel(ctx)
+	if err == nil {
+		w.uploads.set(w.path, false)
+		w.cancelled, w.sizeSeen = true, size
+	}
+	return err
 }
 
 func (w *mutantWriter) Write(p []byte) (int, error) {
@@ -203,8 +265,13 @@ func (w *mutantWriter) Write(p []byte) (int, error) {
 }
 
 func (w *mutantWriter) Size() int64 {
-	if w.kind == "SessionSize" {
+	switch {
+	case w.kind == "SessionSize":
 		return w.session
+	case w.kind == "SizeLostAtClose" && w.closed:
+		return 0
+	case w.kind == "SizeKeptAfterCancel" && w.cancelled:
+		return w.sizeSeen
 	}
 	return w.FileWriter.Size()
 }
@@ -216,6 +283,14 @@ func (w *mutantWriter) Close() error {
 	case "DoubleCloseIsNil":
 		if w.closed {
 			return nil
+		}
+	case "CloseNeedsContext":
+		if err := w.ctx.Err(); err != nil && !w.closed {
+			_ = w.FileWriter.Cancel(context.Background())
+			w.uploads.set(w.path, false)
+			w.closed = true
+			_ = w.FileWriter.Close()
+			return err
 		}
 	}
 	w.closed = true
