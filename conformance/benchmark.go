@@ -9,24 +9,9 @@ import (
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/layout"
+	"github.com/stowage-dev/stowage/transport"
 )
-
-// DeleteCell is one cell of the delete matrix: Manifests manifests with
-// Tags tags each, so Manifests + Manifests·Tags paths to delete.
-type DeleteCell struct {
-	Manifests int
-	Tags      int
-}
-
-// String gives the cell as "MxT", e.g. "100x20".
-func (c DeleteCell) String() string { return fmt.Sprintf("%dx%d", c.Manifests, c.Tags) }
-
-// Files is the number of paths a garbage collector deletes for the cell:
-// one revision link per manifest plus one index link per tag.
-func (c DeleteCell) Files() int { return c.Manifests + c.Manifests*c.Tags }
-
-// DefaultDeleteMatrix is the delete matrix of the reference measurement.
-var DefaultDeleteMatrix = []DeleteCell{{1, 0}, {1, 1}, {10, 0}, {10, 1}, {100, 0}, {100, 1}, {100, 20}}
 
 // BenchLatencyEnv names the environment variable that makes Benchmark add
 // a simulated round trip (a Go duration, e.g. "48ms") to every request an
@@ -49,9 +34,9 @@ var benchSizes = []struct {
 //   - Walk/registry (a registry tree of 100 manifests, 5 tags and 2 layers
 //     each);
 //   - Delete/<M>x<T>/{OneByOne,DeleteFiles} for every cell of
-//     DefaultDeleteMatrix over a registry tree (see GenerateLayout): one
+//     layout.DefaultDeleteMatrix over a registry tree (see layout.Generate): one
 //     path at a time as distribution's garbage collector does
-//     (RegistryTree.DeleteOneByOne), and with one DeleteFiles call. One op
+//     (layout.Tree.DeleteOneByOne), and with one DeleteFiles call. One op
 //     deletes the M + M·T paths of one tree; small cells keep several trees
 //     (under /c0000, /c0001, ...) so that one untimed write puts back about
 //     2,100 paths.
@@ -75,9 +60,9 @@ func Benchmark(b *testing.B, h Harness) {
 	b.Run("Reader/64MiB", func(b *testing.B) { benchReader(b, h, 64<<20) })
 	b.Run("List/1000", func(b *testing.B) { benchList(b, h, 1000) })
 	b.Run("Walk/registry", func(b *testing.B) {
-		benchWalk(b, h, Layout{Manifests: 100, Tags: 5, LayersPerManifest: 2, Seed: 1})
+		benchWalk(b, h, layout.Spec{Manifests: 100, Tags: 5, LayersPerManifest: 2, Seed: 1})
 	})
-	for _, c := range DefaultDeleteMatrix {
+	for _, c := range layout.DefaultDeleteMatrix {
 		b.Run("Delete/"+c.String()+"/OneByOne", func(b *testing.B) { benchDelete(b, h, c, false) })
 		b.Run("Delete/"+c.String()+"/DeleteFiles", func(b *testing.B) { benchDelete(b, h, c, true) })
 	}
@@ -103,7 +88,7 @@ func benchSetup(b *testing.B, h Harness) *benchFixture {
 		if err != nil {
 			b.Fatalf("conformance: %s=%q: %v", BenchLatencyEnv, v, err)
 		}
-		env.Requests.Base = &Latency{Delay: d}
+		env.Requests.Base = &transport.Latency{Delay: d}
 	}
 	d := h.New(b, env)
 	if d == nil {
@@ -164,9 +149,9 @@ func (f *benchFixture) report(filesPerOp int) {
 }
 
 // write writes files untimed, failing the benchmark on error.
-func (f *benchFixture) write(files []LayoutFile) {
+func (f *benchFixture) write(files []layout.File) {
 	f.b.Helper()
-	if err := WriteFiles(f.ctx, f.d, files, 16, nil); err != nil {
+	if err := layout.WriteFiles(f.ctx, f.d, files, 16, nil); err != nil {
 		f.b.Fatalf("setup: %v", err)
 	}
 }
@@ -185,7 +170,7 @@ func benchPut(b *testing.B, h Harness, size int) {
 
 func benchGet(b *testing.B, h Harness, size int) {
 	f := benchSetup(b, h)
-	f.write([]LayoutFile{{Path: "/bench/get", Content: pattern(uint64(size), size)}})
+	f.write([]layout.File{{Path: "/bench/get", Content: pattern(uint64(size), size)}})
 	b.SetBytes(int64(size))
 	f.loop(func() {
 		got, err := f.d.GetContent(f.ctx, "/bench/get")
@@ -229,7 +214,7 @@ type (
 
 func benchReader(b *testing.B, h Harness, size int) {
 	f := benchSetup(b, h)
-	f.write([]LayoutFile{{Path: "/bench/stream", Content: pattern(uint64(size), size)}})
+	f.write([]layout.File{{Path: "/bench/stream", Content: pattern(uint64(size), size)}})
 	b.SetBytes(int64(size))
 	buf := make([]byte, 1<<20)
 	f.loop(func() {
@@ -248,9 +233,9 @@ func benchReader(b *testing.B, h Harness, size int) {
 
 func benchList(b *testing.B, h Harness, n int) {
 	f := benchSetup(b, h)
-	files := make([]LayoutFile, n)
+	files := make([]layout.File, n)
 	for i, p := range numbered("/bench/list", "f", n) {
-		files[i] = LayoutFile{Path: p, Content: []byte(p)}
+		files[i] = layout.File{Path: p, Content: []byte(p)}
 	}
 	f.write(files)
 	f.loop(func() {
@@ -262,9 +247,9 @@ func benchList(b *testing.B, h Harness, n int) {
 	f.report(n)
 }
 
-func benchWalk(b *testing.B, h Harness, l Layout) {
+func benchWalk(b *testing.B, h Harness, l layout.Spec) {
 	f := benchSetup(b, h)
-	tree, err := GenerateLayout(l)
+	tree, err := layout.Generate(l)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -286,13 +271,13 @@ func benchWalk(b *testing.B, h Harness, l Layout) {
 // statistics) stays rare.
 const deleteRound = 2100
 
-func benchDelete(b *testing.B, h Harness, c DeleteCell, batched bool) {
+func benchDelete(b *testing.B, h Harness, c layout.DeleteCell, batched bool) {
 	f := benchSetup(b, h)
 	copies := min(b.N, max(1, deleteRound/c.Files()))
-	trees := make([]*RegistryTree, copies)
-	var all, gc []LayoutFile
+	trees := make([]*layout.Tree, copies)
+	var all, gc []layout.File
 	for i := range trees {
-		t, err := GenerateLayout(Layout{
+		t, err := layout.Generate(layout.Spec{
 			Prefix:    fmt.Sprintf("/c%04d", i),
 			Manifests: c.Manifests,
 			Tags:      c.Tags,

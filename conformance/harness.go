@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // Harness plugs a backend into Run and Benchmark.
@@ -45,7 +46,7 @@ type Env struct {
 	HTTPClient *http.Client
 
 	// Requests counts every request sent through HTTPClient.
-	Requests *Counter
+	Requests *transport.Counter
 }
 
 // Capabilities describes a backend to the suite.

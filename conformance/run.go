@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // Run runs the whole contract of driver.StorageDriver against the backend h
@@ -97,7 +98,7 @@ func newEnv(t testing.TB) Env {
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatalf("conformance: random root: %v", err)
 	}
-	c := &Counter{Base: &hookTransport{}}
+	c := &transport.Counter{Base: &hookTransport{}}
 	return Env{
 		Root:       "t-" + hex.EncodeToString(b[:]),
 		HTTPClient: &http.Client{Transport: c},
@@ -119,7 +120,7 @@ func (s *suite) setup(t *testing.T) *fixture {
 }
 
 // hookTransport sends requests through the RoundTripper a test sets with
-// set, or http.DefaultTransport. It is the Base of every Env's Counter, so
+// set, or http.DefaultTransport. It is the Base of every Env's transport.Counter, so
 // that a test can step into a backend's requests while they run (see
 // DeleteFiles/CancelledMidway) without racing with them.
 type hookTransport struct {

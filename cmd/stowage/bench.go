@@ -11,9 +11,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/bench"
+	"github.com/stowage-dev/stowage/layout"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // localBackends send no HTTP requests: --latency is refused for them and
@@ -27,8 +28,8 @@ type benchOptions struct {
 	params      paramFlag
 	config      string
 	workloads   []string
-	matrix      []conformance.DeleteCell
-	walk        conformance.Layout
+	matrix      []layout.DeleteCell
+	walk        layout.Spec
 	sizes       []bench.Size
 	runs        int
 	latency     time.Duration
@@ -173,7 +174,7 @@ func (e usageError) Is(target error) bool { return target == errUsage }
 type session struct {
 	choice  backendChoice
 	d       driver.StorageDriver
-	counter *conformance.Counter
+	counter *transport.Counter
 	root    string // temporary filesystem root, removed by close
 	http    bool   // the backend sends requests through counter
 }
@@ -203,9 +204,9 @@ func openBackend(ctx context.Context, o *benchOptions, a *app, log *slog.Logger)
 	}
 	var rt http.RoundTripper = newTransport(o.concurrency)
 	if o.latency > 0 {
-		rt = &conformance.Latency{Base: rt, Delay: o.latency}
+		rt = &transport.Latency{Base: rt, Delay: o.latency}
 	}
-	s.counter = &conformance.Counter{Base: rt}
+	s.counter = &transport.Counter{Base: rt}
 	choice.params[driver.HTTPClientParam] = &http.Client{Transport: s.counter}
 	s.d, err = a.open(ctx, choice.name, choice.params)
 	if err != nil {

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/inmemory"
+	"github.com/stowage-dev/stowage/layout"
 )
 
 // httpish is an inmemory driver that sends one HTTP request through the
@@ -456,7 +456,7 @@ func TestParseBenchFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.backend != "filesystem" || o.backendSet || o.runs != 1 || o.latency != 0 || o.progress != "auto" ||
-		!slices.Equal(o.matrix, conformance.DefaultDeleteMatrix) || len(o.workloads) != 3 || len(o.sizes) != 3 ||
+		!slices.Equal(o.matrix, layout.DefaultDeleteMatrix) || len(o.workloads) != 3 || len(o.sizes) != 3 ||
 		o.walk.Manifests != 100 || o.walk.Tags != 5 || o.concurrency != 16 || o.json || o.csv {
 		t.Fatalf("defaults %+v", o)
 	}

@@ -11,8 +11,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/layout"
 )
 
 // Workload names, as --workloads takes them.
@@ -36,7 +36,7 @@ var DefaultSizes = []Size{{1 << 10, 200}, {1 << 20, 20}, {64 << 20, 2}}
 
 // DefaultWalk is the default tree of the walk workload: 100 manifests with
 // 5 tags and 2 layers each (1,100 files).
-var DefaultWalk = conformance.Layout{Manifests: 100, Tags: 5, LayersPerManifest: 2}
+var DefaultWalk = layout.Spec{Manifests: 100, Tags: 5, LayersPerManifest: 2}
 
 // Config says what Run measures and where.
 type Config struct {
@@ -52,11 +52,11 @@ type Config struct {
 	Prefix string
 	// Workloads to run (see Workloads); nil means all.
 	Workloads []string
-	// Matrix is the delete matrix; nil means conformance.DefaultDeleteMatrix.
-	Matrix []conformance.DeleteCell
+	// Matrix is the delete matrix; nil means layout.DefaultDeleteMatrix.
+	Matrix []layout.DeleteCell
 	// Walk is the tree of the walk workload (its Prefix is set by Run);
 	// the zero value means DefaultWalk.
-	Walk conformance.Layout
+	Walk layout.Spec
 	// Sizes are the throughput cases; nil means DefaultSizes.
 	Sizes []Size
 	// Runs is how many times each measurement is taken (at least 1).
@@ -161,9 +161,9 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 	}
 	if cfg.Matrix == nil {
-		cfg.Matrix = conformance.DefaultDeleteMatrix
+		cfg.Matrix = layout.DefaultDeleteMatrix
 	}
-	if cfg.Walk == (conformance.Layout{}) {
+	if cfg.Walk == (layout.Spec{}) {
 		cfg.Walk = DefaultWalk
 	}
 	if cfg.Sizes == nil {

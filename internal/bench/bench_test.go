@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/inmemory"
+	"github.com/stowage-dev/stowage/layout"
 )
 
 // counting counts every driver call as one "request", as an HTTP backend
@@ -78,8 +78,8 @@ func smallConfig(d driver.StorageDriver) Config {
 	return Config{
 		Driver: d,
 		Prefix: "/stowage-bench-test",
-		Matrix: []conformance.DeleteCell{{Manifests: 2, Tags: 1}, {Manifests: 3, Tags: 0}},
-		Walk:   conformance.Layout{Manifests: 3, Tags: 2, LayersPerManifest: 1},
+		Matrix: []layout.DeleteCell{{Manifests: 2, Tags: 1}, {Manifests: 3, Tags: 0}},
+		Walk:   layout.Spec{Manifests: 3, Tags: 2, LayersPerManifest: 1},
 		Sizes:  []Size{{Bytes: 1 << 10, Count: 3}, {Bytes: 4 << 10, Count: 1}},
 		Logger: quiet,
 		Runs:   1,
@@ -231,7 +231,7 @@ func TestRunInterruptedCleansUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg := smallConfig(mem)
-	cfg.Matrix = []conformance.DeleteCell{{Manifests: 100, Tags: 20}}
+	cfg.Matrix = []layout.DeleteCell{{Manifests: 100, Tags: 20}}
 	var once sync.Once
 	cfg.Progress = &Progress{Notify: func(s Snapshot) {
 		// Interrupt in the middle of the first cell's setup.

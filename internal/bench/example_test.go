@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/inmemory"
 	"github.com/stowage-dev/stowage/internal/bench"
+	"github.com/stowage-dev/stowage/layout"
 )
 
 // Run measures the delete matrix on a backend and leaves nothing behind.
@@ -17,7 +17,7 @@ func ExampleRun() {
 		Driver:    d,
 		Prefix:    "/stowage-bench-example",
 		Workloads: []string{bench.WorkloadDelete},
-		Matrix:    []conformance.DeleteCell{{Manifests: 10, Tags: 1}, {Manifests: 100, Tags: 20}},
+		Matrix:    []layout.DeleteCell{{Manifests: 10, Tags: 1}, {Manifests: 100, Tags: 20}},
 	})
 	if err != nil {
 		fmt.Println(err)

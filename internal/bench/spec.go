@@ -5,13 +5,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stowage-dev/stowage/conformance"
+	"github.com/stowage-dev/stowage/layout"
 )
 
 // ParseMatrix parses a delete matrix such as "1x0,10x1,100x20": M manifests
 // x T tags per cell, M at least 1.
-func ParseMatrix(s string) ([]conformance.DeleteCell, error) {
-	var out []conformance.DeleteCell
+func ParseMatrix(s string) ([]layout.DeleteCell, error) {
+	var out []layout.DeleteCell
 	for _, f := range splitList(s) {
 		m, t, ok := strings.Cut(f, "x")
 		mi, err1 := strconv.Atoi(m)
@@ -19,7 +19,7 @@ func ParseMatrix(s string) ([]conformance.DeleteCell, error) {
 		if !ok || err1 != nil || err2 != nil || mi < 1 || ti < 0 {
 			return nil, fmt.Errorf("bad matrix cell %q: want MxT, e.g. 100x20, with M >= 1 and T >= 0", f)
 		}
-		out = append(out, conformance.DeleteCell{Manifests: mi, Tags: ti})
+		out = append(out, layout.DeleteCell{Manifests: mi, Tags: ti})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("empty matrix %q", s)
@@ -29,12 +29,12 @@ func ParseMatrix(s string) ([]conformance.DeleteCell, error) {
 
 // ParseTree parses a walk tree such as "100x5" (manifests x tags); each
 // manifest gets 2 layers.
-func ParseTree(s string) (conformance.Layout, error) {
+func ParseTree(s string) (layout.Spec, error) {
 	cells, err := ParseMatrix(s)
 	if err != nil || len(cells) != 1 {
-		return conformance.Layout{}, fmt.Errorf("bad tree %q: want one MxT, e.g. 100x5", s)
+		return layout.Spec{}, fmt.Errorf("bad tree %q: want one MxT, e.g. 100x5", s)
 	}
-	return conformance.Layout{Manifests: cells[0].Manifests, Tags: cells[0].Tags, LayersPerManifest: 2}, nil
+	return layout.Spec{Manifests: cells[0].Manifests, Tags: cells[0].Tags, LayersPerManifest: 2}, nil
 }
 
 // ParseSizes parses throughput cases such as "1KiB:200,1MiB:20,64MiB:2"

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stowage-dev/stowage/conformance"
+	"github.com/stowage-dev/stowage/layout"
 )
 
 func TestParseMatrix(t *testing.T) {
 	got, err := ParseMatrix("1x0, 100x20,10x1")
-	want := []conformance.DeleteCell{{Manifests: 1, Tags: 0}, {Manifests: 100, Tags: 20}, {Manifests: 10, Tags: 1}}
+	want := []layout.DeleteCell{{Manifests: 1, Tags: 0}, {Manifests: 100, Tags: 20}, {Manifests: 10, Tags: 1}}
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("ParseMatrix = %v, %v", got, err)
 	}

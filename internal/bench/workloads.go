@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/layout"
 )
 
 // runner carries one Run.
@@ -34,14 +34,14 @@ func (r *runner) measure(fn func() error) (sample, error) {
 }
 
 // write records files as written, then writes them concurrently.
-func (r *runner) write(ctx context.Context, files []conformance.LayoutFile) error {
+func (r *runner) write(ctx context.Context, files []layout.File) error {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = f.Path
 	}
 	r.written.add(paths...)
 	last := 0
-	return conformance.WriteFiles(ctx, r.cfg.Driver, files, r.cfg.Concurrency, func(done int) {
+	return layout.WriteFiles(ctx, r.cfg.Driver, files, r.cfg.Concurrency, func(done int) {
 		// WriteFiles calls this under its own lock, with done increasing.
 		r.cfg.Progress.add(int64(done - last))
 		last = done
@@ -92,9 +92,9 @@ type deleteSample struct {
 // deleteCell measures one cell: the tree is written, its GC paths deleted
 // one at a time, written again and deleted with DeleteFiles; then the rest
 // of the tree is removed.
-func (r *runner) deleteCell(ctx context.Context, run int, c conformance.DeleteCell) (deleteSample, error) {
+func (r *runner) deleteCell(ctx context.Context, run int, c layout.DeleteCell) (deleteSample, error) {
 	d, p := r.cfg.Driver, r.cfg.Progress
-	tree, err := conformance.GenerateLayout(conformance.Layout{
+	tree, err := layout.Generate(layout.Spec{
 		Prefix:            fmt.Sprintf("%s/delete-%s", r.cfg.Prefix, c),
 		Manifests:         c.Manifests,
 		Tags:              c.Tags,
@@ -159,7 +159,7 @@ func (r *runner) walk(ctx context.Context, run int) (walkSample, error) {
 	l := r.cfg.Walk
 	l.Prefix = r.cfg.Prefix + "/walk"
 	l.Seed = uint64(run)
-	tree, err := conformance.GenerateLayout(l)
+	tree, err := layout.Generate(l)
 	if err != nil {
 		return walkSample{}, err
 	}

@@ -1,4 +1,10 @@
-package conformance
+// Package transport holds http.RoundTrippers that the tests and the
+// benchmarks put between a backend and its server: Counter counts requests,
+// Latency adds a round trip, Faults injects transient failures (HTTP 5xx,
+// 429, dropped connections, cut bodies). They test and measure stowage's own
+// logic (request counts, retries) against real servers; none of them
+// replaces a server.
+package transport
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package conformance
+package transport
 
 import (
 	"bytes"

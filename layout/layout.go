@@ -1,4 +1,10 @@
-package conformance
+// Package layout generates registry-shaped trees: the files a
+// distribution-style registry keeps (blobs, revision, tag index and layer
+// links) with real SHA-256 digests, written through any StorageDriver and
+// deleted either one path at a time, as distribution's garbage collector
+// does, or with DeleteFiles. The benchmarks, the stowage bench command and
+// the tests build their workloads with it.
+package layout
 
 import (
 	"context"
@@ -18,7 +24,7 @@ import (
 // relative to the storage driver's root.
 const RegistryRoot = "/docker/registry/v2"
 
-// Layout describes a registry-shaped tree: one repository holding Manifests
+// Spec describes a registry-shaped tree: one repository holding Manifests
 // image manifests, each with Tags tags of its own and LayersPerManifest
 // layer blobs, laid out as distribution's registry lays them out:
 //
@@ -28,9 +34,9 @@ const RegistryRoot = "/docker/registry/v2"
 //	<Prefix>/docker/registry/v2/blobs/sha256/<hex[:2]>/<hex>/data
 //
 // Digests are real: every blob's digest is the SHA-256 of its content, so a
-// generated tree can also be verified. The same Layout (Seed included)
+// generated tree can also be verified. The same Spec (Seed included)
 // always generates the same tree.
-type Layout struct {
+type Spec struct {
 	// Prefix is prepended to every path: "" puts the registry at the
 	// driver's root, "/bench-1" puts it under /bench-1. It must be empty or
 	// a valid path.
@@ -52,20 +58,20 @@ type Layout struct {
 	Seed uint64
 }
 
-// LayoutFile is one file of a generated tree.
-type LayoutFile struct {
+// File is one file of a generated tree.
+type File struct {
 	Path    string
 	Content []byte
 }
 
-// RegistryTree is a generated registry tree: the files to write and the
+// Tree is a generated registry tree: the files to write and the
 // subset a garbage collector deleting every manifest of the repository
 // would remove.
-type RegistryTree struct {
-	// Layout is what the tree was generated from.
-	Layout Layout
+type Tree struct {
+	// Spec is what the tree was generated from.
+	Spec Spec
 	// Files is every file of the tree, sorted by path.
-	Files []LayoutFile
+	Files []File
 	// Manifests lists, per manifest, the paths distribution's garbage
 	// collector removes when it deletes that manifest (see ManifestPaths).
 	Manifests []ManifestPaths
@@ -88,9 +94,9 @@ type ManifestPaths struct {
 	LayerBlobs []string
 }
 
-// GenerateLayout builds the tree l describes. It fails only on a Prefix or
+// Generate builds the tree l describes. It fails only on a Prefix or
 // Repository that would make invalid paths, or on negative counts.
-func GenerateLayout(l Layout) (*RegistryTree, error) {
+func Generate(l Spec) (*Tree, error) {
 	if l.Repository == "" {
 		l.Repository = "bench/app"
 	}
@@ -112,7 +118,7 @@ func GenerateLayout(l Layout) (*RegistryTree, error) {
 	}
 
 	rng := rand.New(rand.NewPCG(l.Seed, 0x5707a9e))
-	t := &RegistryTree{Layout: l}
+	t := &Tree{Spec: l}
 	blobs := map[string][]byte{} // digest hex -> content; layers may repeat
 	links := map[string][]byte{}
 	blobPath := func(hex string) string {
@@ -148,10 +154,10 @@ func GenerateLayout(l Layout) (*RegistryTree, error) {
 		t.Manifests = append(t.Manifests, mp)
 	}
 	for h, c := range blobs {
-		t.Files = append(t.Files, LayoutFile{Path: blobPath(h), Content: c})
+		t.Files = append(t.Files, File{Path: blobPath(h), Content: c})
 	}
 	for p, c := range links {
-		t.Files = append(t.Files, LayoutFile{Path: p, Content: c})
+		t.Files = append(t.Files, File{Path: p, Content: c})
 	}
 	sort.Slice(t.Files, func(i, j int) bool { return t.Files[i].Path < t.Files[j].Path })
 	return t, nil
@@ -206,7 +212,7 @@ func manifestJSON(m int, seed uint64, layers []string) []byte {
 }
 
 // Paths returns the path of every file of the tree, sorted.
-func (t *RegistryTree) Paths() []string {
+func (t *Tree) Paths() []string {
 	out := make([]string, len(t.Files))
 	for i, f := range t.Files {
 		out[i] = f.Path
@@ -215,7 +221,7 @@ func (t *RegistryTree) Paths() []string {
 }
 
 // Size returns the total size of the tree's files in bytes.
-func (t *RegistryTree) Size() int64 {
+func (t *Tree) Size() int64 {
 	var n int64
 	for _, f := range t.Files {
 		n += int64(len(f.Content))
@@ -226,7 +232,7 @@ func (t *RegistryTree) Size() int64 {
 // GCPaths returns the paths a garbage collector deleting every manifest
 // removes: per manifest its tag index links and its revision link, M + M·T
 // paths in all, in the collector's order.
-func (t *RegistryTree) GCPaths() []string {
+func (t *Tree) GCPaths() []string {
 	var out []string
 	for _, m := range t.Manifests {
 		out = append(out, m.TagLinks...)
@@ -237,12 +243,12 @@ func (t *RegistryTree) GCPaths() []string {
 
 // GCFiles returns the files of GCPaths with their content, to write them
 // back after a delete.
-func (t *RegistryTree) GCFiles() []LayoutFile {
+func (t *Tree) GCFiles() []File {
 	gc := make(map[string]bool)
 	for _, p := range t.GCPaths() {
 		gc[p] = true
 	}
-	var out []LayoutFile
+	var out []File
 	for _, f := range t.Files {
 		if gc[f.Path] {
 			out = append(out, f)
@@ -255,7 +261,7 @@ func (t *RegistryTree) GCFiles() []LayoutFile {
 // (at least 1), calling progress (when not nil) after each file with the
 // number written so far. It stops at the first error and returns it, with
 // the path that failed.
-func WriteFiles(ctx context.Context, d driver.StorageDriver, files []LayoutFile, concurrency int, progress func(done int)) error {
+func WriteFiles(ctx context.Context, d driver.StorageDriver, files []File, concurrency int, progress func(done int)) error {
 	return forEach(ctx, len(files), concurrency, progress, func(ctx context.Context, i int) error {
 		if err := d.PutContent(ctx, files[i].Path, files[i].Content); err != nil {
 			return fmt.Errorf("write %s: %w", files[i].Path, err)
@@ -265,7 +271,7 @@ func WriteFiles(ctx context.Context, d driver.StorageDriver, files []LayoutFile,
 }
 
 // Write writes every file of the tree to d; see WriteFiles.
-func (t *RegistryTree) Write(ctx context.Context, d driver.StorageDriver, concurrency int, progress func(done int)) error {
+func (t *Tree) Write(ctx context.Context, d driver.StorageDriver, concurrency int, progress func(done int)) error {
 	return WriteFiles(ctx, d, t.Files, concurrency, progress)
 }
 
@@ -276,7 +282,7 @@ func (t *RegistryTree) Write(ctx context.Context, d driver.StorageDriver, concur
 // deleted path with the number deleted so far. It returns the number of
 // paths deleted; a path already gone is skipped, as the collector skips it,
 // and not counted.
-func (t *RegistryTree) DeleteOneByOne(ctx context.Context, d driver.StorageDriver, progress func(done int)) (int, error) {
+func (t *Tree) DeleteOneByOne(ctx context.Context, d driver.StorageDriver, progress func(done int)) (int, error) {
 	n := 0
 	del := func(p string) error {
 		if err := d.Delete(ctx, p); err != nil {
@@ -310,7 +316,7 @@ func (t *RegistryTree) DeleteOneByOne(ctx context.Context, d driver.StorageDrive
 
 // DeleteBatched deletes the same paths as DeleteOneByOne with one
 // DeleteFiles call and returns its result.
-func (t *RegistryTree) DeleteBatched(ctx context.Context, d driver.StorageDriver) (int, error) {
+func (t *Tree) DeleteBatched(ctx context.Context, d driver.StorageDriver) (int, error) {
 	return d.DeleteFiles(ctx, t.GCPaths())
 }
 
@@ -374,3 +380,20 @@ feed:
 	}
 	return nil
 }
+
+// DeleteCell is one cell of the delete matrix: Manifests manifests with
+// Tags tags each, so Manifests + Manifests·Tags paths to delete.
+type DeleteCell struct {
+	Manifests int
+	Tags      int
+}
+
+// String gives the cell as "MxT", e.g. "100x20".
+func (c DeleteCell) String() string { return fmt.Sprintf("%dx%d", c.Manifests, c.Tags) }
+
+// Files is the number of paths a garbage collector deletes for the cell:
+// one revision link per manifest plus one index link per tag.
+func (c DeleteCell) Files() int { return c.Manifests + c.Manifests*c.Tags }
+
+// DefaultDeleteMatrix is the delete matrix of the reference measurement.
+var DefaultDeleteMatrix = []DeleteCell{{1, 0}, {1, 1}, {10, 0}, {10, 1}, {100, 0}, {100, 1}, {100, 20}}

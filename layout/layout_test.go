@@ -1,4 +1,4 @@
-package conformance
+package layout
 
 import (
 	"context"
@@ -23,11 +23,11 @@ var (
 	blobRE     = regexp.MustCompile(`^/docker/registry/v2/blobs/sha256/([0-9a-f]{2})/([0-9a-f]{64})/data$`)
 )
 
-func mustLayout(t *testing.T, l Layout) *RegistryTree {
+func mustLayout(t *testing.T, l Spec) *Tree {
 	t.Helper()
-	tree, err := GenerateLayout(l)
+	tree, err := Generate(l)
 	if err != nil {
-		t.Fatalf("GenerateLayout(%+v): %v", l, err)
+		t.Fatalf("Generate(%+v): %v", l, err)
 	}
 	return tree
 }
@@ -35,7 +35,7 @@ func mustLayout(t *testing.T, l Layout) *RegistryTree {
 func TestLayoutShapeAndCounts(t *testing.T) {
 	for _, c := range []struct{ m, tags, layers int }{{0, 0, 0}, {1, 0, 0}, {1, 1, 1}, {10, 1, 2}, {100, 20, 1}} {
 		t.Run(fmt.Sprintf("%dx%dx%d", c.m, c.tags, c.layers), func(t *testing.T) {
-			tree := mustLayout(t, Layout{Manifests: c.m, Tags: c.tags, LayersPerManifest: c.layers, Seed: 9})
+			tree := mustLayout(t, Spec{Manifests: c.m, Tags: c.tags, LayersPerManifest: c.layers, Seed: 9})
 			var revs, tags, layers, blobs int
 			for _, f := range tree.Files {
 				if err := driver.ValidatePath("test", f.Path); err != nil {
@@ -81,7 +81,7 @@ func TestLayoutShapeAndCounts(t *testing.T) {
 }
 
 func TestLayoutDigestsAreReal(t *testing.T) {
-	tree := mustLayout(t, Layout{Manifests: 5, Tags: 2, LayersPerManifest: 2, LayerSize: 100, Seed: 3})
+	tree := mustLayout(t, Spec{Manifests: 5, Tags: 2, LayersPerManifest: 2, LayerSize: 100, Seed: 3})
 	content := map[string][]byte{}
 	for _, f := range tree.Files {
 		content[f.Path] = f.Content
@@ -114,7 +114,7 @@ func TestLayoutDigestsAreReal(t *testing.T) {
 }
 
 func TestLayoutDeterministic(t *testing.T) {
-	l := Layout{Manifests: 10, Tags: 3, LayersPerManifest: 1, Seed: 5}
+	l := Spec{Manifests: 10, Tags: 3, LayersPerManifest: 1, Seed: 5}
 	a, b := mustLayout(t, l), mustLayout(t, l)
 	l.Seed = 6
 	c := mustLayout(t, l)
@@ -132,7 +132,7 @@ func TestLayoutDeterministic(t *testing.T) {
 }
 
 func TestLayoutPrefixAndRepository(t *testing.T) {
-	tree := mustLayout(t, Layout{Prefix: "/bench-1", Repository: "library/app", Manifests: 1, Tags: 1})
+	tree := mustLayout(t, Spec{Prefix: "/bench-1", Repository: "library/app", Manifests: 1, Tags: 1})
 	for _, p := range tree.Paths() {
 		if !strings.HasPrefix(p, "/bench-1/docker/registry/v2/") {
 			t.Fatalf("path %s not under the prefix", p)
@@ -141,9 +141,9 @@ func TestLayoutPrefixAndRepository(t *testing.T) {
 	if !strings.HasPrefix(tree.GCPaths()[0], "/bench-1/docker/registry/v2/repositories/library/app/_manifests/tags/v0.0/index/sha256/") {
 		t.Fatalf("tag link %s", tree.GCPaths()[0])
 	}
-	for _, bad := range []Layout{{Prefix: "bench"}, {Prefix: "/a/../b"}, {Prefix: "/"}, {Repository: "a//b"}, {Repository: "../x"}, {Manifests: -1}, {Tags: -1}, {LayersPerManifest: -1}} {
-		if _, err := GenerateLayout(bad); err == nil {
-			t.Errorf("GenerateLayout(%+v) succeeded", bad)
+	for _, bad := range []Spec{{Prefix: "bench"}, {Prefix: "/a/../b"}, {Prefix: "/"}, {Repository: "a//b"}, {Repository: "../x"}, {Manifests: -1}, {Tags: -1}, {LayersPerManifest: -1}} {
+		if _, err := Generate(bad); err == nil {
+			t.Errorf("Generate(%+v) succeeded", bad)
 		}
 	}
 }
@@ -193,7 +193,7 @@ func remaining(t *testing.T, d driver.StorageDriver) []string {
 }
 
 // withoutGC returns the tree's paths that are not GC paths.
-func withoutGC(tree *RegistryTree) []string {
+func withoutGC(tree *Tree) []string {
 	gc := tree.GCPaths()
 	var out []string
 	for _, p := range tree.Paths() {
@@ -206,7 +206,7 @@ func withoutGC(tree *RegistryTree) []string {
 
 func TestLayoutWriteAndDeleteOneByOne(t *testing.T) {
 	ctx := context.Background()
-	tree := mustLayout(t, Layout{Manifests: 2, Tags: 2, LayersPerManifest: 1, Seed: 1})
+	tree := mustLayout(t, Spec{Manifests: 2, Tags: 2, LayersPerManifest: 1, Seed: 1})
 	mem := inmemory.New()
 	var calls []int
 	var mu sync.Mutex
@@ -250,7 +250,7 @@ func TestLayoutWriteAndDeleteOneByOne(t *testing.T) {
 
 func TestLayoutDeleteOneByOneSkipsGoneTagLinks(t *testing.T) {
 	ctx := context.Background()
-	tree := mustLayout(t, Layout{Manifests: 1, Tags: 3})
+	tree := mustLayout(t, Spec{Manifests: 1, Tags: 3})
 	mem := inmemory.New()
 	if err := tree.Write(ctx, mem, 1, nil); err != nil {
 		t.Fatal(err)
@@ -273,7 +273,7 @@ func TestLayoutDeleteOneByOneSkipsGoneTagLinks(t *testing.T) {
 
 func TestLayoutDeleteBatched(t *testing.T) {
 	ctx := context.Background()
-	tree := mustLayout(t, Layout{Manifests: 10, Tags: 2, LayersPerManifest: 1, Seed: 2})
+	tree := mustLayout(t, Spec{Manifests: 10, Tags: 2, LayersPerManifest: 1, Seed: 2})
 	mem := inmemory.New()
 	if err := tree.Write(ctx, mem, 8, nil); err != nil {
 		t.Fatal(err)
@@ -314,7 +314,7 @@ func (f failing) PutContent(ctx context.Context, p string, c []byte) error {
 }
 
 func TestWriteFilesStopsAtFirstError(t *testing.T) {
-	tree := mustLayout(t, Layout{Manifests: 50, Tags: 1})
+	tree := mustLayout(t, Spec{Manifests: 50, Tags: 1})
 	bad := tree.Files[3].Path
 	err := tree.Write(context.Background(), failing{inmemory.New(), bad}, 4, nil)
 	if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), bad) {
@@ -323,7 +323,7 @@ func TestWriteFilesStopsAtFirstError(t *testing.T) {
 }
 
 func TestWriteFilesCancelled(t *testing.T) {
-	tree := mustLayout(t, Layout{Manifests: 50, Tags: 1})
+	tree := mustLayout(t, Spec{Manifests: 50, Tags: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	mem := inmemory.New()
@@ -343,4 +343,10 @@ func TestDeleteCell(t *testing.T) {
 	if len(DefaultDeleteMatrix) != 7 || DefaultDeleteMatrix[6] != c {
 		t.Fatalf("DefaultDeleteMatrix = %v", DefaultDeleteMatrix)
 	}
+}
+
+// isNotFound reports whether err is (or wraps) a *driver.PathNotFoundError.
+func isNotFound(err error) bool {
+	var nf *driver.PathNotFoundError
+	return errors.As(err, &nf)
 }

@@ -1,17 +1,17 @@
-package conformance_test
+package layout_test
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/stowage-dev/stowage/conformance"
+	"github.com/stowage-dev/stowage/layout"
 	"github.com/stowage-dev/stowage/inmemory"
 )
 
 // A registry tree of 2 manifests with 3 tags each: a garbage collector
 // deleting both manifests removes 2 revision links and 6 tag index links.
-func ExampleGenerateLayout() {
-	tree, err := conformance.GenerateLayout(conformance.Layout{
+func ExampleGenerate() {
+	tree, err := layout.Generate(layout.Spec{
 		Repository:        "library/app",
 		Manifests:         2,
 		Tags:              3,
