@@ -31,7 +31,8 @@ const tailPartsMeta = "stowage-parts"
 // only be the last one, so they are not uploaded as a part. Instead Close
 // stores them as a small tail object, <root>/~stowage/tails/<hash of key and
 // upload ID>, whose metadata records the number of parts uploaded when it
-// was written.
+// was written. Close works under driver.CloseContext, so it persists the
+// bytes also when ctx has ended.
 //
 // Writer(ctx, path, true) resumes from any driver instance: it finds the
 // upload with ListMultipartUploads, its parts with ListParts and reads the
@@ -130,7 +131,7 @@ func (d *Driver) discardUpload(ctx context.Context, key, uploadID string) error 
 type writer struct {
 	driver.WriterState
 	d    *Driver
-	ctx  context.Context // of the Writer call: Write and Close use it
+	ctx  context.Context // of the Writer call: Write uses it, Close outlives it
 	path string
 	key  string
 
@@ -139,6 +140,7 @@ type writer struct {
 	partsSize int64
 	buf       []byte // bytes not uploaded as a part yet
 	tail      bool   // a tail object may exist for the upload
+	released  int64  // bytes Close stored as the tail and dropped from buf
 }
 
 // resume loads the parts and the tail of w.uploadID.
@@ -192,8 +194,9 @@ func (w *writer) resume(ctx context.Context) error {
 	return nil
 }
 
-// Size implements driver.FileWriter.
-func (w *writer) Size() int64 { return w.partsSize + int64(len(w.buf)) }
+// Size implements driver.FileWriter: the bytes uploaded as parts, those
+// buffered, and those Close kept in the tail object. Cancel zeroes them.
+func (w *writer) Size() int64 { return w.partsSize + int64(len(w.buf)) + w.released }
 
 // Write implements io.Writer. Every full chunk is uploaded as a part before
 // Write returns. When a part upload fails the bytes stay buffered (Size
@@ -285,12 +288,15 @@ func (w *writer) uploadPart(ctx context.Context, data []byte) error {
 
 // Close implements io.Closer. An open writer keeps its upload: the
 // buffered bytes are stored as the tail object (or a stale tail removed).
+// It runs under driver.CloseContext, not the Writer's ctx, which has often
+// ended by now.
 func (w *writer) Close() error {
 	wasOpen, err := w.WriterState.Close()
 	if err != nil || !wasOpen {
 		return err
 	}
-	ctx := w.ctx
+	ctx, cancel := driver.CloseContext(w.ctx)
+	defer cancel()
 	if err := w.ensureUpload(ctx); err != nil {
 		return err
 	}
@@ -310,6 +316,7 @@ func (w *writer) Close() error {
 	case w.tail:
 		_, err = d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(tailKey)})
 	}
+	w.released += int64(len(w.buf))
 	w.buf = nil
 	if err != nil {
 		return d.wrap(ctx, "Writer.Close", w.path, err)
@@ -395,7 +402,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 			return w.d.wrap(ctx, "Cancel", w.path, err)
 		}
 	}
-	w.buf = nil
+	w.parts, w.partsSize, w.buf = nil, 0, nil
 	w.Cancelled()
 	return nil
 }
