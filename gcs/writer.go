@@ -27,7 +27,10 @@ const partDigits = 20
 // in one retried request. Close without Commit stores the bytes still
 // buffered as one more (shorter) part, so the upload lives entirely in
 // objects and survives the process; a session that wrote nothing into an
-// upload that has no object yet leaves an empty part as a marker.
+// upload that has no object yet leaves an empty part as a marker. Close
+// works under driver.CloseContext, so it stores those bytes even when the
+// ctx given to Writer has ended; Write uses that ctx, Commit and Cancel
+// their own.
 //
 // Writer(ctx, path, true) resumes from any driver instance: one list
 // request finds the parts and their sizes; Size is the sum of the parts
@@ -139,7 +142,7 @@ type writer struct {
 	buf       []byte   // bytes not stored as a part yet
 	other     []string // other hidden objects of the upload: markers, stale parts, intermediates
 	stored    bool     // some hidden object of the upload exists
-	committed int64    // size at Commit, when committed without parts
+	size      int64    // bytes written in all sessions; 0 after Cancel
 }
 
 // load takes over the objects of an upload found by listUpload.
@@ -162,15 +165,12 @@ func (w *writer) load(objs []object) {
 			w.partsSize += o.size
 		}
 	}
+	w.size = w.partsSize
 }
 
-// Size implements driver.FileWriter.
-func (w *writer) Size() int64 {
-	if w.committed > 0 {
-		return w.committed
-	}
-	return w.partsSize + int64(len(w.buf))
-}
+// Size implements driver.FileWriter: the bytes written in all sessions
+// (a continued file's included), in every state; 0 after Cancel.
+func (w *writer) Size() int64 { return w.size }
 
 // Write implements io.Writer. Every full chunk is stored as a part before
 // Write returns. When a part upload fails the bytes stay buffered (Size
@@ -182,6 +182,7 @@ func (w *writer) Write(p []byte) (int, error) {
 	if err := w.ctx.Err(); err != nil {
 		return 0, err
 	}
+	w.size += int64(len(p))
 	chunk := int(w.d.cfg.ChunkSize)
 	if len(w.buf) == 0 && len(p) >= chunk {
 		// Upload straight from p, buffering only the remainder.
@@ -225,13 +226,15 @@ func (w *writer) storePart(ctx context.Context, data []byte) error {
 
 // Close implements io.Closer. An open writer keeps its upload: the
 // buffered bytes are stored as a part (or, when the upload has no object
-// yet, an empty marker part).
+// yet, an empty marker part), under driver.CloseContext, so also after the
+// Writer's ctx has ended.
 func (w *writer) Close() error {
 	wasOpen, err := w.WriterState.Close()
 	if err != nil || !wasOpen {
 		return err
 	}
-	ctx := w.ctx
+	ctx, cancel := driver.CloseContext(w.ctx)
+	defer cancel()
 	switch {
 	case len(w.buf) > 0:
 		err = w.storePart(ctx, w.buf)
@@ -279,7 +282,6 @@ func (w *writer) Commit(ctx context.Context) error {
 			return d.wrap(ctx, "Commit", w.path, err)
 		}
 	}
-	w.committed = w.Size()
 	w.buf = nil
 	w.Committed()
 	return nil
@@ -349,6 +351,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 		}
 	}
 	w.buf = nil
+	w.size = 0
 	w.Cancelled()
 	return nil
 }
