@@ -159,6 +159,32 @@ func TestChecksumModes(t *testing.T) {
 			if err := w.Commit(ctx); err != nil {
 				t.Fatalf("Commit: %v", err)
 			}
+			put := o.Header("UploadPart")
+			// Continued server-side, into an upload without a checksum
+			// algorithm (MinIO copies no part into one that has one).
+			if w, err = d.Writer(ctx, "/big", true); err != nil {
+				t.Fatal(err)
+			}
+			for _, more := range []string{"more", "!"} {
+				if w == nil {
+					if w, err = d.Writer(ctx, "/big", true); err != nil {
+						t.Fatalf("resuming a continuation: %v", err)
+					}
+				}
+				if _, err := w.Write([]byte(more)); err != nil {
+					t.Fatal(err)
+				}
+				big = append(big, more...)
+				if more == "more" {
+					if err := w.Close(); err != nil {
+						t.Fatal(err)
+					}
+					w = nil
+				}
+			}
+			if err := w.Commit(ctx); err != nil {
+				t.Fatalf("Commit of a continuation: %v", err)
+			}
 			for p, want := range map[string][]byte{"/small": small, "/big": big} {
 				if got := m.get(root + p); !bytes.Equal(got, want) {
 					t.Errorf("minio reads %d bytes of %s, want %d", len(got), p, len(want))
@@ -173,7 +199,7 @@ func TestChecksumModes(t *testing.T) {
 				t.Fatalf("DeleteFiles = %d, %v", n, err)
 			}
 			// The checksum headers each mode must send.
-			del, put := o.Header("DeleteObjects"), o.Header("UploadPart")
+			del, contPut := o.Header("DeleteObjects"), o.Header("UploadPart")
 			switch mode {
 			case s3.ChecksumMD5:
 				if del.Get("Content-Md5") == "" || checksumHeader(del) != "" {
@@ -186,6 +212,9 @@ func TestChecksumModes(t *testing.T) {
 			}
 			if hasSum := checksumHeader(put) != ""; hasSum != (mode == s3.ChecksumWhenSupported) {
 				t.Errorf("%s mode: UploadPart checksum header %q", mode, checksumHeader(put))
+			}
+			if h := checksumHeader(contPut); h != "" {
+				t.Errorf("%s mode: UploadPart of a continuation sent %q", mode, h)
 			}
 			wantOps(t, "DeleteFiles", o.Take(), map[string]int{"DeleteObjects": 1})
 			if left := m.keys(root + "/"); len(left) != 0 {

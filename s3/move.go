@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -85,58 +84,10 @@ func (d *Driver) multipartCopy(ctx context.Context, sourcePath, destPath string,
 	}
 	uploadID := up.UploadId
 
-	chunk := d.cfg.MultipartCopyChunkSize
-	n := int((size + chunk - 1) / chunk)
-	parts := make([]types.CompletedPart, n)
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		slots    = make(chan struct{}, d.cfg.MultipartCopyMaxConcurrency)
-	)
-	for i := 0; i < n; i++ {
-		select {
-		case slots <- struct{}{}:
-		case <-cctx.Done():
-		}
-		if cctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-slots }()
-			first := int64(i) * chunk
-			last := min(first+chunk, size) - 1
-			out, err := d.client.UploadPartCopy(cctx, &s3.UploadPartCopyInput{
-				Bucket:          aws.String(d.bucket),
-				Key:             aws.String(d.key(destPath)),
-				CopySource:      aws.String(d.copySource(sourcePath)),
-				CopySourceRange: aws.String(fmt.Sprintf("bytes=%d-%d", first, last)),
-				PartNumber:      aws.Int32(int32(i + 1)),
-				UploadId:        uploadID,
-			})
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = d.wrap(cctx, "Move", sourcePath, err)
-				}
-				mu.Unlock()
-				cancel()
-				return
-			}
-			parts[i] = types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.CopyPartResult.ETag}
-		}(i)
-	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = d.wrap(ctx, "Move", sourcePath, ctx.Err())
-	}
-	if firstErr == nil {
-		sort.Slice(parts, func(a, b int) bool { return *parts[a].PartNumber < *parts[b].PartNumber })
-		_, err := d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+	parts, err := d.copyParts(ctx, "Move", sourcePath, d.key(destPath), aws.ToString(uploadID), sourcePath, nil,
+		partRanges(size, d.cfg.MultipartCopyChunkSize, false))
+	if err == nil {
+		_, err = d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(d.bucket),
 			Key:             aws.String(d.key(destPath)),
 			UploadId:        uploadID,
@@ -145,10 +96,99 @@ func (d *Driver) multipartCopy(ctx context.Context, sourcePath, destPath string,
 		if err == nil {
 			return nil
 		}
-		firstErr = d.wrap(ctx, "Move", destPath, err)
+		err = d.wrap(ctx, "Move", destPath, err)
 	}
 	d.abortUpload(ctx, d.key(destPath), aws.ToString(uploadID))
-	return firstErr
+	return err
+}
+
+// byteRange is the inclusive byte range [first, last] of one part copy.
+type byteRange struct{ first, last int64 }
+
+// partRanges splits size bytes into parts of chunk bytes, the last one
+// holding the rest. With keepMin a rest below MinChunkSize joins the part
+// before it, so that every part may be followed by more parts (S3 accepts
+// a part below MinChunkSize only as the last one); chunk is then capped at
+// MaxChunkSize-MinChunkSize so that the joined part stays within
+// MaxChunkSize.
+func partRanges(size, chunk int64, keepMin bool) []byteRange {
+	if keepMin {
+		chunk = min(chunk, MaxChunkSize-MinChunkSize)
+	}
+	var out []byteRange
+	for first := int64(0); first < size; first += chunk {
+		out = append(out, byteRange{first, min(first+chunk, size) - 1})
+	}
+	if n := len(out); keepMin && n > 1 && out[n-1].last-out[n-1].first+1 < MinChunkSize {
+		out[n-2].last = out[n-1].last
+		out = out[:n-1]
+	}
+	return out
+}
+
+// copyParts copies ranges of the object at srcPath server-side into the
+// multipart upload uploadID of key, as parts 1, 2, ..., up to
+// MultipartCopyMaxConcurrency at once, and returns the completed parts in
+// order. With ifMatch set every range must come from the object of that
+// ETag. Errors are wrapped for operation op on path; the caller aborts the
+// upload.
+func (d *Driver) copyParts(ctx context.Context, op, path, key, uploadID, srcPath string, ifMatch *string, ranges []byteRange) ([]types.CompletedPart, error) {
+	parts := make([]types.CompletedPart, len(ranges))
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		slots    = make(chan struct{}, d.cfg.MultipartCopyMaxConcurrency)
+	)
+	for i, r := range ranges {
+		select {
+		case slots <- struct{}{}:
+		case <-cctx.Done():
+		}
+		if cctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			num := aws.Int32(int32(i + 1))
+			out, err := d.client.UploadPartCopy(cctx, &s3.UploadPartCopyInput{
+				Bucket:            aws.String(d.bucket),
+				Key:               aws.String(key),
+				CopySource:        aws.String(d.copySource(srcPath)),
+				CopySourceIfMatch: ifMatch,
+				CopySourceRange:   aws.String(fmt.Sprintf("bytes=%d-%d", r.first, r.last)),
+				PartNumber:        num,
+				UploadId:          aws.String(uploadID),
+			})
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = d.wrap(cctx, op, path, err)
+				}
+				mu.Unlock()
+				cancel()
+				return
+			}
+			res := out.CopyPartResult
+			parts[i] = types.CompletedPart{
+				PartNumber:     num,
+				ETag:           res.ETag,
+				ChecksumCRC32:  res.ChecksumCRC32,
+				ChecksumCRC32C: res.ChecksumCRC32C,
+				ChecksumSHA1:   res.ChecksumSHA1,
+				ChecksumSHA256: res.ChecksumSHA256,
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = d.wrap(ctx, op, path, ctx.Err())
+	}
+	return parts, firstErr
 }
 
 // abortUpload aborts a multipart upload, also when ctx has ended (with a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,6 +239,38 @@ func TestJitterBackoff(t *testing.T) {
 		for i := 0; i < 100; i++ {
 			if d := b.delay(attempt); d < 0 || d >= limit {
 				t.Fatalf("delay(%d) = %v, want in [0, %v)", attempt, d, limit)
+			}
+		}
+	}
+}
+
+func TestPartRanges(t *testing.T) {
+	const mib = 1 << 20
+	r := func(first, last int64) byteRange { return byteRange{first, last} }
+	for _, tc := range []struct {
+		size, chunk int64
+		keepMin     bool
+		want        []byteRange
+	}{
+		{0, 5 * mib, false, nil},
+		{10, 5 * mib, false, []byteRange{r(0, 9)}},
+		{11 * mib, 5 * mib, false, []byteRange{r(0, 5*mib-1), r(5*mib, 10*mib-1), r(10*mib, 11*mib-1)}},
+		{11 * mib, 5 * mib, true, []byteRange{r(0, 5*mib-1), r(5*mib, 11*mib-1)}},
+		{10 * mib, 5 * mib, true, []byteRange{r(0, 5*mib-1), r(5*mib, 10*mib-1)}},
+		{6 * mib, 32 * mib, true, []byteRange{r(0, 6*mib-1)}},
+		// A 5 GiB chunk is capped so that a joined rest stays within 5 GiB.
+		{MaxChunkSize + 1, MaxChunkSize, true, []byteRange{r(0, MaxChunkSize-MinChunkSize-1), r(MaxChunkSize-MinChunkSize, MaxChunkSize)}},
+		{2*MaxChunkSize - 2*MinChunkSize + 1, MaxChunkSize, true, []byteRange{
+			r(0, MaxChunkSize-MinChunkSize-1), r(MaxChunkSize-MinChunkSize, 2*MaxChunkSize-2*MinChunkSize)}},
+	} {
+		got := partRanges(tc.size, tc.chunk, tc.keepMin)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("partRanges(%d, %d, %v) = %v, want %v", tc.size, tc.chunk, tc.keepMin, got, tc.want)
+		}
+		for i, p := range got {
+			n := p.last - p.first + 1
+			if n > MaxChunkSize || (tc.keepMin && n < MinChunkSize) {
+				t.Errorf("partRanges(%d, %d, %v): part %d of %d bytes", tc.size, tc.chunk, tc.keepMin, i, n)
 			}
 		}
 	}

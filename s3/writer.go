@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strconv"
@@ -44,6 +45,21 @@ const tailPartsMeta = "stowage-parts"
 // Cancel aborts the upload and deletes the tail. Content that never filled
 // a part is committed with a single PutObject.
 //
+// When there is no upload to resume, Writer(ctx, path, true) continues the
+// committed object at path (HeadObject), as it is at that moment: an object
+// of at least MinChunkSize is copied server-side into a new multipart
+// upload, with UploadPartCopy of MultipartCopyChunkSize ranges (on the
+// object's ETag, so that every range comes from the same version) as its
+// first parts; its bytes never pass through the client. A smaller object
+// (where a part copy would be a part below the minimum) is read into the
+// buffer with one GetObject on the same ETag. Either way the continuation is
+// an ordinary upload from then on: invisible until Commit, which replaces
+// the object atomically with the old content followed by the new; resumable
+// after Close; and Cancel aborts it, leaving the object as it was. With
+// Config.Checksum ChecksumWhenSupported a continuation's upload carries no
+// checksum algorithm and its parts no checksums (MinIO refuses part copies
+// into a checksummed upload), as with ChecksumWhenRequired.
+//
 // Writer(ctx, path, false) aborts every unfinished upload for the key
 // first (one ListMultipartUploads request, plus one abort per upload found).
 func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
@@ -58,7 +74,8 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 	if err != nil {
 		return nil, d.wrap(ctx, "Writer", path, err)
 	}
-	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path, key: key}
+	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path, key: key,
+		checksum: d.cfg.Checksum == ChecksumWhenSupported}
 	if !append {
 		for _, u := range uploads {
 			if err := d.discardUpload(ctx, key, aws.ToString(u.UploadId)); err != nil {
@@ -68,7 +85,10 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 		return w, nil
 	}
 	if len(uploads) == 0 {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+		if err := w.continueObject(ctx); err != nil {
+			return nil, err
+		}
+		return w, nil
 	}
 	latest := uploads[len(uploads)-1]
 	w.uploadID = aws.ToString(latest.UploadId)
@@ -141,9 +161,65 @@ type writer struct {
 	buf       []byte // bytes not uploaded as a part yet
 	tail      bool   // a tail object may exist for the upload
 	released  int64  // bytes Close stored as the tail and dropped from buf
+
+	// checksum says that the upload was created with a CRC32 checksum
+	// algorithm (Config.Checksum ChecksumWhenSupported), so each part is
+	// sent and completed with its checksum. A continuation's upload has
+	// none: S3-compatibles such as MinIO refuse UploadPartCopy into a
+	// checksummed upload. A resumed writer takes it from ListParts.
+	checksum bool
 }
 
-// resume loads the parts and the tail of w.uploadID.
+// continueObject sets w up to continue the committed object at w.key; see
+// Driver.Writer. Its errors are wrapped; a missing object (a directory
+// included) is a *driver.PathNotFoundError.
+func (w *writer) continueObject(ctx context.Context) error {
+	d := w.d
+	head, err := d.head(ctx, "Writer", w.path)
+	if err != nil {
+		return err
+	}
+	size := aws.ToInt64(head.ContentLength)
+	switch {
+	case size == 0:
+		return nil
+	case size < MinChunkSize:
+		out, err := d.client.GetObject(ctx, &s3.GetObjectInput{
+			Bucket:  aws.String(d.bucket),
+			Key:     aws.String(w.key),
+			IfMatch: head.ETag,
+		})
+		if err != nil {
+			return d.wrap(ctx, "Writer", w.path, err)
+		}
+		defer out.Body.Close()
+		buf, err := io.ReadAll(out.Body)
+		if err != nil {
+			return d.wrap(ctx, "Writer", w.path, err)
+		}
+		if int64(len(buf)) != size {
+			return fmt.Errorf("%s: Writer %s: read %d bytes of the %d-byte object", DriverName, w.path, len(buf), size)
+		}
+		w.buf = buf
+		return nil
+	}
+	w.checksum = false
+	if err := w.ensureUpload(ctx); err != nil {
+		return err
+	}
+	parts, err := d.copyParts(ctx, "Writer", w.path, w.key, w.uploadID, w.path, head.ETag, partRanges(size, d.cfg.MultipartCopyChunkSize, true))
+	if err != nil {
+		// An upload without the copied parts would later be resumed as
+		// an empty continuation.
+		d.abortUpload(ctx, w.key, w.uploadID)
+		return err
+	}
+	w.parts, w.partsSize = parts, size
+	return nil
+}
+
+// resume loads the parts and the tail of w.uploadID, and whether the
+// upload has a checksum algorithm.
 func (w *writer) resume(ctx context.Context) error {
 	d := w.d
 	in := &s3.ListPartsInput{Bucket: aws.String(d.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID)}
@@ -152,15 +228,14 @@ func (w *writer) resume(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		w.checksum = page.ChecksumAlgorithm != ""
 		for _, p := range page.Parts {
-			w.parts = append(w.parts, types.CompletedPart{
-				PartNumber:     p.PartNumber,
-				ETag:           p.ETag,
-				ChecksumCRC32:  p.ChecksumCRC32,
-				ChecksumCRC32C: p.ChecksumCRC32C,
-				ChecksumSHA1:   p.ChecksumSHA1,
-				ChecksumSHA256: p.ChecksumSHA256,
-			})
+			part := types.CompletedPart{PartNumber: p.PartNumber, ETag: p.ETag}
+			if w.checksum {
+				part.ChecksumCRC32, part.ChecksumCRC32C = p.ChecksumCRC32, p.ChecksumCRC32C
+				part.ChecksumSHA1, part.ChecksumSHA256 = p.ChecksumSHA1, p.ChecksumSHA256
+			}
+			w.parts = append(w.parts, part)
 			w.partsSize += aws.ToInt64(p.Size)
 		}
 		if !aws.ToBool(page.IsTruncated) {
@@ -243,7 +318,7 @@ func (w *writer) ensureUpload(ctx context.Context) error {
 		Key:         aws.String(w.key),
 		ContentType: aws.String("application/octet-stream"),
 	}
-	if d.cfg.Checksum == ChecksumWhenSupported {
+	if w.checksum {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
 	}
 	d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
@@ -270,18 +345,24 @@ func (w *writer) uploadPart(ctx context.Context, data []byte) error {
 		Body:          bytes.NewReader(data),
 		ContentLength: aws.Int64(int64(len(data))),
 	}
-	if d.cfg.Checksum == ChecksumWhenSupported {
+	var opts []func(*s3.Options)
+	switch {
+	case w.checksum:
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
+	case d.cfg.Checksum == ChecksumWhenSupported:
+		// A part with a checksum does not complete in an upload without
+		// a checksum algorithm.
+		opts = append(opts, func(o *s3.Options) { o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired })
 	}
-	out, err := d.client.UploadPart(ctx, in)
+	out, err := d.client.UploadPart(ctx, in, opts...)
 	if err != nil {
 		return d.wrap(ctx, "Writer", w.path, err)
 	}
-	w.parts = append(w.parts, types.CompletedPart{
-		PartNumber:    aws.Int32(num),
-		ETag:          out.ETag,
-		ChecksumCRC32: out.ChecksumCRC32,
-	})
+	part := types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag}
+	if w.checksum {
+		part.ChecksumCRC32 = out.ChecksumCRC32
+	}
+	w.parts = append(w.parts, part)
 	w.partsSize += int64(len(data))
 	return nil
 }

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
-	"strings"
+	"strconv"
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -189,7 +189,110 @@ func TestWriterDiscardsAndCancels(t *testing.T) {
 	if tl := tails(m, root); len(tl) != 0 {
 		t.Errorf("tails %v after Cancel", tl)
 	}
-	if _, err := d.Writer(ctx, "/g", true); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, err := d.Writer(ctx, "/g", true); !isNotFound(err) {
 		t.Errorf("Writer(/g, true) after Cancel: %v, want PathNotFoundError", err)
+	}
+}
+
+// Continuing a committed object of at least 5 MiB copies it server-side
+// into the new upload: UploadPartCopy ranges of MultipartCopyChunkSize, the
+// short rest joined to the range before it, and not one GetObject of its
+// bytes. The old object stays readable until Commit, a new driver instance
+// resumes the continuation after Close like any upload, and Commit
+// completes it in place.
+func TestWriterContinuesLargeObjectServerSide(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	old := patternBytes(11*mib + 7) // ranges 5 MiB and 6 MiB + 7
+	content := append(slices.Clone(old), "first session, second session"...)
+	cut := len(old) + len("first session, ")
+	m.put(root+"/blob", old)
+	copyChunk := func(c *configT) { c.MultipartCopyChunkSize = 5 * mib }
+
+	d, o := writerDriver(t, root, copyChunk)
+	w := session(t, d, "/blob", true, int64(len(old)), content[len(old):cut])
+	wantOps(t, "Writer(append) on an 11 MiB object", o.Take(), map[string]int{
+		"ListMultipartUploads": 1, "HeadObject": 1, "CreateMultipartUpload": 1, "UploadPartCopy": 2})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, "Close", o.Take(), map[string]int{"PutObject": 1}) // the tail
+	if got := m.get(root + "/blob"); !bytes.Equal(got, old) {
+		t.Fatalf("minio reads %d bytes before Commit, want the old %d", len(got), len(old))
+	}
+
+	d, o = writerDriver(t, root, copyChunk) // a new process
+	w = session(t, d, "/blob", true, int64(cut), content[cut:])
+	// The parts are listed, the tail (15 bytes) is the only object read.
+	wantOps(t, "resumed continuation", o.Take(), map[string]int{"ListMultipartUploads": 1, "ListParts": 1, "GetObject": 1})
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	wantOps(t, "Commit", o.Take(), map[string]int{"UploadPart": 1, "CompleteMultipartUpload": 1, "DeleteObject": 1})
+	if w.Size() != int64(len(content)) {
+		t.Errorf("Size() after Commit = %d, want %d", w.Size(), len(content))
+	}
+	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
+		t.Fatalf("minio reads %d bytes after Commit, want %d", len(got), len(content))
+	}
+	if left := m.keys(root + "/"); !slices.Equal(left, []string{root + "/blob"}) {
+		t.Errorf("keys after Commit %v, want only the blob", left)
+	}
+	if up := m.uploads(root + "/blob"); len(up) != 0 {
+		t.Errorf("unfinished uploads after Commit: %v", up)
+	}
+}
+
+// Continuing an object below 5 MiB reads it into the buffer (a part copy
+// of it could not be followed by more parts); Commit is one PutObject and
+// Cancel sends nothing, leaving the object alone.
+func TestWriterContinuesSmallObject(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	old := patternBytes(4 * mib)
+	m.put(root+"/blob", old)
+	d, o := writerDriver(t, root, nil)
+
+	w := session(t, d, "/blob", true, int64(len(old)), []byte("cancelled"))
+	wantOps(t, "Writer(append) on a 4 MiB object", o.Take(), map[string]int{"ListMultipartUploads": 1, "HeadObject": 1, "GetObject": 1})
+	if err := w.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, "Cancel", o.Take(), map[string]int{})
+
+	w = session(t, d, "/blob", true, int64(len(old)), []byte("!"))
+	o.Take()
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantOps(t, "Commit", o.Take(), map[string]int{"PutObject": 1})
+	if got, want := m.get(root+"/blob"), append(old, '!'); !bytes.Equal(got, want) {
+		t.Fatalf("minio reads %d bytes, want %d", len(got), len(want))
+	}
+}
+
+// The continuation is of the object as it was when Writer was called: an
+// overwrite after that does not change what Commit writes (it replaces the
+// overwrite, as any Commit does).
+func TestWriterContinuesSnapshot(t *testing.T) {
+	for _, size := range []int{1000, 6 * mib} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) {
+			root := freshRoot(t)
+			m := newIndependent(t)
+			ctx := context.Background()
+			old := patternBytes(size)
+			m.put(root+"/blob", old)
+			d, _ := writerDriver(t, root, nil)
+			w := session(t, d, "/blob", true, int64(size), []byte("+new"))
+			m.put(root+"/blob", []byte("overwritten meanwhile"))
+			if err := w.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := m.get(root+"/blob"), append(old, "+new"...); !bytes.Equal(got, want) {
+				t.Errorf("minio reads %d bytes (%.20q...), want the %d of the snapshot plus 4", len(got), got, size)
+			}
+		})
 	}
 }
