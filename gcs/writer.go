@@ -45,6 +45,20 @@ const partDigits = 20
 // Content that never filled a part is committed with a single upload
 // request and no compose. Cancel deletes the parts.
 //
+// When the list finds no part, Writer(ctx, path, true) continues the file
+// committed at path: one server-side rewrite request (the SDK's Copier,
+// the call Move makes) copies the object, as it is at that moment, to the
+// upload's first part, at offset 0. From there the continuation is an
+// ordinary upload: Size starts at the file's size, the bytes written
+// follow as more parts, Close keeps it resumable from another driver
+// instance, Commit composes the copy and the new parts into the path
+// (replacing the file at once), and Cancel deletes the parts, the copy
+// included, leaving the committed file as it was. The file's bytes never
+// pass through the client, whatever its size; a zero-byte file is copied
+// to an empty first part, which is the marker of an upload that has
+// nothing stored yet. Only when the rewrite finds no object either (a
+// directory is not one) does Writer return a *driver.PathNotFoundError.
+//
 // Writer(ctx, path, false) lists the upload's objects and deletes any it
 // finds (one list request, plus one batch request when there are some).
 //
@@ -85,10 +99,27 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 		return w, nil
 	}
 	if len(objs) == 0 {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+		if err := w.continueFile(ctx); err != nil {
+			return nil, err
+		}
+		return w, nil
 	}
 	w.load(objs)
 	return w, nil
+}
+
+// continueFile starts an upload that continues the committed object at
+// w.key: one rewrite request copies it, server-side, to the upload's first
+// part. A missing object gives a *driver.PathNotFoundError.
+func (w *writer) continueFile(ctx context.Context) error {
+	name := w.partName(0)
+	src := w.d.bucket.Object(w.key)
+	attrs, err := w.d.bucket.Object(name).CopierFrom(src).Run(ctx)
+	if err != nil {
+		return w.d.wrap(ctx, "Writer", w.path, err)
+	}
+	w.load([]object{{name: name, size: attrs.Size}})
+	return nil
 }
 
 // uploadPrefix is the name prefix of the hidden objects of path's upload.
