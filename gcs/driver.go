@@ -11,8 +11,10 @@
 // "registry/docker/x". DeleteFiles sends JSON batch requests of up to 100
 // deletes (POST /batch/storage/v1), Delete and Walk list flat (one list
 // request per 1,000 objects), Writer keeps uncommitted parts as hidden
-// objects that survive the process and composes them at Commit, Move
-// rewrites server-side, and URLFor signs V4 URLs with a service account key.
+// objects that survive the process and composes them at Commit (a
+// committed file it continues is copied server-side as the first part),
+// Move rewrites server-side, and URLFor signs V4 URLs with a service
+// account key.
 //
 // Every request, the SDK's and the batch client's, goes through one
 // *http.Client (Config.HTTPClient, with OAuth2 credentials added unless

@@ -145,6 +145,25 @@ func TestFaultsRoundTrip(t *testing.T) {
 			}
 			rc.Close()
 
+			// Continuing a committed file: a rewrite into the first part,
+			// then a compose.
+			w, err = d2.Writer(ctx, "/rt/f3", true)
+			if err != nil {
+				t.Fatalf("Writer(append) on a committed file: %v", err)
+			}
+			if w.Size() != int64(len(contents["/rt/f3"])) {
+				t.Fatalf("continued Size() = %d, want %d", w.Size(), len(contents["/rt/f3"]))
+			}
+			if _, err := w.Write([]byte("tail")); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+			if err := w.Commit(ctx); err != nil {
+				t.Fatalf("Commit of the continuation: %v", err)
+			}
+			if got, want := m.get(root+"/rt/f3"), append(contents["/rt/f3"], "tail"...); !bytes.Equal(got, want) {
+				t.Fatalf("the SDK reads %d bytes of /rt/f3, want %d", len(got), len(want))
+			}
+
 			if err := d.Move(ctx, "/rt/f4", "/moved/f4"); err != nil {
 				t.Fatalf("Move: %v", err)
 			}

@@ -45,19 +45,23 @@ const partDigits = 20
 // Content that never filled a part is committed with a single upload
 // request and no compose. Cancel deletes the parts.
 //
-// When the list finds no part, Writer(ctx, path, true) continues the file
-// committed at path: one server-side rewrite request (the SDK's Copier,
-// the call Move makes) copies the object, as it is at that moment, to the
-// upload's first part, at offset 0. From there the continuation is an
-// ordinary upload: Size starts at the file's size, the bytes written
-// follow as more parts, Close keeps it resumable from another driver
-// instance, Commit composes the copy and the new parts into the path
-// (replacing the file at once), and Cancel deletes the parts, the copy
-// included, leaving the committed file as it was. The file's bytes never
-// pass through the client, whatever its size; a zero-byte file is copied
-// to an empty first part, which is the marker of an upload that has
-// nothing stored yet. Only when the rewrite finds no object either (a
-// directory is not one) does Writer return a *driver.PathNotFoundError.
+// When the list finds no upload (uncommitted state takes precedence),
+// Writer(ctx, path, true) continues the file committed at path: one
+// server-side rewrite request (the SDK's Copier, as in Move) copies the
+// object, as it is at that moment, to the upload's first part at offset
+// 0. From there the continuation is an ordinary upload: Size starts at the
+// file's size, the bytes written follow as more parts, Close keeps it
+// resumable from another driver instance, Commit composes the copy and the
+// new parts into the path (replacing the file at once; until then readers
+// see the old file), and Cancel deletes the parts, the copy included,
+// leaving the committed file as it was. The file's bytes never pass
+// through the client, whatever its size, and the snapshot is taken at
+// Writer time, as the contract asks (composing the live object at Commit
+// would pick up a change made in between). A zero-byte file is copied to
+// an empty first part, the marker of an upload with nothing stored yet.
+// Only when the rewrite finds no object either (a directory is not one)
+// does Writer return a *driver.PathNotFoundError; the rewrite then
+// created nothing.
 //
 // Writer(ctx, path, false) lists the upload's objects and deletes any it
 // finds (one list request, plus one batch request when there are some).

@@ -101,8 +101,22 @@ func TestWriterPartsAcrossDrivers(t *testing.T) {
 	if got := m.names(root + "/~stowage/"); len(got) != 0 {
 		t.Errorf("hidden objects left after Commit: %v", got)
 	}
-	if _, err := d.Writer(ctx, "/blob", true); !isNotFound(err) {
-		t.Errorf("Writer(append) after Commit: %v, want PathNotFoundError", err)
+	// Appending now continues the committed file; Cancel leaves it whole.
+	w, err := d.Writer(ctx, "/blob", true)
+	if err != nil {
+		t.Fatalf("Writer(append) after Commit: %v", err)
+	}
+	if w.Size() != int64(len(content)) {
+		t.Errorf("Writer(append) after Commit: Size() = %d, want %d", w.Size(), len(content))
+	}
+	if err := w.Cancel(ctx); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
+		t.Errorf("the SDK reads %d bytes of /blob after Cancel, want the %d committed", len(got), len(content))
+	}
+	if got := m.names(root + "/~stowage/"); len(got) != 0 {
+		t.Errorf("hidden objects left after Cancel: %v", got)
 	}
 }
 
@@ -229,6 +243,91 @@ func TestWriterCounts(t *testing.T) {
 	}
 	if got := m.names(root + "/"); !slices.Equal(got, []string{root + "/n", root + "/small"}) {
 		t.Errorf("the SDK lists %v", got)
+	}
+}
+
+// Continuing a committed file copies it server-side: Writer(append) sends
+// one list and one rewrite into the upload's first part, and no request
+// reads the object's bytes, at Writer, Close, resume or Commit. The copy is
+// the file as it was at Writer time: a PutContent in between is replaced
+// at Commit by old content + appended bytes.
+func TestWriterContinueCopiesServerSide(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	old := patternBytes(3<<20 + 11) // 12 parts' worth, never read back
+	more := []byte("appended after the copy")
+
+	d, o := writerDriver(t, root)
+	if err := d.PutContent(ctx, "/big", old); err != nil {
+		t.Fatal(err)
+	}
+	o.Take()
+	w := session(t, d, "/big", true, int64(len(old)), more)
+	wantOps(t, "Writer(append) on a committed file", o.Take(), map[string]int{"List": 1, "Rewrite": 1})
+	if got := m.names(uploadPrefix(root, "/big")); len(got) != 1 {
+		t.Fatalf("hidden objects %v after Writer(append), want the copy", got)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Size() != int64(len(old)+len(more)) {
+		t.Errorf("Size() after Close = %d, want %d", w.Size(), len(old)+len(more))
+	}
+	wantOps(t, "Close", o.Take(), map[string]int{"Upload": 1})
+	if err := d.PutContent(ctx, "/big", []byte("replaced meanwhile")); err != nil {
+		t.Fatal(err)
+	}
+
+	d, o = writerDriver(t, root) // a new process
+	w = session(t, d, "/big", true, int64(len(old)+len(more)), nil)
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	wantOps(t, "resume and Commit", o.Take(), map[string]int{"List": 1, "Compose": 1, "Batch": 1})
+	if got, want := m.get(root+"/big"), append(old, more...); !bytes.Equal(got, want) {
+		t.Errorf("the SDK reads %d bytes of /big, want the %d of the snapshot and the appended bytes", len(got), len(want))
+	}
+	if got := m.names(root + "/~stowage/"); len(got) != 0 {
+		t.Errorf("hidden objects left after Commit: %v", got)
+	}
+}
+
+// A zero-byte file is continued from an empty first part (the marker of
+// an upload with nothing stored): content that never fills a part is
+// committed with one upload and no compose. Writer(append) with neither an
+// upload nor a file stores nothing.
+func TestWriterContinueZeroByteAndMissing(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	d, o := writerDriver(t, root)
+
+	if err := d.PutContent(ctx, "/e", nil); err != nil {
+		t.Fatal(err)
+	}
+	o.Take()
+	w := session(t, d, "/e", true, 0, []byte("x"))
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	wantOps(t, "continuing a zero-byte file", o.Take(), map[string]int{"List": 1, "Rewrite": 1, "Upload": 1, "Batch": 1})
+	if got := m.get(root + "/e"); string(got) != "x" {
+		t.Errorf("committed %q, want x", got)
+	}
+
+	if err := d.PutContent(ctx, "/dir/f", []byte("f")); err != nil {
+		t.Fatal(err)
+	}
+	o.Take()
+	for _, p := range []string{"/missing", "/dir"} {
+		if _, err := d.Writer(ctx, p, true); !isNotFound(err) {
+			t.Errorf("Writer(%s, append): %v, want PathNotFoundError", p, err)
+		}
+	}
+	wantOps(t, "Writer(append) with nothing to continue", o.Take(), map[string]int{"List": 2, "Rewrite": 2})
+	if got := m.names(root + "/~stowage/"); len(got) != 0 {
+		t.Errorf("hidden objects left: %v", got)
 	}
 }
 
