@@ -51,7 +51,7 @@ func harness() conformance.Harness {
 	return conformance.Harness{
 		Name: "s3",
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
-			return newDriver(t, testConfig(t, env.Root, env.HTTPClient))
+			return newDriver(t, testConfig(t, env.Root, withMinioRaceRetry(t, env.HTTPClient)))
 		},
 		Caps: conformance.Capabilities{
 			HTTP:             true,
