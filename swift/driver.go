@@ -46,6 +46,20 @@
 //     DeleteFiles (bulk delete) and overwriting such a file remove only
 //     the manifest: its segments become garbage in the segments container.
 //
+// Writer(path, true) with no uncommitted upload continues the committed
+// file: one HEAD, then a file shorter than a chunk is read into the
+// buffer (one GET) and a larger one is copied server-side (one COPY) into
+// a new upload as its segment 0 — for a static large object, a copy of its
+// manifest (multipart-manifest=get), which shares its segments. The
+// continuation is then an ordinary upload (Close, resume from another
+// process, Commit, Cancel), so the file's bytes never pass through the
+// client and the snapshot is the file as it was at Writer time. Commit
+// puts the entries of a copied manifest in its place in the new manifest,
+// so continuing a large object never nests manifests deeper; Cancel
+// deletes the copy, never the file or its segments. (A Delete of the
+// continued SLO file before Commit removes the segments its copy shares,
+// and the Commit then fails.)
+//
 // # URLFor
 //
 // URLFor makes Swift temp URLs, which need the cluster's tempurl middleware

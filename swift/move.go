@@ -30,7 +30,7 @@ func (d *Driver) Move(ctx context.Context, sourcePath, destPath string) error {
 		_, err := d.head(ctx, "Move", sourcePath)
 		return err
 	}
-	if err := d.copyObject(ctx, "Move", sourcePath, d.cfg.Container, d.name(sourcePath), d.cfg.Container, d.name(destPath), true); err != nil {
+	if _, err := d.copyObject(ctx, "Move", sourcePath, d.cfg.Container, d.name(sourcePath), d.cfg.Container, d.name(destPath), true); err != nil {
 		return err
 	}
 	_, _, err := d.do(ctx, request{op: "Move", path: sourcePath, method: http.MethodDelete, container: d.cfg.Container, object: d.name(sourcePath)})
@@ -40,16 +40,16 @@ func (d *Driver) Move(ctx context.Context, sourcePath, destPath string) error {
 	return err
 }
 
-// copyObject copies srcContainer/src to dstContainer/dst server-side. With
-// manifest set, a static large object's manifest is copied rather than its
-// content.
-func (d *Driver) copyObject(ctx context.Context, op, path, srcContainer, src, dstContainer, dst string, manifest bool) error {
+// copyObject copies srcContainer/src to dstContainer/dst server-side and
+// returns the headers of the answer (Etag: the copy's). With manifest set,
+// a static large object's manifest is copied rather than its content.
+func (d *Driver) copyObject(ctx context.Context, op, path, srcContainer, src, dstContainer, dst string, manifest bool) (swift.Headers, error) {
 	var q url.Values
 	if manifest {
 		q = url.Values{"multipart-manifest": {"get"}}
 	}
 	dest := (&url.URL{Path: dstContainer + "/" + dst}).EscapedPath()
-	_, _, err := d.do(ctx, request{op: op, path: path, method: "COPY", container: srcContainer, object: src,
+	_, h, err := d.do(ctx, request{op: op, path: path, method: "COPY", container: srcContainer, object: src,
 		query: q, headers: swift.Headers{"Destination": dest}})
-	return err
+	return h, err
 }

@@ -30,6 +30,10 @@ type segment struct {
 	name string // in the segments container
 	size int64
 	etag string
+	// slo marks a copy of a static large object's manifest: the first
+	// segment of a writer continuing a file committed as an SLO. Commit
+	// puts the manifest's own entries in its place.
+	slo bool
 }
 
 // upload is one upload's objects found in the segments container.
@@ -45,6 +49,18 @@ type upload struct {
 // request); with append false it also bulk-deletes the uncommitted
 // uploads it finds. No request is made for a writer that writes less than
 // a chunk until Close or Commit.
+//
+// With append true and no uncommitted upload, Writer continues the file
+// committed at path (see continueFile): one HEAD, then a file shorter
+// than a chunk is read into the buffer (one GET), and a larger one is
+// copied server-side into a new upload as its first segment (one COPY;
+// for a static large object, a copy of its manifest), so its bytes never
+// pass through the client. Either way the continuation starts from the
+// file as it was at Writer time, readers keep seeing the file until
+// Commit, Close leaves an ordinary upload that any driver instance
+// resumes, Commit concatenates the copy and the new segments server-side,
+// and Cancel deletes only the upload's objects (the committed file and
+// the segments of an SLO stay).
 func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
 	if err := driver.ValidatePath(DriverName, path); err != nil {
 		return nil, err
@@ -78,7 +94,11 @@ func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.F
 		return w, nil
 	}
 	if len(open) == 0 {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+		w.id = newUploadID()
+		if err := w.continueFile(ctx); err != nil {
+			return nil, err
+		}
+		return w, nil
 	}
 	u := open[len(open)-1] // the latest
 	w.id = u.id
@@ -92,6 +112,77 @@ func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.F
 	}
 	return w, nil
 }
+
+// continueFile starts w's new upload from the file committed at w.path,
+// as it is now: one HEAD for its size and kind (a missing file, or a
+// directory, gives a *driver.PathNotFoundError), then a file shorter than
+// a chunk is read into the buffer (Close or Commit stores it with what
+// follows) and a larger one is copied server-side as segment 0 of the
+// upload. A static large object is copied with multipart-manifest=get: the
+// copy is a manifest sharing the file's segments (which no Writer ever
+// deletes), so even a file above max_file_size is continued without
+// moving its bytes.
+func (w *writer) continueFile(ctx context.Context) error {
+	d := w.d
+	h, err := d.head(ctx, "Writer", w.path)
+	if err != nil {
+		return err
+	}
+	size, _ := sizeAndTime(h)
+	if size < d.cfg.ChunkSize {
+		b, err := d.GetContent(ctx, w.path)
+		if err != nil {
+			return err
+		}
+		w.buf = b
+		return nil
+	}
+	slo := isSLO(h)
+	name := w.segName(0)
+	ch, err := d.copyToSegments(ctx, w.path, name, slo)
+	if err != nil {
+		return err
+	}
+	seg := segment{name: name, size: size, etag: unquote(ch["Etag"]), slo: slo}
+	if seg.etag != unquote(h["Etag"]) {
+		// The file changed between the HEAD and the COPY: the copy is the
+		// snapshot, so take its size and kind.
+		_, sh, err := d.do(ctx, request{op: "Writer", path: w.path, method: http.MethodHead,
+			container: d.cfg.SegmentsContainer, object: name})
+		if err != nil {
+			return err
+		}
+		seg.size, _ = sizeAndTime(sh)
+		seg.slo = isSLO(sh)
+	}
+	w.segs = []segment{seg}
+	w.segSize = seg.size
+	return nil
+}
+
+// copyToSegments copies the file of path server-side to the object name
+// of the segments container, creating the container when it is missing;
+// with manifest set, a static large object's manifest is copied. It
+// returns the headers of the COPY's answer.
+func (d *Driver) copyToSegments(ctx context.Context, path, name string, manifest bool) (swift.Headers, error) {
+	h, err := d.copyObject(ctx, "Writer", path, d.cfg.Container, d.name(path), d.cfg.SegmentsContainer, name, manifest)
+	if isNotFound(err) {
+		// Either the file went away or the segments container is missing.
+		if cerr := d.createSegmentsContainer(ctx, path); cerr != nil {
+			return nil, cerr
+		}
+		h, err = d.copyObject(ctx, "Writer", path, d.cfg.Container, d.name(path), d.cfg.SegmentsContainer, name, manifest)
+	}
+	return h, err
+}
+
+// isSLO reports whether h are the headers of a static large object.
+func isSLO(h swift.Headers) bool {
+	return strings.EqualFold(h["X-Static-Large-Object"], "true")
+}
+
+// unquote strips the quotes Swift puts around the etag of a large object.
+func unquote(etag string) string { return strings.Trim(etag, `"`) }
 
 // loadTail reads a last segment shorter than a chunk (what a Close left)
 // back into the buffer; the next upload replaces it, under the same name,
@@ -159,7 +250,11 @@ func (d *Driver) uploadsOf(ctx context.Context, op, path string) ([]upload, erro
 			}
 			switch _, nerr := strconv.Atoi(rest); {
 			case nerr == nil:
-				u.segments = append(u.segments, segment{name: o.Name, size: o.Bytes, etag: o.Hash})
+				seg := segment{name: o.Name, size: o.Bytes, etag: o.Hash}
+				if o.SLOEtag != "" {
+					seg.etag, seg.slo = unquote(o.SLOEtag), true
+				}
+				u.segments = append(u.segments, seg)
 			case rest == committedName:
 				u.committed = true
 			default:
@@ -284,8 +379,7 @@ func (d *Driver) putSegment(ctx context.Context, path, name string, data []byte)
 		headers: swift.Headers{"Content-Type": "application/octet-stream"}, body: data, hasBody: true}
 	_, h, err := d.do(ctx, r)
 	if isNotFound(err) {
-		if _, _, cerr := d.do(ctx, request{op: "Writer", path: path, method: http.MethodPut,
-			container: d.cfg.SegmentsContainer, hasBody: true}); cerr != nil {
+		if cerr := d.createSegmentsContainer(ctx, path); cerr != nil {
 			return nil, cerr
 		}
 		_, h, err = d.do(ctx, r)
@@ -293,29 +387,57 @@ func (d *Driver) putSegment(ctx context.Context, path, name string, data []byte)
 	return h, err
 }
 
+// createSegmentsContainer creates the segments container (a PUT of an
+// existing container changes nothing).
+func (d *Driver) createSegmentsContainer(ctx context.Context, path string) error {
+	_, _, err := d.do(ctx, request{op: "Writer", path: path, method: http.MethodPut,
+		container: d.cfg.SegmentsContainer, hasBody: true})
+	return err
+}
+
 // Close implements io.Closer. An open writer keeps its upload: the
 // buffered bytes become one more segment (an empty writer stores an empty
-// one, so that it can be resumed).
+// one, so that it can be resumed). It runs under driver.CloseContext of
+// the Writer's ctx, so it persists what was written even when that ctx
+// has ended. Size stays the total written; when the upload fails the
+// bytes stay counted (and buffered) and Close reports the error.
 func (w *writer) Close() error {
 	wasOpen, err := w.WriterState.Close()
 	if err != nil || !wasOpen {
 		return err
 	}
+	ctx, cancel := driver.CloseContext(w.ctx)
+	defer cancel()
 	switch {
 	case w.tail != nil && int64(len(w.buf)) == w.tail.size:
 		// Nothing written in this session: the tail is stored already.
+		w.segs = append(w.segs, *w.tail)
+		w.segSize += w.tail.size
+		w.tail = nil
 	case len(w.buf) > 0 || len(w.segs) == 0:
-		err = w.flush(w.ctx, w.buf)
+		if err := w.flush(ctx, w.buf); err != nil {
+			return err
+		}
 	}
 	w.buf = nil
-	return err
+	return nil
 }
 
 // manifestEntry is one entry of an SLO manifest.
 type manifestEntry struct {
-	Path string `json:"path"`
-	Etag string `json:"etag,omitempty"`
-	Size *int64 `json:"size_bytes,omitempty"`
+	Path  string `json:"path"`
+	Etag  string `json:"etag,omitempty"`
+	Size  *int64 `json:"size_bytes,omitempty"`
+	Range string `json:"range,omitempty"`
+}
+
+// storedEntry is one entry of a manifest as GET ?multipart-manifest=get
+// returns it.
+type storedEntry struct {
+	Name  string `json:"name"`
+	Bytes int64  `json:"bytes"`
+	Hash  string `json:"hash"`
+	Range string `json:"range"`
 }
 
 // Commit implements driver.FileWriter; see the package documentation. On
@@ -346,6 +468,16 @@ func (w *writer) Commit(ctx context.Context) error {
 	}
 	var entries []manifestEntry
 	for _, s := range w.segs {
+		if s.slo {
+			// The copy of a continued SLO's manifest: its entries, so that
+			// continuing a file never nests manifests deeper.
+			sub, err := d.manifestEntries(ctx, w.path, s.name)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, sub...)
+			continue
+		}
 		if s.size == 0 {
 			continue // SLO refuses empty segments
 		}
@@ -363,7 +495,7 @@ func (w *writer) Commit(ctx context.Context) error {
 			return err
 		}
 		w.others = appendNew(w.others, manifest)
-		if err := d.copyObject(ctx, "Commit", w.path, d.cfg.SegmentsContainer, manifest, d.cfg.Container, d.name(w.path), false); err != nil {
+		if _, err := d.copyObject(ctx, "Commit", w.path, d.cfg.SegmentsContainer, manifest, d.cfg.Container, d.name(w.path), false); err != nil {
 			return err
 		}
 		w.cleanup(ctx)
@@ -381,7 +513,53 @@ func (w *writer) Commit(ctx context.Context) error {
 		return err
 	}
 	w.Committed()
+	w.deleteManifestCopies(ctx)
 	return nil
+}
+
+// manifestEntries reads the manifest name of the segments container (a
+// copy of a committed SLO's manifest) as entries of a new manifest.
+func (d *Driver) manifestEntries(ctx context.Context, path, name string) ([]manifestEntry, error) {
+	resp, _, err := d.do(ctx, request{op: "Commit", path: path, method: http.MethodGet, container: d.cfg.SegmentsContainer,
+		object: name, query: url.Values{"multipart-manifest": {"get"}}, keep: true})
+	if err != nil {
+		return nil, err
+	}
+	b, err := readAll(resp)
+	if err != nil {
+		return nil, d.wrap(ctx, "Commit", path, err)
+	}
+	var stored []storedEntry
+	if err := json.Unmarshal(b, &stored); err != nil {
+		return nil, fmt.Errorf("%s: Commit %s: manifest %s: %w", DriverName, path, name, err)
+	}
+	entries := make([]manifestEntry, 0, len(stored))
+	for _, e := range stored {
+		if e.Bytes == 0 {
+			continue
+		}
+		size := e.Bytes
+		entries = append(entries, manifestEntry{Path: e.Name, Etag: e.Hash, Size: &size, Range: e.Range})
+	}
+	return entries, nil
+}
+
+// deleteManifestCopies deletes, after a commit that keeps the upload's
+// segments, the copies of continued SLO manifests, which the new manifest
+// does not reference (a bulk delete removes a manifest, not its segments).
+// Failures are only logged: leftovers are invisible.
+func (w *writer) deleteManifestCopies(ctx context.Context) {
+	var names []string
+	for _, s := range w.segs {
+		if s.slo {
+			names = append(names, s.name)
+		}
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := w.d.deleteSegments(cctx, "Commit", w.path, names); err != nil {
+		w.d.cfg.Logger.Warn("swift: deleting a copied manifest failed", "path", w.path, "error", err)
+	}
 }
 
 // appendNew appends s to list unless it is there.
@@ -434,6 +612,8 @@ func (d *Driver) putManifest(ctx context.Context, path, container, name string, 
 }
 
 // Cancel implements driver.FileWriter: it deletes the upload's objects.
+// A committed file the writer continued stays as it was: only its copy in
+// the upload goes (for an SLO, the copy of its manifest, not the segments).
 func (w *writer) Cancel(ctx context.Context) error {
 	if err := w.BeginCancel(); err != nil {
 		return err
@@ -444,7 +624,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 	if err := w.d.deleteSegments(ctx, "Cancel", w.path, w.names()); err != nil {
 		return err
 	}
-	w.buf = nil
+	w.buf, w.segs, w.tail, w.others, w.segSize = nil, nil, nil, nil, 0
 	w.Cancelled()
 	return nil
 }

@@ -149,10 +149,26 @@ func TestWriterLargeFileStaysSLO(t *testing.T) {
 		t.Errorf("Walk sizes %v, %v; want [%d]", sizes, err, len(content))
 	}
 
-	// A new upload to the same path does not take the committed segments.
-	if _, err := d.Writer(ctx, "/d/big", true); !isNotFound(err) {
-		t.Errorf("Writer(append) after an SLO commit = %v, want PathNotFoundError", err)
+	// Writer(append) continues the file (see TestWriterContinuesSLO); its
+	// Cancel leaves the file and its segments alone.
+	o.Take()
+	wc, err := d.Writer(ctx, "/d/big", true)
+	if err != nil {
+		t.Fatalf("Writer(append) after an SLO commit: %v", err)
 	}
+	if wc.Size() != int64(len(content)) {
+		t.Errorf("Writer(append) after an SLO commit: Size() = %d, want %d", wc.Size(), len(content))
+	}
+	if err := wc.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A listing, a HEAD, the COPY of the manifest, a bulk delete of the copy.
+	wantOps(t, "continuing an SLO and cancelling", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1, "BulkDelete": 1})
+	if got := m.get(root + "/d/big"); !bytes.Equal(got, content) {
+		t.Fatalf("after a cancelled continuation, swift reads %d bytes, want %d", len(got), len(content))
+	}
+
+	// A new upload to the same path does not take the committed segments.
 	w2, err := d.Writer(ctx, "/d/big", false)
 	if err != nil {
 		t.Fatal(err)
