@@ -30,8 +30,8 @@ type ops struct {
 }
 
 // opName names the Swift operation of req: Auth, Info, BulkDelete, List,
-// CreateContainer, Get, Head, Put, PutManifest, Copy, Delete,
-// DeleteManifest.
+// CreateContainer, Get, GetManifest (of an SLO's manifest, not its
+// content), Head, Put, PutManifest, Copy, Delete, DeleteManifest.
 func opName(req *http.Request) string {
 	q := req.URL.Query()
 	p := strings.Trim(req.URL.Path, "/")
@@ -48,8 +48,11 @@ func opName(req *http.Request) string {
 	object := len(parts) == 4
 	switch req.Method {
 	case http.MethodGet:
-		if !object {
+		switch {
+		case !object:
 			return "List"
+		case q.Get("multipart-manifest") == "get":
+			return "GetManifest"
 		}
 		return "Get"
 	case http.MethodHead:

@@ -307,3 +307,148 @@ func TestWriterShortSessionsShareTail(t *testing.T) {
 		t.Fatalf("swift reads %d bytes, want %d", len(got), len(want))
 	}
 }
+
+// Continuing a committed file of several chunks copies it server-side as
+// the upload's first segment: neither Writer nor Commit downloads it (no
+// GET at all), readers see the old file until Commit, and Commit
+// concatenates the copy and the new segments into one plain object.
+func TestWriterContinuesLargeFileServerSide(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	content := patternBytes(2*mib + 1 + 500_000)
+	old, more := content[:2*mib+1], content[2*mib+1:]
+	m.put(root+"/blob", old)
+	if err := m.c.ContainerCreate(ctx, m.segments, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	d, o := writerDriver(t, root, nil)
+	w := session(t, d, "/blob", true, int64(len(old)), more)
+	// The listing of uploads, the HEAD of the file, its COPY; the 500,000
+	// new bytes (less than a chunk) are still buffered.
+	wantOps(t, "Writer(append) of a 2 MiB file", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1})
+	if got := m.get(root + "/blob"); !bytes.Equal(got, old) {
+		t.Fatalf("before Commit swift reads %d bytes, want the old %d", len(got), len(old))
+	}
+	if segs := m.names(m.segments, root+"/"); len(segs) != 1 {
+		t.Errorf("segments %v, want the copy of the file", segs)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if w.Size() != int64(len(content)) {
+		t.Errorf("Size() after Commit = %d, want %d", w.Size(), len(content))
+	}
+	// The new bytes as a segment, a temporary manifest, the concatenating
+	// COPY and one bulk delete.
+	wantOps(t, "Commit", o.Take(), map[string]int{"Put": 1, "PutManifest": 1, "Copy": 1, "BulkDelete": 1})
+	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
+		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
+	}
+	if _, h, err := m.c.Object(ctx, m.container, root+"/blob"); err != nil || h.IsLargeObject() {
+		t.Errorf("the continued blob is a large object (%v, %v); want a plain object", h, err)
+	}
+	if segs := m.names(m.segments, root+"/"); len(segs) != 0 {
+		t.Errorf("segments after Commit: %v", segs)
+	}
+}
+
+// The continuation starts from the file as it was at Writer time, for a
+// file read into the buffer and for one copied server-side: overwriting the
+// file before Commit changes nothing in the result.
+func TestWriterContinueSnapshot(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	d, _ := writerDriver(t, root, nil)
+	for _, size := range []int{10, 2*mib + 3} {
+		old := patternBytes(size)
+		if err := d.PutContent(ctx, "/f", old); err != nil {
+			t.Fatal(err)
+		}
+		w := session(t, d, "/f", true, int64(size), []byte("+more"))
+		if err := d.PutContent(ctx, "/f", []byte("overwritten")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(ctx); err != nil {
+			t.Fatalf("%d bytes: Commit: %v", size, err)
+		}
+		if got, want := m.get(root+"/f"), append(old, "+more"...); !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: swift reads %d bytes after Commit, want the %d of the snapshot and the appended", size, len(got), len(want))
+		}
+	}
+}
+
+// Above MaxFileSize a continued file stays a static large object whose
+// manifest lists the old segments, shared, and the new ones: one level, no
+// sub-manifest for the old file. Writer copies only the manifest and
+// Commit reads only the manifest (GetManifest), never the content.
+func TestWriterContinuesSLO(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	small := func(c *configT) { c.MaxFileSize = 2 * mib }
+	content := patternBytes(4*mib + 100)
+	old, more := content[:3*mib+1], content[3*mib+1:]
+
+	d, _ := writerDriver(t, root, small)
+	w := session(t, d, "/big", false, 0, old)
+	if err := w.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d, o := writerDriver(t, root, small) // a new process
+	w = session(t, d, "/big", true, int64(len(old)), more)
+	// More than a chunk written: one full segment is uploaded already.
+	wantOps(t, "Writer(append) of an SLO", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1, "Put": 1})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.get(root + "/big"); !bytes.Equal(got, old) {
+		t.Fatalf("before Commit swift reads %d bytes, want the old %d", len(got), len(old))
+	}
+
+	d, o = writerDriver(t, root, small) // another process resumes
+	w, err := d.Writer(ctx, "/big", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Size() != int64(len(content)) {
+		t.Fatalf("resumed Size() = %d, want %d", w.Size(), len(content))
+	}
+	o.Take()
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	// The short last segment (read back by the resume) stored again, the
+	// copied manifest read, the committed marker, the new manifest and the
+	// bulk delete of the copied manifest.
+	wantOps(t, "Commit of a continued SLO", o.Take(), map[string]int{"Put": 2, "GetManifest": 1, "PutManifest": 1, "BulkDelete": 1})
+	if got := m.get(root + "/big"); !bytes.Equal(got, content) {
+		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
+	}
+	// One level: the 4 segments of the old file and the 2 new ones.
+	_, segs, err := m.c.LargeObjectGetSegments(ctx, m.container, root+"/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int64
+	for _, s := range segs {
+		sizes = append(sizes, s.Bytes)
+	}
+	if want := []int64{mib, mib, mib, 1, mib, 99}; !slices.Equal(sizes, want) {
+		t.Errorf("manifest segment sizes %v, want %v", sizes, want)
+	}
+	// The copied manifest is gone; the segments stay with the two uploads'
+	// committed markers until Delete removes them.
+	if names := m.names(m.segments, root+"/"); len(names) != 8 {
+		t.Errorf("segments container after Commit: %d names, want 6 segments and 2 markers: %v", len(names), names)
+	}
+	if err := d.Delete(ctx, "/big"); err != nil {
+		t.Fatal(err)
+	}
+	names := m.names(m.segments, root+"/")
+	if len(names) != 2 || !strings.HasSuffix(names[0], "/committed") || !strings.HasSuffix(names[1], "/committed") {
+		t.Errorf("segments container after Delete: %v, want the two committed markers", names)
+	}
+}
