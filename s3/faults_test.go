@@ -280,8 +280,11 @@ func (r *rewriteDeletes) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body.Close()
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
-	for k, code := range r.Errors(n, keys) {
-		fmt.Fprintf(&b, "<Error><Key>%s</Key><Code>%s</Code><Message>injected</Message></Error>", k, code)
+	errs := r.Errors(n, keys)
+	for _, k := range keys { // in the request's order, as a server answers
+		if code, ok := errs[k]; ok {
+			fmt.Fprintf(&b, "<Error><Key>%s</Key><Code>%s</Code><Message>injected</Message></Error>", k, code)
+		}
 	}
 	b.WriteString("</DeleteResult>")
 	resp.Body = io.NopCloser(strings.NewReader(b.String()))
