@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // faultyDriver returns a driver over root whose requests pass a counter, a
 // classifier and then faults.
-func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak func(*configT)) (driver.StorageDriver, *conformance.Counter, *ops) {
+func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak func(*configT)) (driver.StorageDriver, *transport.Counter, *ops) {
 	t.Helper()
 	hc, c, o := countingClient(faults)
 	cfg := testConfig(t, root, hc)
@@ -160,17 +160,17 @@ func TestFaultsRoundTrip(t *testing.T) {
 
 type faultCase struct {
 	name   string
-	faults func() *conformance.Faults
+	faults func() *transport.Faults
 }
 
 func faultCases() []faultCase {
 	return []faultCase{
-		{"SlowDown", func() *conformance.Faults {
-			return &conformance.Faults{Seed: 1, Rate: 0.2, Status: http.StatusServiceUnavailable, Body: conformance.SlowDownBody}
+		{"SlowDown", func() *transport.Faults {
+			return &transport.Faults{Seed: 1, Rate: 0.2, Status: http.StatusServiceUnavailable, Body: transport.SlowDownBody}
 		}},
-		{"DroppedConnections", func() *conformance.Faults {
-			return &conformance.Faults{Seed: 2, Rate: 0.2, Kinds: []conformance.FaultKind{
-				conformance.FaultReset, conformance.FaultResetAfter, conformance.FaultCutBody}}
+		{"DroppedConnections", func() *transport.Faults {
+			return &transport.Faults{Seed: 2, Rate: 0.2, Kinds: []transport.FaultKind{
+				transport.FaultReset, transport.FaultResetAfter, transport.FaultCutBody}}
 		}},
 	}
 }
@@ -194,12 +194,12 @@ func patternBytes(n int) []byte {
 func TestFaultsRetriesExhausted(t *testing.T) {
 	cases := []struct {
 		name     string
-		faults   *conformance.Faults
+		faults   *transport.Faults
 		throttle bool
 	}{
-		{"SlowDown503", &conformance.Faults{Rate: 1, Status: 503, Body: conformance.SlowDownBody}, true},
-		{"Status429", &conformance.Faults{Rate: 1, Status: 429}, true},
-		{"InternalError500", &conformance.Faults{Rate: 1, Status: 500}, false},
+		{"SlowDown503", &transport.Faults{Rate: 1, Status: 503, Body: transport.SlowDownBody}, true},
+		{"Status429", &transport.Faults{Rate: 1, Status: 429}, true},
+		{"InternalError500", &transport.Faults{Rate: 1, Status: 500}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -376,7 +376,7 @@ func TestCancelStopsRetries(t *testing.T) {
 		rt   http.RoundTripper
 		call func(ctx context.Context, d driver.StorageDriver) error
 	}{
-		{"SDKRetry", &conformance.Faults{Rate: 1, Status: 503}, func(ctx context.Context, d driver.StorageDriver) error {
+		{"SDKRetry", &transport.Faults{Rate: 1, Status: 503}, func(ctx context.Context, d driver.StorageDriver) error {
 			return d.PutContent(ctx, "/f", []byte("x"))
 		}},
 		{"PerKeyRetry", &rewriteDeletes{Errors: func(_ int, keys []string) map[string]string {
@@ -423,7 +423,7 @@ func TestCancelStopsRetries(t *testing.T) {
 // complete and succeed.
 func TestCommitSurvivesLostCompleteResponse(t *testing.T) {
 	root := freshRoot(t)
-	faults := &conformance.Faults{Rate: 1, Max: 1, Kinds: []conformance.FaultKind{conformance.FaultResetAfter},
+	faults := &transport.Faults{Rate: 1, Max: 1, Kinds: []transport.FaultKind{transport.FaultResetAfter},
 		Match: func(req *http.Request) bool { return opName(req) == "CompleteMultipartUpload" }}
 	d, _, _ := faultyDriver(t, root, faults, func(c *configT) { c.ChunkSize = 5 << 20 })
 	ctx := context.Background()
@@ -454,7 +454,7 @@ func TestReaderResumesCutBody(t *testing.T) {
 	newIndependent(t).put(root+"/f", content)
 	isGet := func(req *http.Request) bool { return opName(req) == "GetObject" }
 
-	faults := &conformance.Faults{Rate: 1, Max: 3, Kinds: []conformance.FaultKind{conformance.FaultCutBody}, Match: isGet}
+	faults := &transport.Faults{Rate: 1, Max: 3, Kinds: []transport.FaultKind{transport.FaultCutBody}, Match: isGet}
 	d, _, o := faultyDriver(t, root, faults, nil)
 	got, err := d.GetContent(context.Background(), "/f")
 	if err != nil || !bytes.Equal(got, content) {
@@ -462,7 +462,7 @@ func TestReaderResumesCutBody(t *testing.T) {
 	}
 	wantOps(t, "GetContent with 3 cut bodies", o.Take(), map[string]int{"GetObject": 4})
 
-	faults = &conformance.Faults{Rate: 1, Kinds: []conformance.FaultKind{conformance.FaultCutBody}, Match: isGet}
+	faults = &transport.Faults{Rate: 1, Kinds: []transport.FaultKind{transport.FaultCutBody}, Match: isGet}
 	d, _, _ = faultyDriver(t, root, faults, func(c *configT) { c.MaxRetries = 2 })
 	rc, err := d.Reader(context.Background(), "/f", 1000)
 	if err != nil {
