@@ -129,8 +129,9 @@ func partRanges(size, chunk int64, keepMin bool) []byteRange {
 // copyParts copies ranges of the object at srcPath server-side into the
 // multipart upload uploadID of key, as parts 1, 2, ..., up to
 // MultipartCopyMaxConcurrency at once, and returns the completed parts in
-// order. With ifMatch set every range must come from the object of that
-// ETag. Errors are wrapped for operation op on path; the caller aborts the
+// order (without checksums: the upload must have no checksum algorithm).
+// With ifMatch set every range must come from the object of that ETag.
+// Errors are wrapped for operation op on path; the caller aborts the
 // upload.
 func (d *Driver) copyParts(ctx context.Context, op, path, key, uploadID, srcPath string, ifMatch *string, ranges []byteRange) ([]types.CompletedPart, error) {
 	parts := make([]types.CompletedPart, len(ranges))
@@ -173,15 +174,7 @@ func (d *Driver) copyParts(ctx context.Context, op, path, key, uploadID, srcPath
 				cancel()
 				return
 			}
-			res := out.CopyPartResult
-			parts[i] = types.CompletedPart{
-				PartNumber:     num,
-				ETag:           res.ETag,
-				ChecksumCRC32:  res.ChecksumCRC32,
-				ChecksumCRC32C: res.ChecksumCRC32C,
-				ChecksumSHA1:   res.ChecksumSHA1,
-				ChecksumSHA256: res.ChecksumSHA256,
-			}
+			parts[i] = types.CompletedPart{PartNumber: num, ETag: out.CopyPartResult.ETag}
 		}()
 	}
 	wg.Wait()
