@@ -9,14 +9,14 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gcs"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // faultyDriver returns a driver over root whose requests pass a counter, a
 // classifier and then faults.
-func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak func(*configT)) (driver.StorageDriver, *conformance.Counter, *ops) {
+func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak func(*configT)) (driver.StorageDriver, *transport.Counter, *ops) {
 	t.Helper()
 	hc, c, o := countingClient(faults)
 	cfg := testConfig(t, root, hc)
@@ -29,17 +29,17 @@ func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak fun
 
 type faultCase struct {
 	name   string
-	faults func() *conformance.Faults
+	faults func() *transport.Faults
 }
 
 func faultCases() []faultCase {
 	return []faultCase{
-		{"ServiceUnavailable", func() *conformance.Faults {
-			return &conformance.Faults{Seed: 1, Rate: 0.2, Status: http.StatusServiceUnavailable}
+		{"ServiceUnavailable", func() *transport.Faults {
+			return &transport.Faults{Seed: 1, Rate: 0.2, Status: http.StatusServiceUnavailable}
 		}},
-		{"DroppedConnections", func() *conformance.Faults {
-			return &conformance.Faults{Seed: 2, Rate: 0.2, Kinds: []conformance.FaultKind{
-				conformance.FaultReset, conformance.FaultResetAfter, conformance.FaultCutBody}}
+		{"DroppedConnections", func() *transport.Faults {
+			return &transport.Faults{Seed: 2, Rate: 0.2, Kinds: []transport.FaultKind{
+				transport.FaultReset, transport.FaultResetAfter, transport.FaultCutBody}}
 		}},
 	}
 }
@@ -201,12 +201,12 @@ func TestFaultsRoundTrip(t *testing.T) {
 func TestFaultsRetriesExhausted(t *testing.T) {
 	cases := []struct {
 		name     string
-		faults   *conformance.Faults
+		faults   *transport.Faults
 		throttle bool
 	}{
-		{"Status429", &conformance.Faults{Rate: 1, Status: 429}, true},
-		{"Status503", &conformance.Faults{Rate: 1, Status: 503}, false},
-		{"Status500", &conformance.Faults{Rate: 1, Status: 500}, false},
+		{"Status429", &transport.Faults{Rate: 1, Status: 429}, true},
+		{"Status503", &transport.Faults{Rate: 1, Status: 503}, false},
+		{"Status500", &transport.Faults{Rate: 1, Status: 500}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,7 +257,7 @@ func TestFaultsRetriesExhausted(t *testing.T) {
 func TestFaultsCancelDuringBackoff(t *testing.T) {
 	root := freshRoot(t)
 	first := make(chan struct{})
-	n := &notify{first: first, inner: &conformance.Faults{Rate: 1, Status: 503}}
+	n := &notify{first: first, inner: &transport.Faults{Rate: 1, Status: 503}}
 	d, c, _ := faultyDriver(t, root, n, func(c *configT) {
 		c.RetryBaseDelay = 10 * 60e9 // ten minutes
 		c.RetryMaxBackoff = 10 * 60e9
