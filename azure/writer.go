@@ -25,7 +25,9 @@ import (
 // Writer(ctx, path, true) resumes from any driver instance: one Get Block
 // List (uncommitted) request finds the blocks, whose IDs carry a writer
 // generation and an index (see blockid.go), and numbering continues from
-// the last one.
+// the last one. Close works under driver.CloseContext, so it keeps what
+// was written even when ctx has ended; Commit and Cancel use only their
+// own context.
 //
 // Azure has no call that drops uncommitted blocks: they go when the blob
 // is committed (Put Block List; Put Blob too on Azure, though not on
@@ -113,7 +115,7 @@ func (d *Driver) session(ctx context.Context, bb *blockblob.Client) (session, er
 type writer struct {
 	driver.WriterState
 	d    *Driver
-	ctx  context.Context // of the Writer call: Write and Close use it
+	ctx  context.Context // of the Writer call: Write uses it, Close its values
 	path string
 	blob *blockblob.Client
 
@@ -188,24 +190,27 @@ func (w *writer) Write(p []byte) (int, error) {
 
 // Close implements io.Closer. An open writer keeps its state: the buffered
 // bytes are staged as one more block, or, for a writer that has staged
-// nothing, a marker block records the empty session.
+// nothing, a marker block records the empty session. It runs under
+// driver.CloseContext of the Writer's ctx, so it keeps what was written
+// after that ctx has ended.
 func (w *writer) Close() error {
 	wasOpen, err := w.WriterState.Close()
 	if err != nil || !wasOpen {
 		return err
 	}
-	ctx := w.ctx
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	ctx, cancel := driver.CloseContext(w.ctx)
+	defer cancel()
 	switch {
 	case len(w.buf) > 0:
 		err = w.stageData(ctx, w.buf)
 	case !w.marked:
 		err = w.stage(ctx, markerOpen, markerContent)
 	}
+	if err != nil {
+		return err
+	}
 	w.buf = nil
-	return err
+	return nil
 }
 
 // Commit implements driver.FileWriter. On failure the writer stays open,
@@ -224,6 +229,8 @@ func (w *writer) Commit(ctx context.Context) error {
 		if err := w.d.upload(ctx, w.blob, w.buf); err != nil {
 			return w.d.wrap(ctx, "Commit", w.path, err)
 		}
+		w.staged += int64(len(w.buf))
+		w.buf = nil
 		w.Committed()
 		return nil
 	}
@@ -262,7 +269,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 			return err
 		}
 	}
-	w.buf = nil
+	w.buf, w.blocks, w.staged = nil, nil, 0
 	w.Cancelled()
 	return nil
 }
