@@ -13,21 +13,33 @@ import (
 //	stowage-GGGGGGGG-IIIIIIII
 //
 // G is the writer generation and I the block index, both 8 hex digits.
-// Every non-append Writer starts a new generation (one above the highest
-// uncommitted one), so the blocks of an abandoned earlier writer can stay
-// behind (Azure offers no call that drops uncommitted blocks short of a
-// commit) without ever being resumed. Index 0 is a one-byte marker block
-// that records a generation with no data yet, indexes 1.. hold the
-// content in order, and index markerCancelled is a one-byte marker that
-// records a cancelled generation. Marker blocks are never committed.
+// Every Writer that does not resume starts a new generation, one above the
+// highest of the blob's uncommitted and committed blocks, so the blocks of
+// an abandoned earlier writer can stay behind (Azure offers no call that
+// drops uncommitted blocks short of a commit) without ever being resumed,
+// and a continuation's blocks never share an ID with the committed blocks
+// it builds on. Indexes firstDataBlock.. hold the content in order; the
+// others are one-byte marker blocks, never committed:
+//
+//   - markerOpen records a generation with no data yet, and ends the copy
+//     of a markerCopying generation;
+//   - markerCancelled records a cancelled generation;
+//   - markerCopying opens a generation that continues a committed file by
+//     holding a copy of its content as its first data blocks; it is
+//     resumable only once the copy is complete (its markerOpen exists);
+//   - markerSeeded+n opens a generation that continues a committed file
+//     by reusing its n committed blocks (n <= MaxBlocks): Commit puts
+//     them first in the block list.
 const (
 	blockIDPrefix = "stowage-"
 	blockIDFormat = blockIDPrefix + "%08x-%08x"
 	blockIDLen    = len(blockIDPrefix) + 8 + 1 + 8
 
 	markerOpen      uint32 = 0
-	markerCancelled uint32 = 0xffffffff
 	firstDataBlock  uint32 = 1
+	markerSeeded    uint32 = 0x80000000
+	markerCopying   uint32 = 0xfffffffe
+	markerCancelled uint32 = 0xffffffff
 )
 
 // markerContent is the content of a marker block (Put Block needs a body).
@@ -66,13 +78,18 @@ type session struct {
 	maxGen    uint32        // highest generation seen (0: none)
 	any       bool          // any block of the driver's at all
 	cancelled bool          // maxGen ends with a cancelled marker
+	open      bool          // maxGen has its markerOpen
+	copying   bool          // maxGen began with a markerCopying
+	seeded    bool          // maxGen began with a markerSeeded+seedCount
+	seedCount int           // committed blocks a seeded maxGen continues
 	data      []stagedBlock // data blocks of maxGen, by index
 	foreign   int           // uncommitted blocks of other tools
+	names     []string      // IDs of every uncommitted block
 }
 
 // readSession groups uncommitted blocks (ID, size) into a session.
 func readSession(names []string, sizes []int64) session {
-	var s session
+	s := session{names: names}
 	var all []stagedBlock
 	for i, name := range names {
 		g, idx, ok := parseBlockID(name)
@@ -90,10 +107,15 @@ func readSession(names []string, sizes []int64) session {
 		if b.gen != s.maxGen {
 			continue
 		}
-		switch b.idx {
-		case markerOpen:
-		case markerCancelled:
+		switch {
+		case b.idx == markerOpen:
+			s.open = true
+		case b.idx == markerCancelled:
 			s.cancelled = true
+		case b.idx == markerCopying:
+			s.copying = true
+		case b.idx >= markerSeeded && b.idx <= markerSeeded+MaxBlocks:
+			s.seeded, s.seedCount = true, int(b.idx-markerSeeded)
 		default:
 			s.data = append(s.data, b)
 		}
@@ -102,5 +124,9 @@ func readSession(names []string, sizes []int64) session {
 	return s
 }
 
-// resumable reports whether the session holds a writer to resume.
-func (s session) resumable() bool { return s.any && !s.cancelled }
+// resumable reports whether the session holds a writer to resume: one
+// not cancelled, and, for one that copies a committed file, whose copy is
+// complete.
+func (s session) resumable() bool {
+	return s.any && !s.cancelled && (!s.copying || s.open)
+}

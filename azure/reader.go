@@ -27,10 +27,8 @@ func (d *Driver) resumable(ctx context.Context, path string, bb *blockblob.Clien
 	if etag != nil {
 		r.Reopen = func(ctx context.Context, off int64) (io.ReadCloser, error) {
 			resp, err := bb.DownloadStream(ctx, &blob.DownloadStreamOptions{
-				Range: blob.HTTPRange{Offset: off},
-				AccessConditions: &blob.AccessConditions{
-					ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: etag},
-				},
+				Range:            blob.HTTPRange{Offset: off},
+				AccessConditions: ifMatch(etag),
 			})
 			if err != nil {
 				return nil, err
@@ -39,6 +37,11 @@ func (d *Driver) resumable(ctx context.Context, path string, bb *blockblob.Clien
 		}
 	}
 	return r
+}
+
+// ifMatch is the access condition of a request pinned to etag.
+func ifMatch(etag *azcore.ETag) *blob.AccessConditions {
+	return &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: etag}}
 }
 
 // deref returns *p, or def when p is nil.

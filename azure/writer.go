@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -23,31 +25,67 @@ import (
 // then. Close stages the buffered remainder as one more block (any block
 // may be short), so no separate bookkeeping object is needed, and
 // Writer(ctx, path, true) resumes from any driver instance: one Get Block
-// List (uncommitted) request finds the blocks, whose IDs carry a writer
-// generation and an index (see blockid.go), and numbering continues from
-// the last one. Close works under driver.CloseContext, so it keeps what
-// was written even when ctx has ended; Commit and Cancel use only their
-// own context.
+// List request finds the blocks, whose IDs carry a writer generation and
+// an index (see blockid.go), and numbering continues from the last one.
+// Close works under driver.CloseContext, so it keeps what was written
+// even when ctx has ended; Commit and Cancel use only their own context.
+//
+// Writer(ctx, path, true) with nothing to resume continues the file
+// committed at path, as the snapshot the same Get Block List saw (its
+// committed block list and ETag):
+//
+//   - A file with a committed block list of the driver's block ID length
+//     (everything this driver commits with Put Block List: any Writer
+//     content over one chunk, every resumed or continued upload) is
+//     continued server-side, without reading or copying a byte of it: the
+//     writer stages one marker block, markerSeeded+n, that records the n
+//     committed blocks it builds on, and Commit's Put Block List names
+//     those blocks first, then the new ones, with If-Match on the ETag,
+//     so a file replaced in the meantime fails the Commit instead of
+//     being spliced in. A resume from another driver instance finds the
+//     marker and takes the same n committed blocks (it fails if they are
+//     no longer there: the file was replaced while its uncommitted blocks
+//     survived, as Azurite's Put Blob allows).
+//   - A file without one (written by Put Blob: PutContent, and Writer
+//     content of one chunk or less committed in one session; or blocks of
+//     another tool's ID length) is read with one Get Blob pinned to the
+//     ETag: content of one chunk or less goes into the buffer, larger
+//     content is staged as the first data blocks between a markerCopying
+//     and a markerOpen block, so that a copy cut short is never resumed.
+//     (Put Block From URL would copy it server-side on Azure, but Azurite
+//     does not implement it.)
+//
+// Until Commit the old file stays readable as it was; Cancel leaves it so.
+// Only when the blob has neither resumable uncommitted blocks nor
+// committed content does Writer(ctx, path, true) return a
+// *driver.PathNotFoundError.
 //
 // Azure has no call that drops uncommitted blocks: they go when the blob
 // is committed (Put Block List; Put Blob too on Azure, though not on
 // Azurite) or after a week. So Writer(ctx, path, false) does not delete a
 // previous writer's blocks; it starts a new generation, one above the
-// highest uncommitted one, and when such blocks exist it stages a one-byte
-// marker block of the new generation at once, so that a resume never picks
-// the old ones up. Cancel stages a one-byte "cancelled" marker in the same
-// way. Those leftovers are invisible and cost storage until the blob is
-// next committed, for at most a week. Uncommitted blocks staged by other
-// tools (IDs of another length) make staging fail with InvalidBlobOrBlock
-// until they are committed or expire.
+// highest of the blob's blocks, and when uncommitted blocks exist it
+// stages a one-byte marker block of the new generation at once, so that a
+// resume never picks the old ones up. Cancel stages a one-byte
+// "cancelled" marker in the same way. Those leftovers are invisible and
+// cost storage until the blob is next committed, for at most a week.
+// Uncommitted blocks staged by other tools (IDs of another length) make
+// staging fail with InvalidBlobOrBlock until they are committed or
+// expire.
 //
 // Requests: Writer sends one Get Block List (plus one Put Block when it
-// has earlier blocks to hide); each full chunk one Put Block; Close one
-// Put Block; Commit one Put Block for the rest and one Put Block List.
-// Content that fits one chunk, written by a writer that found no
-// uncommitted blocks, is committed with a single Put Blob instead. A blob
-// holds at most MaxBlocks committed blocks: with a Close after every few
-// bytes the limit comes sooner than ChunkSize suggests.
+// has earlier blocks to hide or a committed block list to build on; plus
+// one Get Blob when it copies a committed file, and, when that file is
+// larger than a chunk, two marker Put Blocks and one per chunk but the
+// last, which is buffered; plus one Get
+// Blob Properties when the blob has only uncommitted blocks, to tell an
+// empty committed file from none); each full chunk one Put Block; Close
+// one Put Block; Commit one Put Block for the rest and one Put Block
+// List. Content that fits one chunk, written by a writer that has staged
+// nothing and found no uncommitted blocks, is committed with a single Put
+// Blob instead. A blob holds at most MaxBlocks committed blocks: with a
+// Close after every few bytes the limit comes sooner than ChunkSize
+// suggests.
 func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
 	if err := driver.ValidatePath(DriverName, path); err != nil {
 		return nil, err
@@ -56,48 +94,83 @@ func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.F
 		return nil, err
 	}
 	bb := d.blob(path)
-	s, err := d.session(ctx, bb)
+	st, err := d.blobState(ctx, bb)
 	if err != nil {
 		return nil, d.wrap(ctx, "Writer", path, err)
 	}
 	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path, blob: bb}
-	if !resume {
-		w.gen = s.maxGen + 1
-		if s.any || s.foreign > 0 {
+	switch {
+	case !resume:
+		w.gen, w.next = st.nextGen(), firstDataBlock
+		if st.any || st.foreign > 0 {
 			// Hide the previous writer's blocks from a later resume.
 			if err := w.stage(ctx, markerOpen, markerContent); err != nil {
 				return nil, err
 			}
 			w.marked = true
 		}
-		w.next = firstDataBlock
-		return w, nil
+	case st.resumable():
+		if err := w.resume(st); err != nil {
+			return nil, err
+		}
+	default:
+		w.gen, w.next = st.nextGen(), firstDataBlock
+		if err := w.continueCommitted(ctx, st); err != nil {
+			return nil, err
+		}
 	}
-	if !s.resumable() {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	return w, nil
+}
+
+// resume makes w the writer of st's resumable generation.
+func (w *writer) resume(st blobState) error {
+	w.gen, w.marked, w.next = st.maxGen, true, firstDataBlock
+	if st.seeded {
+		seed, ok := st.seed(st.maxGen)
+		if !ok || len(seed) != st.seedCount {
+			return fmt.Errorf("%s: Writer %s: the uncommitted continuation no longer matches the committed file it continues "+
+				"(%d committed blocks, %d expected): the file was replaced; Writer(path, false) starts over",
+				DriverName, w.path, len(st.committed), st.seedCount)
+		}
+		w.blocks, w.staged, w.etag, w.seeded = seed, st.length, st.etag, true
 	}
-	w.gen, w.marked, w.next = s.maxGen, true, firstDataBlock
-	for _, b := range s.data {
+	for _, b := range st.data {
 		if b.idx != w.next {
-			d.cfg.Logger.Warn("azure: ignoring writer blocks after a gap", "path", path, "generation", b.gen, "index", b.idx, "want", w.next)
+			w.d.cfg.Logger.Warn("azure: ignoring writer blocks after a gap", "path", w.path, "generation", b.gen, "index", b.idx, "want", w.next)
 			break
 		}
 		w.blocks = append(w.blocks, blockID(b.gen, b.idx))
 		w.staged += b.size
 		w.next++
 	}
-	return w, nil
+	return nil
 }
 
-// session reads the uncommitted blocks of bb; a blob that does not exist
-// at all has none.
-func (d *Driver) session(ctx context.Context, bb *blockblob.Client) (session, error) {
-	resp, err := bb.GetBlockList(ctx, blockblob.BlockListTypeUncommitted, nil)
+// blobState is what one Get Block List (committed and uncommitted blocks)
+// says about a blob.
+type blobState struct {
+	session                    // the uncommitted blocks
+	known     bool             // the service knows the blob (it has committed content or uncommitted blocks)
+	committed []committedBlock // the committed block list
+	length    int64            // size of the committed content
+	etag      *azcore.ETag     // ETag of the committed content
+}
+
+// committedBlock is one block of a committed block list.
+type committedBlock struct {
+	id   string
+	size int64
+}
+
+// blobState reads the block lists of bb; a blob that does not exist at all
+// has none.
+func (d *Driver) blobState(ctx context.Context, bb *blockblob.Client) (blobState, error) {
+	resp, err := bb.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
 	if err != nil {
 		if isNotFound(err) {
-			return session{}, nil
+			return blobState{}, nil
 		}
-		return session{}, err
+		return blobState{}, err
 	}
 	var names []string
 	var sizes []int64
@@ -108,7 +181,32 @@ func (d *Driver) session(ctx context.Context, bb *blockblob.Client) (session, er
 		names = append(names, *b.Name)
 		sizes = append(sizes, deref(b.Size, 0))
 	}
-	return readSession(names, sizes), nil
+	st := blobState{
+		session: readSession(names, sizes),
+		known:   true,
+		length:  deref(resp.BlobContentLength, 0),
+		etag:    resp.ETag,
+	}
+	for _, b := range resp.CommittedBlocks {
+		if b == nil || b.Name == nil {
+			continue
+		}
+		st.committed = append(st.committed, committedBlock{id: *b.Name, size: deref(b.Size, 0)})
+	}
+	return st, nil
+}
+
+// nextGen returns the generation of a writer that does not resume: one
+// above every generation among the blob's uncommitted and committed
+// blocks, so that its IDs are new to the blob.
+func (st blobState) nextGen() uint32 {
+	g := st.maxGen
+	for _, b := range st.committed {
+		if cg, _, ok := parseBlockID(b.id); ok && cg > g {
+			g = cg
+		}
+	}
+	return g + 1
 }
 
 // writer is the FileWriter of Driver.Writer.
@@ -119,12 +217,14 @@ type writer struct {
 	path string
 	blob *blockblob.Client
 
-	gen    uint32   // generation of this writer's blocks
-	next   uint32   // index of the next data block
-	marked bool     // a marker or data block of gen exists on the server
-	blocks []string // IDs of the data blocks staged, in order
-	staged int64    // bytes in them
-	buf    []byte   // bytes not staged yet
+	gen    uint32       // generation of this writer's blocks
+	next   uint32       // index of the next data block
+	marked bool         // a marker or data block of gen exists on the server
+	seeded bool         // blocks begins with the committed blocks continued
+	etag   *azcore.ETag // of the committed file a seeded writer continues
+	blocks []string     // IDs of the blocks to commit, in order
+	staged int64        // bytes in them
+	buf    []byte       // bytes not staged yet
 }
 
 // Size implements driver.FileWriter.
@@ -240,23 +340,58 @@ func (w *writer) Commit(ctx context.Context) error {
 		}
 		w.buf = nil
 	}
-	// A retried Put Block List whose first answer was lost commits the
-	// same list again: IDs resolve to the committed blocks the second time.
-	_, err := w.blob.CommitBlockList(ctx, w.blocks, &blockblob.CommitBlockListOptions{
-		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: to.Ptr(contentType)},
-	})
-	if err != nil {
-		return w.d.wrap(ctx, "Commit", w.path, err)
+	if err := w.commitBlocks(ctx); err != nil {
+		return err
 	}
 	w.Committed()
 	return nil
+}
+
+// commitBlocks commits w.blocks with one Put Block List. A retried Put
+// Block List whose first answer was lost commits the same list again: IDs
+// resolve to the committed blocks the second time. For a seeded writer
+// the request carries If-Match on the continued file's ETag; when the
+// retry fails that condition because the first attempt did commit, the
+// committed list is w.blocks, which one Get Block List confirms.
+func (w *writer) commitBlocks(ctx context.Context) error {
+	opts := &blockblob.CommitBlockListOptions{
+		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: to.Ptr(contentType)},
+	}
+	if w.seeded && w.etag != nil {
+		opts.AccessConditions = ifMatch(w.etag)
+	}
+	_, err := w.blob.CommitBlockList(ctx, w.blocks, opts)
+	if err == nil {
+		return nil
+	}
+	if opts.AccessConditions == nil || httpStatus(err) != http.StatusPreconditionFailed {
+		return w.d.wrap(ctx, "Commit", w.path, err)
+	}
+	resp, lerr := w.blob.GetBlockList(ctx, blockblob.BlockListTypeCommitted, nil)
+	if lerr == nil && committedIDsAre(resp.CommittedBlocks, w.blocks) {
+		return nil
+	}
+	return fmt.Errorf("%s: Commit %s: the file this writer continues was replaced since Writer: %w", DriverName, w.path, err)
+}
+
+// committedIDsAre reports whether the block list got holds exactly ids.
+func committedIDsAre(got []*blockblob.Block, ids []string) bool {
+	if len(got) != len(ids) {
+		return false
+	}
+	for i, b := range got {
+		if b == nil || b.Name == nil || *b.Name != ids[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Cancel implements driver.FileWriter. It stages a "cancelled" marker of
 // the writer's generation, so no later Writer(path, true) resumes it; the
 // blocks themselves stay, invisible, until the blob is next committed or
 // Azure drops them after a week. A writer that never reached the server
-// needs no request.
+// needs no request. A committed file the writer continued is untouched.
 func (w *writer) Cancel(ctx context.Context) error {
 	if err := w.BeginCancel(); err != nil {
 		return err

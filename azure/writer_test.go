@@ -113,8 +113,16 @@ func TestWriterBlocksAcrossDrivers(t *testing.T) {
 	if got := m.uncommitted(name); len(got) != 0 {
 		t.Errorf("uncommitted blocks left after Commit: %v", got)
 	}
-	if _, err := d.Writer(ctx, "/blob", true); !isNotFound(err) {
-		t.Errorf("Writer(append) after Commit: %v, want PathNotFoundError", err)
+	// Appending now continues the committed file on its block list (see
+	// continue_test.go); Cancel leaves the file as it was.
+	d, o = writerDriver(t, root)
+	w = session(t, d, "/blob", true, int64(len(content)), nil)
+	wantOps(t, "Writer(append) after Commit", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 1})
+	if err := w.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.get(name); !bytes.Equal(got, content) {
+		t.Fatalf("azblob reads %d bytes after a cancelled continuation, want the %d committed", len(got), len(content))
 	}
 }
 
