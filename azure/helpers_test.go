@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,12 +16,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
+	"github.com/stowage-dev/stowage/azure"
 	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/testenv"
@@ -244,14 +247,40 @@ func (m *independent) put(name string, content []byte) {
 	}
 }
 
-// clean removes every committed blob under prefix.
+// clean removes every committed blob under prefix, with blob batches of
+// azure.MaxDeleteBatchSize deletes (a test may leave thousands).
 func (m *independent) clean(prefix string) {
 	ctx := context.Background()
-	for _, n := range m.list(prefix, false) {
-		if _, err := m.c.NewBlobClient(n).Delete(ctx, nil); err != nil {
-			m.t.Errorf("cleanup: azblob Delete(%s): %v", n, err)
+	for batch := range slices.Chunk(m.list(prefix, false), azure.MaxDeleteBatchSize) {
+		bb, err := m.c.NewBatchBuilder()
+		for _, n := range batch {
+			if err == nil {
+				err = bb.Delete(n, nil)
+			}
+		}
+		var resp container.SubmitBatchResponse
+		if err == nil {
+			resp, err = m.c.SubmitBatch(ctx, bb, nil)
+		}
+		if err != nil {
+			m.t.Errorf("cleanup: azblob SubmitBatch of %d deletes under %s: %v", len(batch), prefix, err)
+			continue
+		}
+		for _, item := range resp.Responses {
+			if item.Error != nil && httpStatusOf(item.Error) != http.StatusNotFound {
+				m.t.Errorf("cleanup: azblob batch delete under %s: %v", prefix, item.Error)
+			}
 		}
 	}
+}
+
+// httpStatusOf returns the HTTP status behind an SDK error, or 0.
+func httpStatusOf(err error) int {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return 0
 }
 
 // ---- fixtures -----------------------------------------------------------------
