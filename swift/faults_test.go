@@ -16,13 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // faultyDriver returns a driver over root whose requests pass a counter, a
 // classifier and then faults.
-func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak func(*configT)) (driver.StorageDriver, *conformance.Counter, *ops) {
+func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak func(*configT)) (driver.StorageDriver, *transport.Counter, *ops) {
 	t.Helper()
 	hc, c, o := countingClient(faults)
 	cfg := testConfig(t, root, hc)
@@ -38,17 +38,17 @@ func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak fun
 
 type faultCase struct {
 	name   string
-	faults func() *conformance.Faults
+	faults func() *transport.Faults
 }
 
 func faultCases() []faultCase {
 	return []faultCase{
-		{"ServiceUnavailable", func() *conformance.Faults {
-			return &conformance.Faults{Seed: 1, Rate: 0.2, Status: http.StatusServiceUnavailable}
+		{"ServiceUnavailable", func() *transport.Faults {
+			return &transport.Faults{Seed: 1, Rate: 0.2, Status: http.StatusServiceUnavailable}
 		}},
-		{"DroppedConnections", func() *conformance.Faults {
-			return &conformance.Faults{Seed: 2, Rate: 0.2, Kinds: []conformance.FaultKind{
-				conformance.FaultReset, conformance.FaultResetAfter, conformance.FaultCutBody}}
+		{"DroppedConnections", func() *transport.Faults {
+			return &transport.Faults{Seed: 2, Rate: 0.2, Kinds: []transport.FaultKind{
+				transport.FaultReset, transport.FaultResetAfter, transport.FaultCutBody}}
 		}},
 	}
 }
@@ -202,7 +202,7 @@ func TestFaultsRetriesExhausted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := freshRoot(t)
 			match, on := armed()
-			faults := &conformance.Faults{Rate: 1, Status: tc.status, Match: match}
+			faults := &transport.Faults{Rate: 1, Status: tc.status, Match: match}
 			d, c, _ := faultyDriver(t, root, faults, func(c *configT) { c.MaxRetries = 2 })
 			on.Store(true)
 			ctx := context.Background()
@@ -381,7 +381,7 @@ func TestCancelStopsRetries(t *testing.T) {
 		call func(ctx context.Context, d driver.StorageDriver) error
 	}{
 		{"RequestRetry", func(match func(*http.Request) bool) http.RoundTripper {
-			return &conformance.Faults{Rate: 1, Status: 503, Match: match}
+			return &transport.Faults{Rate: 1, Status: 503, Match: match}
 		}, func(ctx context.Context, d driver.StorageDriver) error {
 			return d.PutContent(ctx, "/f", []byte("x"))
 		}},
@@ -436,7 +436,7 @@ func TestReaderResumesCutBody(t *testing.T) {
 	newIndependent(t).put(root+"/f", content)
 	isGet := func(req *http.Request) bool { return opName(req) == "Get" }
 
-	faults := &conformance.Faults{Rate: 1, Max: 3, Kinds: []conformance.FaultKind{conformance.FaultCutBody}, Match: isGet}
+	faults := &transport.Faults{Rate: 1, Max: 3, Kinds: []transport.FaultKind{transport.FaultCutBody}, Match: isGet}
 	d, _, o := faultyDriver(t, root, faults, nil)
 	got, err := d.GetContent(context.Background(), "/f")
 	if err != nil || !bytes.Equal(got, content) {
@@ -444,7 +444,7 @@ func TestReaderResumesCutBody(t *testing.T) {
 	}
 	wantOps(t, "GetContent with 3 cut bodies", o.Take(), map[string]int{"Get": 4})
 
-	faults = &conformance.Faults{Rate: 1, Kinds: []conformance.FaultKind{conformance.FaultCutBody}, Match: isGet}
+	faults = &transport.Faults{Rate: 1, Kinds: []transport.FaultKind{transport.FaultCutBody}, Match: isGet}
 	d, _, _ = faultyDriver(t, root, faults, func(c *configT) { c.MaxRetries = 2 })
 	rc, err := d.Reader(context.Background(), "/f", 1000)
 	if err != nil {
