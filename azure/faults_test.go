@@ -17,13 +17,13 @@ import (
 	"time"
 
 	"github.com/stowage-dev/stowage/azure"
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // faultyDriver returns a driver over root whose requests pass a counter, a
 // classifier and then faults.
-func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak func(*azure.Config)) (driver.StorageDriver, *conformance.Counter, *ops) {
+func faultyDriver(t *testing.T, root string, faults http.RoundTripper, tweak func(*azure.Config)) (driver.StorageDriver, *transport.Counter, *ops) {
 	t.Helper()
 	hc, c, o := countingClient(faults)
 	cfg := testConfig(t, root, hc)
@@ -39,17 +39,17 @@ var serverBusy = http.Header{"X-Ms-Error-Code": {"ServerBusy"}}
 
 type faultCase struct {
 	name   string
-	faults func() *conformance.Faults
+	faults func() *transport.Faults
 }
 
 func faultCases() []faultCase {
 	return []faultCase{
-		{"ServerBusy", func() *conformance.Faults {
-			return &conformance.Faults{Seed: 1, Rate: 0.2, Status: http.StatusServiceUnavailable, Header: serverBusy}
+		{"ServerBusy", func() *transport.Faults {
+			return &transport.Faults{Seed: 1, Rate: 0.2, Status: http.StatusServiceUnavailable, Header: serverBusy}
 		}},
-		{"DroppedConnections", func() *conformance.Faults {
-			return &conformance.Faults{Seed: 2, Rate: 0.2, Kinds: []conformance.FaultKind{
-				conformance.FaultReset, conformance.FaultResetAfter, conformance.FaultCutBody}}
+		{"DroppedConnections", func() *transport.Faults {
+			return &transport.Faults{Seed: 2, Rate: 0.2, Kinds: []transport.FaultKind{
+				transport.FaultReset, transport.FaultResetAfter, transport.FaultCutBody}}
 		}},
 	}
 }
@@ -188,12 +188,12 @@ func TestFaultsRoundTrip(t *testing.T) {
 func TestFaultsRetriesExhausted(t *testing.T) {
 	cases := []struct {
 		name     string
-		faults   *conformance.Faults
+		faults   *transport.Faults
 		throttle bool
 	}{
-		{"ServerBusy503", &conformance.Faults{Rate: 1, Status: 503, Header: serverBusy}, true},
-		{"Status429", &conformance.Faults{Rate: 1, Status: 429}, true},
-		{"InternalError500", &conformance.Faults{Rate: 1, Status: 500}, false},
+		{"ServerBusy503", &transport.Faults{Rate: 1, Status: 503, Header: serverBusy}, true},
+		{"Status429", &transport.Faults{Rate: 1, Status: 429}, true},
+		{"InternalError500", &transport.Faults{Rate: 1, Status: 500}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -377,7 +377,7 @@ func TestCancelStopsRetries(t *testing.T) {
 		rt   http.RoundTripper
 		call func(ctx context.Context, d driver.StorageDriver) error
 	}{
-		{"SDKRetry", &conformance.Faults{Rate: 1, Status: 503}, func(ctx context.Context, d driver.StorageDriver) error {
+		{"SDKRetry", &transport.Faults{Rate: 1, Status: 503}, func(ctx context.Context, d driver.StorageDriver) error {
 			return d.PutContent(ctx, "/f", []byte("x"))
 		}},
 		{"PerBlobRetry", &rewriteBatch{Fail: func(_ int, names []string) map[string]int {
@@ -427,7 +427,7 @@ func TestReaderResumesCutBody(t *testing.T) {
 	newIndependent(t).put(root+"/f", content)
 	isGet := func(req *http.Request) bool { return opName(req) == "GetBlob" }
 
-	faults := &conformance.Faults{Rate: 1, Max: 3, Kinds: []conformance.FaultKind{conformance.FaultCutBody}, Match: isGet}
+	faults := &transport.Faults{Rate: 1, Max: 3, Kinds: []transport.FaultKind{transport.FaultCutBody}, Match: isGet}
 	d, _, o := faultyDriver(t, root, faults, nil)
 	got, err := d.GetContent(context.Background(), "/f")
 	if err != nil || !bytes.Equal(got, content) {
@@ -435,7 +435,7 @@ func TestReaderResumesCutBody(t *testing.T) {
 	}
 	wantOps(t, "GetContent with 3 cut bodies", o.Take(), map[string]int{"GetBlob": 4})
 
-	faults = &conformance.Faults{Rate: 1, Kinds: []conformance.FaultKind{conformance.FaultCutBody}, Match: isGet}
+	faults = &transport.Faults{Rate: 1, Kinds: []transport.FaultKind{transport.FaultCutBody}, Match: isGet}
 	d, _, _ = faultyDriver(t, root, faults, func(c *azure.Config) { c.MaxRetries = 2 })
 	rc, err := d.Reader(context.Background(), "/f", 1000)
 	if err != nil {
@@ -458,7 +458,7 @@ func TestLostAnswersAreIdempotent(t *testing.T) {
 	for _, op := range []string{"PutBlockList", "CopyBlob", "DeleteBlob"} {
 		t.Run(op, func(t *testing.T) {
 			root := freshRoot(t)
-			faults := &conformance.Faults{Rate: 1, Max: 1, Kinds: []conformance.FaultKind{conformance.FaultResetAfter},
+			faults := &transport.Faults{Rate: 1, Max: 1, Kinds: []transport.FaultKind{transport.FaultResetAfter},
 				Match: func(req *http.Request) bool { return opName(req) == op }}
 			d, _, o := faultyDriver(t, root, faults, func(c *azure.Config) { c.ChunkSize = 64 << 10 })
 			ctx := context.Background()

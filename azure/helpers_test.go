@@ -24,9 +24,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/stowage-dev/stowage/azure"
-	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/testenv"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // ---- request classification -------------------------------------------------
@@ -116,10 +116,10 @@ func (o *ops) Take() map[string]int {
 }
 
 // countingClient returns a client whose requests go through a
-// conformance.Counter and then an ops classifier to base.
-func countingClient(base http.RoundTripper) (*http.Client, *conformance.Counter, *ops) {
+// transport.Counter and then an ops classifier to base.
+func countingClient(base http.RoundTripper) (*http.Client, *transport.Counter, *ops) {
 	o := &ops{Base: base}
-	c := &conformance.Counter{Base: o}
+	c := &transport.Counter{Base: o}
 	return &http.Client{Transport: c}, c, o
 }
 
