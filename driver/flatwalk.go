@@ -34,9 +34,9 @@ type ListPage struct {
 // (Next "") only at the true end, never on a page that is merely short.
 type ListFlatFunc func(ctx context.Context, dir, startAfter, token string) (ListPage, error)
 
-// maxPathSuffix sorts after any suffix made of path characters: a listing
-// that starts after dir+"/"+maxPathSuffix starts past everything under dir.
-const maxPathSuffix = "\U0010FFFF"
+// MaxPathSuffix sorts after any suffix made of path characters: a listing
+// that starts after dir+"/"+MaxPathSuffix starts past everything under dir.
+const MaxPathSuffix = "\U0010FFFF"
 
 // WalkFlat implements StorageDriver.Walk for an object store with one flat
 // listing of everything under path, a request per page of keys whatever the
@@ -124,7 +124,7 @@ pages:
 		}
 		if skipping != "" && strings.HasPrefix(last, skipping) && !ignored {
 			// The skipped directory goes on past this page: jump over it.
-			startAfter, token = skipping+maxPathSuffix, ""
+			startAfter, token = skipping+MaxPathSuffix, ""
 			floor = startAfter
 			continue
 		}

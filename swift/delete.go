@@ -298,7 +298,7 @@ list:
 		lo.marker = last
 		if last < dirPfx && lo.prefix == k {
 			// Skip the siblings before "a/b/": "a/b-x", "a/b.x".
-			lo.marker = max(last, k+"."+maxNameSuffix)
+			lo.marker = max(last, k+"."+driver.MaxPathSuffix)
 		}
 	}
 	if listErr == nil {
