@@ -105,18 +105,21 @@ func (w *writer) copyCommitted(ctx context.Context, st blobState) error {
 	if err != nil {
 		return w.d.wrap(ctx, "Writer", w.path, err)
 	}
-	body := w.d.resumable(ctx, w.path, w.blob, resp.ETag, 0, st.length, resp.Body)
+	// The answer's length is the one of the content it carries (the same
+	// as st's unless no ETag pinned it).
+	size := deref(resp.ContentLength, st.length)
+	body := w.d.resumable(ctx, w.path, w.blob, resp.ETag, 0, size, resp.Body)
 	defer body.Close()
 
 	chunk := w.d.cfg.ChunkSize
-	large := st.length > chunk
+	large := size > chunk
 	if large {
 		if err := w.stage(ctx, markerCopying, markerContent); err != nil {
 			return err
 		}
 		w.marked = true
 		buf := make([]byte, chunk)
-		for st.length-w.staged > chunk {
+		for size-w.staged > chunk {
 			if _, err := io.ReadFull(body, buf); err != nil {
 				return w.copyErr(err)
 			}
@@ -125,7 +128,7 @@ func (w *writer) copyCommitted(ctx context.Context, st blobState) error {
 			}
 		}
 	}
-	w.buf = make([]byte, st.length-w.staged)
+	w.buf = make([]byte, size-w.staged)
 	if _, err := io.ReadFull(body, w.buf); err != nil {
 		return w.copyErr(err)
 	}
