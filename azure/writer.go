@@ -73,15 +73,14 @@ import (
 // staging fail with InvalidBlobOrBlock until they are committed or
 // expire.
 //
-// Requests: Writer sends one Get Block List (plus one Put Block when it
-// has earlier blocks to hide or a committed block list to build on; plus
-// one Get Blob when it copies a committed file, and, when that file is
-// larger than a chunk, two marker Put Blocks and one per chunk but the
-// last, which is buffered; plus one Get
-// Blob Properties when the blob has only uncommitted blocks, to tell an
-// empty committed file from none); each full chunk one Put Block; Close
-// one Put Block; Commit one Put Block for the rest and one Put Block
-// List. Content that fits one chunk, written by a writer that has staged
+// Requests: Writer sends one Get Block List, plus one Put Block when it
+// has earlier blocks to hide or a committed block list to build on; when
+// it copies a committed file, one Get Blob and, for a file larger than a
+// chunk, two marker Put Blocks and one per chunk but the last (which is
+// buffered); and one Get Blob Properties when the blob has only
+// uncommitted blocks, to tell an empty committed file from none. Each
+// full chunk costs one Put Block; Close one Put Block; Commit one Put
+// Block for the rest and one Put Block List. Content that fits one chunk, written by a writer that has staged
 // nothing and found no uncommitted blocks, is committed with a single Put
 // Blob instead. A blob holds at most MaxBlocks committed blocks: with a
 // Close after every few bytes the limit comes sooner than ChunkSize
