@@ -1,7 +1,9 @@
 # stowage: `make test` is the one command that checks everything. It installs
 # its tools (pinned), starts the test servers on loopback (testenv/up), runs
 # the checks and every test with the race detector, and stops the servers
-# again even when the tests fail.
+# again even when the tests fail. The nested module distribution/ (the
+# adapter for distribution's registry and its end-to-end suite) is checked
+# and tested with the same servers and flags.
 
 GO              ?= go
 STATICCHECK_VER := v0.8.2
@@ -10,6 +12,9 @@ STATICCHECK     := $(BIN)/staticcheck-$(STATICCHECK_VER)
 # Extra flags for go test, e.g. make test TESTFLAGS='-run Conformance -v'.
 TESTFLAGS       ?=
 PKGS            ?= ./...
+# Nested modules, each checked and tested on its own (go ./... stops at a
+# go.mod).
+MODULES         := distribution
 
 .PHONY: test check fmt vet staticcheck unit bench up down
 
@@ -20,23 +25,36 @@ test: check
 	envfile=$$(mktemp); \
 	"$(CURDIR)/testenv/up" > "$$envfile" || { echo "make test: testenv/up failed (see above)" >&2; exit 1; }; \
 	. "$$envfile"; rm -f "$$envfile"; \
-	$(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) $(PKGS)
+	rc=0; \
+	$(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) $(PKGS) || rc=1; \
+	for m in $(MODULES); do \
+		(cd "$(CURDIR)/$$m" && $(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) ./...) || rc=1; \
+	done; \
+	exit $$rc
 
 ## unit: the tests alone, against whatever servers the environment names.
 unit:
-	$(GO) test -race -count=1 $(TESTFLAGS) $(PKGS)
+	rc=0; \
+	$(GO) test -race -count=1 $(TESTFLAGS) $(PKGS) || rc=1; \
+	for m in $(MODULES); do \
+		(cd "$(CURDIR)/$$m" && $(GO) test -race -count=1 $(TESTFLAGS) ./...) || rc=1; \
+	done; \
+	exit $$rc
 
-## check: formatting, go vet and staticcheck.
+## check: formatting, go vet and staticcheck, of every module.
 check: fmt vet staticcheck
 
+# gofmt -l . walks the nested modules too.
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...
+	@set -e; for m in $(MODULES); do echo "cd $$m && $(GO) vet ./..."; (cd "$(CURDIR)/$$m" && $(GO) vet ./...); done
 
 staticcheck: $(STATICCHECK)
 	$(STATICCHECK) ./...
+	@set -e; for m in $(MODULES); do echo "cd $$m && staticcheck ./..."; (cd "$(CURDIR)/$$m" && $(STATICCHECK) ./...); done
 
 $(STATICCHECK):
 	@mkdir -p $(BIN)
