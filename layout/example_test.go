@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/stowage-dev/stowage/layout"
 	"github.com/stowage-dev/stowage/inmemory"
+	"github.com/stowage-dev/stowage/layout"
 )
 
 // A registry tree of 2 manifests with 3 tags each: a garbage collector
