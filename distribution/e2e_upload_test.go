@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // uploadChunkSize is the size of each PATCH of the chunked upload: odd,
@@ -57,25 +58,6 @@ func withQuery(loc, key, value string) string {
 // errCut is what the body of a cut-off PATCH fails with.
 var errCut = errors.New("e2e: client cut off the upload")
 
-// cutReader yields the first n bytes of r, then fails with errCut, as a
-// client does when its connection drops midway.
-type cutReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *cutReader) Read(p []byte) (int, error) {
-	if c.n <= 0 {
-		return 0, errCut
-	}
-	if int64(len(p)) > c.n {
-		p = p[:c.n]
-	}
-	n, err := c.r.Read(p)
-	c.n -= int64(n)
-	return n, err
-}
-
 // uploadResumed uploads data as blob dgst into repo through an upload
 // whose second PATCH the client cuts off: a first PATCH sends data[:first]
 // and completes; the second sends the rest but fails after cut bytes, as
@@ -105,7 +87,7 @@ func uploadResumed(t *testing.T, ctx context.Context, r *testRegistry, repo stri
 
 	// The body fails after cut bytes: the transport drops the connection
 	// in the middle of the (chunked) request body.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, r.url(loc), &cutReader{r: bytes.NewReader(data[first:]), n: cut})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, r.url(loc), transport.CutReader(bytes.NewReader(data[first:]), cut, errCut))
 	if err != nil {
 		t.Fatal(err)
 	}

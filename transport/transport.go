@@ -154,7 +154,7 @@ func (f *Faults) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp.ContentLength < 0 {
 			keep = 0
 		}
-		resp.Body = &cutBody{body: resp.Body, left: keep}
+		resp.Body = &cutBody{Reader: CutReader(resp.Body, keep, nil), body: resp.Body}
 		return resp, nil
 	default:
 		closeBody(req)
@@ -281,26 +281,42 @@ func xmlEscape(s string) string {
 	return b.String()
 }
 
-// cutBody passes left bytes of body on, then fails with a connection reset.
-type cutBody struct {
-	body io.ReadCloser
-	left int64
+// CutReader returns a reader that yields the first n bytes of r and then
+// fails with err (ErrConnectionReset when err is nil), as a connection
+// dropped midway does: it never ends cleanly, even when r ends first.
+func CutReader(r io.Reader, n int64, err error) io.Reader {
+	if err == nil {
+		err = ErrConnectionReset
+	}
+	return &cutReader{r: r, left: n, err: err}
 }
 
-func (c *cutBody) Read(p []byte) (int, error) {
+type cutReader struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (c *cutReader) Read(p []byte) (int, error) {
 	if c.left <= 0 {
-		return 0, ErrConnectionReset
+		return 0, c.err
 	}
 	if int64(len(p)) > c.left {
 		p = p[:c.left]
 	}
-	n, err := c.body.Read(p)
+	n, err := c.r.Read(p)
 	c.left -= int64(n)
 	if err == io.EOF {
-		// The body was shorter than announced; still fail, never a clean end.
-		err = ErrConnectionReset
+		// r was shorter than announced; still fail, never a clean end.
+		err = c.err
 	}
 	return n, err
+}
+
+// cutBody is a response body cut by CutReader.
+type cutBody struct {
+	io.Reader
+	body io.ReadCloser
 }
 
 func (c *cutBody) Close() error { return c.body.Close() }
