@@ -120,7 +120,7 @@ func (s *suite) setup(t *testing.T) *fixture {
 }
 
 // hookTransport sends requests through the RoundTripper a test sets with
-// set, or http.DefaultTransport. It is the Base of every Env's transport.Counter, so
+// set, or http.DefaultTransport. It is the Base of every Env's Requests counter, so
 // that a test can step into a backend's requests while they run (see
 // DeleteFiles/CancelledMidway) without racing with them.
 type hookTransport struct {
