@@ -94,6 +94,9 @@ func benchSetup(b *testing.B, h Harness) *benchFixture {
 	if d == nil {
 		b.Fatalf("conformance: %s: Harness.New returned nil", h.Name)
 	}
+	if h.Caps == (Capabilities{}) {
+		h.Caps = driver.CapabilitiesOf(d)
+	}
 	f := &benchFixture{b: b, h: h, env: env, d: d, ctx: b.Context()}
 	b.Cleanup(func() { benchClean(b, d) })
 	return f

@@ -29,7 +29,10 @@ type Harness struct {
 	// when it cannot build the driver.
 	New func(t testing.TB, env Env) driver.StorageDriver
 
-	// Caps says which behaviours and counts apply to the backend.
+	// Caps says which behaviours and counts apply to the backend. Left
+	// zero, it is what the backend reports (driver.CapabilitiesOf a
+	// driver from New), which is how every stowage backend is run; tests
+	// of the suite itself set it.
 	Caps Capabilities
 }
 
@@ -49,25 +52,8 @@ type Env struct {
 	Requests *transport.Counter
 }
 
-// Capabilities describes a backend to the suite.
-type Capabilities struct {
-	// HTTP is set when the backend sends all its requests through
-	// Env.HTTPClient; the suite then asserts request counts.
-	HTTP bool
-
-	// DeleteBatchLimit is the most paths one bulk-delete request removes
-	// (S3 1,000; GCS 100; Azure 256; Swift 10,000). With HTTP set, the
-	// suite asserts that DeleteFiles of N paths sends exactly
-	// ceil(N/DeleteBatchLimit) requests.
-	DeleteBatchLimit int
-
-	// ListPageSize is the most keys one list request returns (S3 1,000).
-	// With HTTP set, the suite asserts that a Walk over N keys sends
-	// ceil(N/ListPageSize) requests. Zero for backends without flat
-	// listing.
-	ListPageSize int
-
-	// SignedURLs is set when URLFor returns URLs that plain HTTP GET and
-	// HEAD can fetch; otherwise URLFor must return ErrUnsupportedMethod.
-	SignedURLs bool
-}
+// Capabilities describes a backend to the suite: the backend's own
+// driver.Capabilities record. HTTP turns on the request-count assertions
+// (DeleteFiles of N paths sends ceil(N/DeleteBatchLimit) requests, a Walk
+// over N keys ceil(N/ListPageSize)); SignedURLs the URLFor fetch leaves.
+type Capabilities = driver.Capabilities

@@ -29,14 +29,17 @@ func Run(t *testing.T, h Harness) {
 	if h.New == nil {
 		t.Fatal("conformance: Harness.New is nil")
 	}
-	if h.Caps.HTTP && h.Caps.DeleteBatchLimit <= 0 {
-		t.Fatal("conformance: Harness.Caps.HTTP is set but DeleteBatchLimit is not")
-	}
 	s := &suite{h: h}
 	// Probe once on t itself, so that a backend whose server is not
 	// configured skips the whole run with one message instead of once per
 	// test.
-	s.setup(t)
+	probe := s.setup(t)
+	if s.h.Caps == (Capabilities{}) {
+		s.h.Caps = driver.CapabilitiesOf(probe.d)
+	}
+	if s.h.Caps.HTTP && s.h.Caps.DeleteBatchLimit <= 0 {
+		t.Fatal("conformance: Capabilities.HTTP is set but DeleteBatchLimit is not")
+	}
 
 	t.Run("Paths", s.testPaths)
 	t.Run("Content", s.testContent)

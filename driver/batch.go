@@ -3,7 +3,6 @@ package driver
 import (
 	"context"
 	"sort"
-	"sync"
 )
 
 // UniquePaths validates every path with ValidatePath and returns them with
@@ -52,44 +51,12 @@ func DeleteInBatches(ctx context.Context, driverName string, paths []string, bat
 	if batchSize < 1 {
 		batchSize = 1
 	}
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	var (
-		mu       sync.Mutex
-		failures []DeleteFailure
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, concurrency)
-	)
-	record := func(f []DeleteFailure) {
-		if len(f) == 0 {
-			return
-		}
-		mu.Lock()
-		failures = append(failures, f...)
-		mu.Unlock()
-	}
+	g := newBatchGroup(ctx, concurrency)
 	for start := 0; start < len(unique); start += batchSize {
 		batch := unique[start:min(start+batchSize, len(unique))]
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			record(failAll(batch, ctx.Err()))
-			continue
-		}
-		if err := ctx.Err(); err != nil {
-			<-slots
-			record(failAll(batch, err))
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			record(fn(ctx, batch))
-		}()
+		g.Go(batch, func(ctx context.Context) []DeleteFailure { return fn(ctx, batch) })
 	}
-	wg.Wait()
+	failures := g.Wait()
 	if len(failures) == 0 {
 		return len(unique), nil
 	}

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -126,6 +127,38 @@ func (p Params) Duration(key string, def time.Duration) (time.Duration, error) {
 		return 0, p.errorf(key, "want a duration such as 30s, got %q", v)
 	}
 	return 0, p.errorf(key, "want a duration, got %T", v)
+}
+
+// Positive64 returns the integer parameter key, or 0 when absent; a value
+// given that is not positive is a *ConfigError.
+func (p Params) Positive64(key string) (int64, error) {
+	n, err := p.Int64(key, 0)
+	if err != nil {
+		return 0, err
+	}
+	if v, ok := p.Values[key]; ok && v != nil && v != "" && n <= 0 {
+		return 0, p.errorf(key, "must be positive, got %d", n)
+	}
+	return n, nil
+}
+
+// Positive is Positive64 for int-sized settings.
+func (p Params) Positive(key string) (int, error) {
+	n, err := p.Positive64(key)
+	return int(n), err
+}
+
+// HTTPClient returns the *http.Client under HTTPClientParam, or nil.
+func (p Params) HTTPClient() (*http.Client, error) {
+	v, ok := p.Values[HTTPClientParam]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	hc, ok := v.(*http.Client)
+	if !ok {
+		return nil, p.errorf(HTTPClientParam, "want an *http.Client, got %T", v)
+	}
+	return hc, nil
 }
 
 func (p Params) errorf(key, format string, args ...any) error {

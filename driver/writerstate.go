@@ -108,3 +108,40 @@ const CloseTimeout = 2 * time.Minute
 func CloseContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), CloseTimeout)
 }
+
+// WriteChunks is the body of a chunked backend writer's Write: it checks
+// that the writer is open and ctx has not ended, appends p to *buf and
+// hands every full chunk of chunkSize bytes to store (the backend's part
+// upload) before returning. When p alone holds a chunk or more and nothing
+// is buffered, chunks go to store straight from p. When store fails, the
+// bytes not stored stay in *buf (a FileWriter's Size counts them) and
+// WriteChunks returns len(p) with the error.
+func (s *WriterState) WriteChunks(ctx context.Context, buf *[]byte, p []byte, chunkSize int64, store func(ctx context.Context, chunk []byte) error) (int, error) {
+	if err := s.CheckWrite(); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	chunk := int(chunkSize)
+	if len(*buf) == 0 && len(p) >= chunk {
+		n := 0
+		for len(p)-n >= chunk {
+			if err := store(ctx, p[n:n+chunk]); err != nil {
+				*buf = append(*buf, p[n:]...)
+				return len(p), err
+			}
+			n += chunk
+		}
+		*buf = append(*buf, p[n:]...)
+		return len(p), nil
+	}
+	*buf = append(*buf, p...)
+	for len(*buf) >= chunk {
+		if err := store(ctx, (*buf)[:chunk]); err != nil {
+			return len(p), err
+		}
+		*buf = append((*buf)[:0], (*buf)[chunk:]...)
+	}
+	return len(p), nil
+}

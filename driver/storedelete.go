@@ -1,0 +1,159 @@
+package driver
+
+import (
+	"context"
+	"strings"
+)
+
+// DeleteFiles implements StorageDriver with DeleteInBatches: bulk-delete
+// requests of up to the effective batch size (Capabilities), up to
+// CommonConfig.MaxConcurrency at once, with no list or stat first. A
+// missing path, and so a directory path, counts as deleted.
+func (s *Store) DeleteFiles(ctx context.Context, paths []string) (int, error) {
+	return DeleteInBatches(ctx, s.name, paths, s.caps.DeleteBatchLimit, s.cfg.MaxConcurrency,
+		func(ctx context.Context, batch []string) []DeleteFailure {
+			objs := make([]Object, len(batch))
+			for i, p := range batch {
+				objs[i] = Object{Key: s.keys.Key(p)}
+			}
+			return s.deleteObjects(ctx, "DeleteFiles", objs)
+		})
+}
+
+// deleteObjects deletes objs (one batch) with one Backend.DeleteBatch,
+// plus one more for each round of items that failed transiently (or the
+// whole batch, when the backend marked its failure Retryable), up to
+// CommonConfig.MaxRetries rounds, with backoff in between. It returns the
+// objects not deleted, by path, each with its cause.
+func (s *Store) deleteObjects(ctx context.Context, op string, objs []Object) []DeleteFailure {
+	var failures []DeleteFailure
+	fail := func(o Object, err error) {
+		p := s.keys.AnyPath(o.Key)
+		failures = append(failures, DeleteFailure{Path: p, Err: s.wrap(ctx, op, p, err)})
+	}
+	backoff := s.cfg.Backoff()
+	pending := objs
+	for attempt := 1; ; attempt++ {
+		last := attempt > s.cfg.Retries()
+		errs, err := s.b.DeleteBatch(ctx, pending)
+		var retry []Object
+		switch {
+		case err != nil && (last || ctx.Err() != nil || !IsRetryable(err)):
+			for _, o := range pending {
+				fail(o, err)
+			}
+			return failures
+		case err != nil:
+			retry = pending
+		default:
+			for i, o := range pending {
+				e := errs[i]
+				if e == nil {
+					continue
+				}
+				switch k := s.b.Classify(e); {
+				case k == KindNotFound:
+					// Already gone: deleted, as far as the caller is concerned.
+				case (k == KindTransient || k == KindThrottled) && !last:
+					retry = append(retry, o)
+				default:
+					fail(o, e)
+				}
+			}
+		}
+		if len(retry) == 0 {
+			return failures
+		}
+		s.cfg.Logger.Debug(s.name+": retrying deletes", "objects", len(retry), "attempt", attempt, "error", err)
+		if werr := backoff.Sleep(ctx, attempt); werr != nil {
+			for _, o := range retry {
+				fail(o, werr)
+			}
+			return failures
+		}
+		pending = retry
+	}
+}
+
+// Delete implements StorageDriver. It lists flat from the key of path
+// itself (so the file "a/b" comes first), keeps only that key and the keys
+// under "a/b/", and feeds them into bulk-delete batches while listing goes
+// on: one list request per page and one delete request per batch. Siblings
+// such as "a/bc" are never deleted; when listing meets siblings sorting
+// before "a/b/" ("a/b-x", "a/b.x") and more pages remain, it restarts at
+// the prefix "a/b/" instead of paging through them, and it stops at the
+// first key past "a/b/". Every key under the directory goes, also those
+// that are no valid path. Nothing under path is a *PathNotFoundError.
+func (s *Store) Delete(ctx context.Context, path string) error {
+	if err := s.check(ctx, path, false); err != nil {
+		return err
+	}
+	k := s.keys.Key(path)
+	dirPfx := k + "/"
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g := newBatchGroup(ctx, s.cfg.MaxConcurrency)
+	send := func(batch []Object) {
+		if len(batch) == 0 {
+			return
+		}
+		paths := make([]string, len(batch))
+		for i, o := range batch {
+			paths[i] = s.keys.AnyPath(o.Key)
+		}
+		g.Go(paths, func(ctx context.Context) []DeleteFailure { return s.deleteObjects(ctx, "Delete", batch) })
+	}
+
+	var (
+		batch   []Object
+		total   int
+		listErr error
+	)
+	q := ListQuery{Prefix: k, EndBefore: k + "0"} // "0" follows "/"
+list:
+	for {
+		page, err := s.b.List(ctx, q)
+		if err != nil {
+			listErr = s.wrap(ctx, "Delete", path, err)
+			break
+		}
+		last := ""
+		for _, o := range page.Objects {
+			last = o.Key
+			switch {
+			case o.Key == k || strings.HasPrefix(o.Key, dirPfx):
+				total++
+				batch = append(batch, o)
+				if len(batch) == s.caps.DeleteBatchLimit {
+					send(batch)
+					batch = nil
+				}
+			case o.Key > dirPfx:
+				break list // past everything under path
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		if last < dirPfx && q.Prefix == k {
+			// Siblings like "a/b-x" still ahead of "a/b/": skip them.
+			q = ListQuery{Prefix: dirPfx}
+			continue
+		}
+		q.Token = page.Next
+	}
+	if listErr == nil {
+		send(batch)
+	}
+	failures := g.Wait()
+	switch {
+	case listErr != nil:
+		return listErr
+	case len(failures) > 0:
+		return &DeleteFilesError{DriverName: s.name, Failures: failures}
+	case total == 0:
+		return &PathNotFoundError{Path: path, DriverName: s.name}
+	}
+	return nil
+}
