@@ -35,7 +35,7 @@ import (
 //   - Delete: the file and everything under the directory, listed flat and
 //     fed into bulk-delete batches while listing goes on (deleteTree);
 //   - DeleteFiles: DeleteInBatches, each batch one Backend.DeleteBatch plus
-//     a round per transient per-item failure (deleteObjects);
+//     a round per transient per-item failure (BatchDeleter);
 //   - URLFor: the "method" and "expiry" options, then Backend.SignURL.
 type Store struct {
 	name string

@@ -5,6 +5,11 @@ import (
 	"strings"
 )
 
+// deleter returns the Store's BatchDeleter.
+func (s *Store) deleter() BatchDeleter {
+	return BatchDeleter{DriverName: s.name, Backend: s.b, Keys: s.keys, BatchSize: s.caps.DeleteBatchLimit, Config: s.cfg}
+}
+
 // DeleteFiles implements StorageDriver with DeleteInBatches: bulk-delete
 // requests of up to the effective batch size (Capabilities), up to
 // CommonConfig.MaxConcurrency at once, with no list or stat first. A
@@ -16,26 +21,40 @@ func (s *Store) DeleteFiles(ctx context.Context, paths []string) (int, error) {
 			for i, p := range batch {
 				objs[i] = Object{Key: s.keys.Key(p)}
 			}
-			return s.deleteObjects(ctx, "DeleteFiles", objs)
+			return s.deleter().Batch(ctx, "DeleteFiles", objs)
 		})
 }
 
-// deleteObjects deletes objs (one batch) with one Backend.DeleteBatch,
+// BatchDeleter deletes objects of a Backend in bulk-delete batches with
+// per-item retries: the half of DeleteFiles and Delete after the listing,
+// which a backend also uses for its own bookkeeping objects (parts,
+// segments).
+type BatchDeleter struct {
+	DriverName string
+	Backend    Backend
+	Keys       KeyMap
+	// BatchSize is the most objects per Backend.DeleteBatch.
+	BatchSize int
+	// Config gives MaxConcurrency, the retries, the backoff and the logger.
+	Config CommonConfig
+}
+
+// Batch deletes objs (at most BatchSize) with one Backend.DeleteBatch,
 // plus one more for each round of items that failed transiently (or the
 // whole batch, when the backend marked its failure Retryable), up to
-// CommonConfig.MaxRetries rounds, with backoff in between. It returns the
-// objects not deleted, by path, each with its cause.
-func (s *Store) deleteObjects(ctx context.Context, op string, objs []Object) []DeleteFailure {
+// Config.MaxRetries rounds, with backoff in between. It returns the objects
+// not deleted, by path, each with its cause mapped for operation op.
+func (d BatchDeleter) Batch(ctx context.Context, op string, objs []Object) []DeleteFailure {
 	var failures []DeleteFailure
 	fail := func(o Object, err error) {
-		p := s.keys.AnyPath(o.Key)
-		failures = append(failures, DeleteFailure{Path: p, Err: s.wrap(ctx, op, p, err)})
+		p := d.Keys.AnyPath(o.Key)
+		failures = append(failures, DeleteFailure{Path: p, Err: WrapError(ctx, d.DriverName, op, p, err, d.Backend.Classify)})
 	}
-	backoff := s.cfg.Backoff()
+	backoff := d.Config.Backoff()
 	pending := objs
 	for attempt := 1; ; attempt++ {
-		last := attempt > s.cfg.Retries()
-		errs, err := s.b.DeleteBatch(ctx, pending)
+		last := attempt > d.Config.Retries()
+		errs, err := d.Backend.DeleteBatch(ctx, pending)
 		var retry []Object
 		switch {
 		case err != nil && (last || ctx.Err() != nil || !IsRetryable(err)):
@@ -51,7 +70,7 @@ func (s *Store) deleteObjects(ctx context.Context, op string, objs []Object) []D
 				if e == nil {
 					continue
 				}
-				switch k := s.b.Classify(e); {
+				switch k := d.Backend.Classify(e); {
 				case k == KindNotFound:
 					// Already gone: deleted, as far as the caller is concerned.
 				case (k == KindTransient || k == KindThrottled) && !last:
@@ -64,7 +83,7 @@ func (s *Store) deleteObjects(ctx context.Context, op string, objs []Object) []D
 		if len(retry) == 0 {
 			return failures
 		}
-		s.cfg.Logger.Debug(s.name+": retrying deletes", "objects", len(retry), "attempt", attempt, "error", err)
+		d.Config.Logger.Debug(d.DriverName+": retrying deletes", "objects", len(retry), "attempt", attempt, "error", err)
 		if werr := backoff.Sleep(ctx, attempt); werr != nil {
 			for _, o := range retry {
 				fail(o, werr)
@@ -73,6 +92,30 @@ func (s *Store) deleteObjects(ctx context.Context, op string, objs []Object) []D
 		}
 		pending = retry
 	}
+}
+
+// All deletes objs in batches of BatchSize, up to Config.MaxConcurrency
+// at once, and returns a *DeleteFilesError listing every object not
+// deleted (by path), or nil.
+func (d BatchDeleter) All(ctx context.Context, op string, objs []Object) error {
+	g := newBatchGroup(ctx, d.Config.MaxConcurrency)
+	size := max(d.BatchSize, 1)
+	for start := 0; start < len(objs); start += size {
+		d.goBatch(g, op, objs[start:min(start+size, len(objs))])
+	}
+	if failures := g.Wait(); len(failures) > 0 {
+		return &DeleteFilesError{DriverName: d.DriverName, Failures: failures}
+	}
+	return nil
+}
+
+// goBatch runs Batch for batch in g.
+func (d BatchDeleter) goBatch(g *batchGroup, op string, batch []Object) {
+	paths := make([]string, len(batch))
+	for i, o := range batch {
+		paths[i] = d.Keys.AnyPath(o.Key)
+	}
+	g.Go(paths, func(ctx context.Context) []DeleteFailure { return d.Batch(ctx, op, batch) })
 }
 
 // Delete implements StorageDriver. It lists flat from the key of path
@@ -93,16 +136,12 @@ func (s *Store) Delete(ctx context.Context, path string) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	del := s.deleter()
 	g := newBatchGroup(ctx, s.cfg.MaxConcurrency)
 	send := func(batch []Object) {
-		if len(batch) == 0 {
-			return
+		if len(batch) > 0 {
+			del.goBatch(g, "Delete", batch)
 		}
-		paths := make([]string, len(batch))
-		for i, o := range batch {
-			paths[i] = s.keys.AnyPath(o.Key)
-		}
-		g.Go(paths, func(ctx context.Context) []DeleteFailure { return s.deleteObjects(ctx, "Delete", batch) })
 	}
 
 	var (
