@@ -18,7 +18,7 @@ func ExampleRun() {
 		stores = map[string]*inmemory.Driver{}
 	)
 	h := conformance.Harness{
-		Name: inmemory.Name,
+		Name: inmemory.DriverName,
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
 			mu.Lock()
 			defer mu.Unlock()

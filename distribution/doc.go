@@ -10,7 +10,7 @@
 //	stowage-s3  stowage-gcs  stowage-azure  stowage-swift  stowage-filesystem  stowage-inmemory
 //
 // Each takes exactly the parameters of the stowage backend it names (see
-// the FromParameters or ConfigFromParameters function of packages s3, gcs,
+// the FromParameters or FromParameters function of packages s3, gcs,
 // azure, swift and filesystem), which are those of distribution's own
 // driver of the same kind, so an existing storage section only needs its
 // driver renamed. A registry binary gets them with one blank import:

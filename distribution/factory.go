@@ -23,8 +23,8 @@ var backends = []string{
 	gcs.DriverName,
 	azure.DriverName,
 	swift.DriverName,
-	filesystem.Name,
-	inmemory.Name,
+	filesystem.DriverName,
+	inmemory.DriverName,
 }
 
 // Backends returns the names of the stowage backends registered with

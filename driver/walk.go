@@ -3,7 +3,6 @@ package driver
 import (
 	"context"
 	"errors"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -258,68 +257,4 @@ func (w *Walker) Close() error {
 	}
 	w.cancel()
 	return w.failed()
-}
-
-// SortForWalk sorts entries of one directory into walk order.
-func SortForWalk(entries []FileInfo) {
-	sort.Slice(entries, func(i, j int) bool {
-		return WalkKey(entries[i].Path(), entries[i].IsDir()) < WalkKey(entries[j].Path(), entries[j].IsDir())
-	})
-}
-
-// WalkFallback implements Walk with List and Stat, for backends without a
-// cheaper way: one List per directory and one Stat per entry.
-func WalkFallback(ctx context.Context, d StorageDriver, root string, f WalkFn, opts ...WalkOption) error {
-	if err := ValidateDirPath(d.Name(), root); err != nil {
-		return err
-	}
-	fi, err := d.Stat(ctx, root)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return &PathNotFoundError{Path: root, DriverName: d.Name()}
-	}
-	w, wctx := NewWalker(ctx, root, f, ApplyWalkOptions(opts...))
-	err = walkFallbackDir(wctx, d, root, w)
-	if cerr := w.Close(); cerr != nil {
-		return cerr
-	}
-	return err
-}
-
-func walkFallbackDir(ctx context.Context, d StorageDriver, dir string, w *Walker) error {
-	children, err := d.List(ctx, dir)
-	if err != nil {
-		var nf *PathNotFoundError
-		if errors.As(err, &nf) {
-			return nil // removed while walking
-		}
-		return err
-	}
-	entries := make([]FileInfo, 0, len(children))
-	for _, c := range children {
-		fi, err := d.Stat(ctx, c)
-		if err != nil {
-			var nf *PathNotFoundError
-			if errors.As(err, &nf) {
-				continue
-			}
-			return err
-		}
-		entries = append(entries, fi)
-	}
-	SortForWalk(entries)
-	for _, fi := range entries {
-		descend, err := w.Visit(fi)
-		if err != nil {
-			return err
-		}
-		if descend {
-			if err := walkFallbackDir(ctx, d, fi.Path(), w); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

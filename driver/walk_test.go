@@ -127,21 +127,3 @@ func TestWalkerCancelled(t *testing.T) {
 		t.Errorf("Close = %v", err)
 	}
 }
-
-func TestSortForWalk(t *testing.T) {
-	e := []FileInfo{
-		FileInfoFields{FilePath: "/a", Dir: true},
-		FileInfoFields{FilePath: "/a.txt"},
-		FileInfoFields{FilePath: "/a-b", Dir: true},
-		FileInfoFields{FilePath: "/0"},
-	}
-	SortForWalk(e)
-	var got []string
-	for _, fi := range e {
-		got = append(got, fi.Path())
-	}
-	want := []string{"/0", "/a-b", "/a.txt", "/a"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %q want %q", got, want)
-	}
-}

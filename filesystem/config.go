@@ -7,8 +7,9 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
-// Name is the backend's registered name.
-const Name = "filesystem"
+// DriverName is the name the backend is registered under and that its
+// errors carry.
+const DriverName = "filesystem"
 
 const (
 	// DefaultRootDirectory is where the driver keeps its files when
@@ -51,7 +52,7 @@ func (c Config) normalize() (Config, error) {
 	}
 	switch {
 	case c.MaxThreads < 0:
-		return c, &driver.ConfigError{DriverName: Name, Parameter: ParamMaxThreads, Err: errors.New("must not be negative")}
+		return c, &driver.ConfigError{DriverName: DriverName, Parameter: ParamMaxThreads, Err: errors.New("must not be negative")}
 	case c.MaxThreads == 0:
 		c.MaxThreads = DefaultMaxThreads
 	case c.MaxThreads < MinMaxThreads:
@@ -60,13 +61,13 @@ func (c Config) normalize() (Config, error) {
 	return c, nil
 }
 
-// ConfigFromParameters builds a Config from distribution-style parameters:
+// FromParameters builds a Config from distribution-style parameters:
 // "rootdirectory" (string, default DefaultRootDirectory) and "maxthreads"
 // (integer or numeric string, default DefaultMaxThreads, at least
 // MinMaxThreads). Other parameters are ignored, so a registry's whole
 // storage section can be passed unchanged.
-func ConfigFromParameters(params map[string]any) (Config, error) {
-	p := driver.Params{DriverName: Name, Values: params}
+func FromParameters(params map[string]any) (Config, error) {
+	p := driver.Params{DriverName: DriverName, Values: params}
 	root, err := p.String(ParamRootDirectory, "")
 	if err != nil {
 		return Config{}, err
@@ -79,12 +80,12 @@ func ConfigFromParameters(params map[string]any) (Config, error) {
 }
 
 func init() {
-	driver.Register(Name, factory)
+	driver.Register(DriverName, factory)
 }
 
-// factory is the driver.Factory registered under Name.
+// factory is the driver.Factory registered under DriverName.
 func factory(ctx context.Context, params map[string]any) (driver.StorageDriver, error) {
-	cfg, err := ConfigFromParameters(params)
+	cfg, err := FromParameters(params)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func TestConfigFromParameters(t *testing.T) {
 		{"root not a string", map[string]any{"rootdirectory": 7}, filesystem.Config{}, "rootdirectory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := filesystem.ConfigFromParameters(tc.params)
+			got, err := filesystem.FromParameters(tc.params)
 			if tc.bad != "" {
 				var ce *driver.ConfigError
 				if !errors.As(err, &ce) || ce.Parameter != tc.bad {

@@ -99,7 +99,7 @@ func mutationErr(op, path string, err error) error {
 // with an *driver.InvalidPathError. The directories left empty are then
 // pruned up to, never including, the root.
 func (d *Driver) DeleteFiles(ctx context.Context, paths []string) (int, error) {
-	return driver.DeleteInBatches(ctx, Name, paths, deleteBatchSize, cap(d.sem), d.deleteBatch)
+	return driver.DeleteInBatches(ctx, DriverName, paths, deleteBatchSize, cap(d.sem), d.deleteBatch)
 }
 
 // deleteBatch is DeleteFiles' driver.BatchFunc.

@@ -69,17 +69,17 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.RootDirectory, dirPerm); err != nil {
-		return nil, &driver.ConfigError{DriverName: Name, Parameter: ParamRootDirectory, Err: err}
+		return nil, &driver.ConfigError{DriverName: DriverName, Parameter: ParamRootDirectory, Err: err}
 	}
 	r, err := os.OpenRoot(cfg.RootDirectory)
 	if err != nil {
-		return nil, &driver.ConfigError{DriverName: Name, Parameter: ParamRootDirectory, Err: err}
+		return nil, &driver.ConfigError{DriverName: DriverName, Parameter: ParamRootDirectory, Err: err}
 	}
 	learnEscapeErr(r)
 	for _, dir := range []string{tmpDir, uploadsDir, trashDir} {
 		if err := r.MkdirAll(bookName(dir), dirPerm); err != nil {
 			r.Close()
-			return nil, &driver.ConfigError{DriverName: Name, Parameter: ParamRootDirectory, Err: fmt.Errorf("bookkeeping directory: %w", err)}
+			return nil, &driver.ConfigError{DriverName: DriverName, Parameter: ParamRootDirectory, Err: fmt.Errorf("bookkeeping directory: %w", err)}
 		}
 	}
 	d := &Driver{root: r, rootDir: cfg.RootDirectory, sem: make(chan struct{}, cfg.MaxThreads)}
@@ -96,7 +96,13 @@ func (d *Driver) Close() error { return d.root.Close() }
 func (d *Driver) RootDirectory() string { return d.rootDir }
 
 // Name implements driver.StorageDriver.
-func (d *Driver) Name() string { return Name }
+func (d *Driver) Name() string { return DriverName }
+
+// Capabilities reports what the backend can do: DeleteFiles in batches of
+// deleteBatchSize paths, real directories, no signed URLs, no requests.
+func (d *Driver) Capabilities() driver.Capabilities {
+	return driver.Capabilities{DeleteBatchLimit: deleteBatchSize, RealDirectories: true}
+}
 
 // acquire takes one of the MaxThreads slots for a filesystem operation.
 func (d *Driver) acquire(ctx context.Context) error {
@@ -118,9 +124,9 @@ func (d *Driver) release() { <-d.sem }
 func (d *Driver) begin(ctx context.Context, path string, dir bool) error {
 	var err error
 	if dir {
-		err = driver.ValidateDirPath(Name, path)
+		err = driver.ValidateDirPath(DriverName, path)
 	} else {
-		err = driver.ValidatePath(Name, path)
+		err = driver.ValidatePath(DriverName, path)
 	}
 	if err != nil {
 		return err
@@ -180,7 +186,7 @@ func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.Read
 	}
 	if offset < 0 || offset > fi.Size() {
 		f.Close()
-		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: Name}
+		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
 	}
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
@@ -220,11 +226,11 @@ func fileInfo(path string, fi os.FileInfo) driver.FileInfo {
 // URLFor implements driver.StorageDriver: local files have no URL, so it
 // returns an *driver.UnsupportedMethodError.
 func (d *Driver) URLFor(ctx context.Context, path string, options map[string]any) (string, error) {
-	if err := driver.ValidatePath(Name, path); err != nil {
+	if err := driver.ValidatePath(DriverName, path); err != nil {
 		return "", err
 	}
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	return "", &driver.UnsupportedMethodError{DriverName: Name, Method: "URLFor"}
+	return "", &driver.UnsupportedMethodError{DriverName: DriverName, Method: "URLFor"}
 }

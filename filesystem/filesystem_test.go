@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 // harness maps env.Root to a directory under baseDir.
 func harness() conformance.Harness {
 	return conformance.Harness{
-		Name: filesystem.Name,
+		Name: filesystem.DriverName,
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
 			return newDriver(t, filepath.Join(baseDir, env.Root))
 		},

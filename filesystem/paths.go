@@ -107,7 +107,7 @@ const errEscapes = "leads outside the root through a symbolic link"
 // name and the operation.
 func readErr(op, path string, err error) error {
 	if isNotExist(err) || isEscape(err) {
-		return &driver.PathNotFoundError{Path: path, DriverName: Name}
+		return &driver.PathNotFoundError{Path: path, DriverName: DriverName}
 	}
 	return opErr(op, path, err)
 }
@@ -117,15 +117,15 @@ func readErr(op, path string, err error) error {
 // *InvalidPathError; anything else is wrapped.
 func writeErr(op, path string, err error) error {
 	if isEscape(err) {
-		return &driver.InvalidPathError{Path: path, DriverName: Name, Reason: errEscapes}
+		return &driver.InvalidPathError{Path: path, DriverName: DriverName, Reason: errEscapes}
 	}
 	return opErr(op, path, err)
 }
 
 func opErr(op, path string, err error) error {
-	return fmt.Errorf("%s: %s %s: %w", Name, op, path, err)
+	return fmt.Errorf("%s: %s %s: %w", DriverName, op, path, err)
 }
 
 func notFound(path string) error {
-	return &driver.PathNotFoundError{Path: path, DriverName: Name}
+	return &driver.PathNotFoundError{Path: path, DriverName: DriverName}
 }

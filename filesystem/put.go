@@ -151,7 +151,7 @@ func (d *Driver) syncParents(dir string, all bool) error {
 // link out of the root gives an *driver.InvalidPathError. The source's
 // directories left empty are pruned.
 func (d *Driver) Move(ctx context.Context, sourcePath, destPath string) error {
-	if err := driver.ValidatePath(Name, sourcePath); err != nil {
+	if err := driver.ValidatePath(DriverName, sourcePath); err != nil {
 		return err
 	}
 	if err := d.begin(ctx, destPath, false); err != nil {

@@ -80,7 +80,7 @@ func (d *Driver) readDir(ctx context.Context, dir string, names bool) ([]entry, 
 
 // List implements driver.StorageDriver.
 func (d *Driver) List(ctx context.Context, path string) ([]string, error) {
-	if err := driver.ValidateDirPath(Name, path); err != nil {
+	if err := driver.ValidateDirPath(DriverName, path); err != nil {
 		return nil, err
 	}
 	entries, err := d.readDir(ctx, path, true)

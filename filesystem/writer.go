@@ -35,7 +35,7 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 	defer d.release()
 	dir := uploadDir(path)
 	data := filepath.Join(dir, uploadData)
-	w := &fileWriter{d: d, path: path, dir: dir, data: data, state: driver.WriterState{DriverName: Name}}
+	w := &fileWriter{d: d, path: path, dir: dir, data: data, state: driver.WriterState{DriverName: DriverName}}
 	if append {
 		f, err := d.root.OpenFile(data, os.O_WRONLY, 0)
 		if isNotExist(err) {

@@ -20,14 +20,24 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
-// Name is the backend's registered name.
-const Name = "inmemory"
+// DriverName is the name the backend is registered under and that its
+// errors carry.
+const DriverName = "inmemory"
 
 func init() {
-	driver.Register(Name, func(context.Context, map[string]any) (driver.StorageDriver, error) {
+	driver.Register(DriverName, func(context.Context, map[string]any) (driver.StorageDriver, error) {
 		return New(), nil
 	})
 }
+
+// Config configures a Driver. The in-memory backend has no settings; the
+// type is there so that every backend has the same four names (DriverName,
+// Config, New, FromParameters).
+type Config struct{}
+
+// FromParameters builds a Config from distribution-style parameters, of
+// which the in-memory backend reads none.
+func FromParameters(map[string]any) (Config, error) { return Config{}, nil }
 
 // Driver is an in-memory StorageDriver.
 type Driver struct {
@@ -51,15 +61,22 @@ func New() *Driver {
 }
 
 // Name implements driver.StorageDriver.
-func (d *Driver) Name() string { return Name }
+func (d *Driver) Name() string { return DriverName }
+
+// Capabilities reports what the backend can do: bulk deletes of
+// deleteBatchSize paths, no flat listing, no signed URLs, implicit
+// directories, no requests.
+func (d *Driver) Capabilities() driver.Capabilities {
+	return driver.Capabilities{DeleteBatchLimit: deleteBatchSize}
+}
 
 func (d *Driver) notFound(path string) error {
-	return &driver.PathNotFoundError{Path: path, DriverName: Name}
+	return &driver.PathNotFoundError{Path: path, DriverName: DriverName}
 }
 
 // check validates a file path and the context.
 func check(ctx context.Context, path string) error {
-	if err := driver.ValidatePath(Name, path); err != nil {
+	if err := driver.ValidatePath(DriverName, path); err != nil {
 		return err
 	}
 	return ctx.Err()
@@ -67,7 +84,7 @@ func check(ctx context.Context, path string) error {
 
 // checkDir validates a directory path ("/" allowed) and the context.
 func checkDir(ctx context.Context, path string) error {
-	if err := driver.ValidateDirPath(Name, path); err != nil {
+	if err := driver.ValidateDirPath(DriverName, path); err != nil {
 		return err
 	}
 	return ctx.Err()
@@ -114,7 +131,7 @@ func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.Read
 		return nil, d.notFound(path)
 	}
 	if offset < 0 || offset > int64(len(f.data)) {
-		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: Name}
+		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
 	}
 	return io.NopCloser(bytes.NewReader(f.data[offset:])), nil
 }
@@ -242,7 +259,7 @@ const deleteBatchSize = 1000
 // DeleteFiles implements driver.StorageDriver. Directories are implicit, so
 // those left empty vanish with their last file.
 func (d *Driver) DeleteFiles(ctx context.Context, paths []string) (int, error) {
-	return driver.DeleteInBatches(ctx, Name, paths, deleteBatchSize, 1, func(ctx context.Context, batch []string) []driver.DeleteFailure {
+	return driver.DeleteInBatches(ctx, DriverName, paths, deleteBatchSize, 1, func(ctx context.Context, batch []string) []driver.DeleteFailure {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		for _, p := range batch {
@@ -257,7 +274,7 @@ func (d *Driver) URLFor(ctx context.Context, path string, options map[string]any
 	if err := check(ctx, path); err != nil {
 		return "", err
 	}
-	return "", &driver.UnsupportedMethodError{DriverName: Name, Method: "URLFor"}
+	return "", &driver.UnsupportedMethodError{DriverName: DriverName, Method: "URLFor"}
 }
 
 // Walk implements driver.StorageDriver. It walks like an object store:

@@ -17,7 +17,7 @@ func harness() conformance.Harness {
 		stores = map[string]*inmemory.Driver{}
 	)
 	return conformance.Harness{
-		Name: inmemory.Name,
+		Name: inmemory.DriverName,
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
 			mu.Lock()
 			defer mu.Unlock()

@@ -38,7 +38,7 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 		up = &upload{}
 		d.uploads[path] = up
 	}
-	return &writer{d: d, path: path, up: up, state: driver.WriterState{DriverName: Name}}, nil
+	return &writer{d: d, path: path, up: up, state: driver.WriterState{DriverName: DriverName}}, nil
 }
 
 type writer struct {

@@ -242,6 +242,10 @@ var _ driver.StorageDriver = (*wrapped)(nil)
 // Name returns the backend's name.
 func (w *wrapped) Name() string { return w.name }
 
+// Capabilities reports the wrapped backend's capabilities: the wrapper
+// adds requests only to reads that find stale data.
+func (w *wrapped) Capabilities() driver.Capabilities { return driver.CapabilitiesOf(w.d) }
+
 // now returns the time and evicts what the window and the limit let go.
 // Callers hold w.mu.
 func (w *wrapped) nowLocked() time.Time {
