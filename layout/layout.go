@@ -262,9 +262,19 @@ func (t *Tree) GCFiles() []File {
 // number written so far. It stops at the first error and returns it, with
 // the path that failed.
 func WriteFiles(ctx context.Context, d driver.StorageDriver, files []File, concurrency int, progress func(done int)) error {
-	return forEach(ctx, len(files), concurrency, progress, func(ctx context.Context, i int) error {
+	var (
+		mu   sync.Mutex
+		done int
+	)
+	return driver.ForEach(ctx, len(files), concurrency, func(ctx context.Context, i int) error {
 		if err := d.PutContent(ctx, files[i].Path, files[i].Content); err != nil {
 			return fmt.Errorf("write %s: %w", files[i].Path, err)
+		}
+		if progress != nil {
+			mu.Lock()
+			done++
+			progress(done)
+			mu.Unlock()
 		}
 		return nil
 	})
@@ -318,67 +328,6 @@ func (t *Tree) DeleteOneByOne(ctx context.Context, d driver.StorageDriver, progr
 // DeleteFiles call and returns its result.
 func (t *Tree) DeleteBatched(ctx context.Context, d driver.StorageDriver) (int, error) {
 	return d.DeleteFiles(ctx, t.GCPaths())
-}
-
-// forEach calls fn for 0..n-1 with up to concurrency calls at once and
-// returns the first error; after an error or cancellation no new call
-// starts.
-func forEach(ctx context.Context, n, concurrency int, progress func(done int), fn func(ctx context.Context, i int) error) error {
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		done  int
-		first error
-		next  = make(chan int)
-	)
-	for w := 0; w < min(concurrency, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if ctx.Err() != nil {
-					continue
-				}
-				if err := fn(ctx, i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-						cancel(err)
-					}
-					mu.Unlock()
-					continue
-				}
-				mu.Lock()
-				done++
-				if progress != nil {
-					progress(done)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-feed:
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		return first
-	}
-	if done < n {
-		return context.Cause(ctx)
-	}
-	return nil
 }
 
 // DeleteCell is one cell of the delete matrix: Manifests manifests with
