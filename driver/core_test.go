@@ -210,7 +210,6 @@ func TestBatchDeleterAllReportsEveryFailure(t *testing.T) {
 	}
 }
 
-
 func TestWriteChunks(t *testing.T) {
 	var stored [][]byte
 	store := func(_ context.Context, c []byte) error {
