@@ -18,7 +18,6 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stowage-dev/stowage/driver"
-	"github.com/stowage-dev/stowage/internal/wait"
 )
 
 // newClient builds the SDK client for a normalized Config.
@@ -83,24 +82,18 @@ func newRetryer(c Config) aws.Retryer {
 			Codes: map[int]struct{}{http.StatusTooManyRequests: {}},
 		})
 		if c.RetryBaseDelay > 0 {
-			o.Backoff = jitterBackoff{base: c.RetryBaseDelay, max: c.RetryMaxBackoff}
+			o.Backoff = sdkBackoff{c.Backoff()}
 		}
 	})
 }
 
-// jitterBackoff is full-jitter exponential backoff: a uniformly random
-// delay in [0, min(max, base*2^(attempt-1))).
-type jitterBackoff struct {
-	base, max time.Duration
-}
+// sdkBackoff gives the SDK's retryer driver.Backoff, the full-jitter
+// exponential backoff of Config.RetryBaseDelay.
+type sdkBackoff struct{ driver.Backoff }
 
 // BackoffDelay implements retry.BackoffDelayer.
-func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
-	return b.delay(attempt), nil
-}
-
-func (b jitterBackoff) delay(attempt int) time.Duration {
-	return wait.Jitter(b.base, b.max, attempt)
+func (b sdkBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	return b.Delay(attempt), nil
 }
 
 // sdkLogger sends the SDK's log lines to the driver's slog.Logger: its

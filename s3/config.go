@@ -3,10 +3,7 @@ package s3
 import (
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -30,13 +27,6 @@ const (
 	DefaultMultipartCopyThresholdSize = 32 << 20
 	// DefaultMultipartCopyMaxConcurrency bounds the parts copied at once.
 	DefaultMultipartCopyMaxConcurrency = 100
-	// DefaultMaxConcurrency bounds the DeleteObjects batches in flight.
-	DefaultMaxConcurrency = 10
-	// DefaultMaxRetries is the number of retries after a failed attempt.
-	DefaultMaxRetries = 5
-	// DefaultURLExpiry is how long a URLFor URL stays valid without an
-	// "expiry" option.
-	DefaultURLExpiry = 20 * time.Minute
 )
 
 // Checksum modes (Config.Checksum, parameter "checksum").
@@ -57,7 +47,16 @@ const (
 
 // Config configures a Driver. The zero value of every field but Bucket
 // means its default.
+//
+// Of the common settings (driver.CommonConfig), RetryBaseDelay, when set,
+// also replaces the SDK's backoff (50 ms base, 1 s for throttling,
+// doubling per attempt, full jitter) with a full-jitter exponential backoff
+// from this base for every retryable error; MaxConcurrency bounds the
+// DeleteObjects requests in flight, and DeleteBatchSize may lower the
+// DeleteObjects maximum of 1,000 keys.
 type Config struct {
+	driver.CommonConfig
+
 	// Bucket holds all the driver's objects. Required.
 	Bucket string
 	// Region of the bucket. Defaults to the SDK's default chain
@@ -77,10 +76,6 @@ type Config struct {
 	AccessKey    string
 	SecretKey    string
 	SessionToken string
-
-	// RootDirectory is a key prefix under which every path lives ("" for
-	// the bucket's root). Leading and trailing slashes are ignored.
-	RootDirectory string
 
 	// StorageClass of new objects, e.g. "STANDARD" or "REDUCED_REDUNDANCY";
 	// empty or "NONE" sends none (the bucket's default).
@@ -102,35 +97,9 @@ type Config struct {
 	// CopyObject request (at most 5 GiB).
 	MultipartCopyThresholdSize int64
 
-	// MaxRetries is the number of retries after a failed attempt on
-	// throttling, 5xx and connection errors. 0 means DefaultMaxRetries; a
-	// negative value disables retries.
-	MaxRetries int
-	// RetryBaseDelay, when set, replaces the SDK's backoff (50 ms base, 1 s
-	// for throttling, doubling per attempt, full jitter) with a full-jitter
-	// exponential backoff from this base for every retryable error. Tests
-	// use it to keep fault injection fast.
-	RetryBaseDelay time.Duration
-	// RetryMaxBackoff caps one backoff delay; 0 means 20 s.
-	RetryMaxBackoff time.Duration
-
-	// MaxConcurrency bounds the DeleteObjects requests in flight for one
-	// DeleteFiles or Delete call.
-	MaxConcurrency int
-	// DeleteBatchSize is the most keys per DeleteObjects request. It may
-	// lower the S3 maximum of 1,000, never raise it: larger values are
-	// capped at MaxDeleteBatchSize (with a logged warning).
-	DeleteBatchSize int
-
 	// Checksum selects how request checksums are sent: ChecksumWhenRequired
 	// (default), ChecksumWhenSupported or ChecksumMD5.
 	Checksum string
-
-	// HTTPClient sends every request; nil means the SDK's default client.
-	HTTPClient *http.Client
-
-	// Logger receives the driver's warnings; nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // normalize checks c and fills in its defaults. It returns a
@@ -139,15 +108,11 @@ func (c Config) normalize() (Config, error) {
 	bad := func(param, format string, args ...any) (Config, error) {
 		return c, &driver.ConfigError{DriverName: DriverName, Parameter: param, Err: fmt.Errorf(format, args...)}
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if c.Bucket == "" {
 		return bad("bucket", "required")
 	}
-	c.RootDirectory = strings.Trim(c.RootDirectory, "/")
-	if strings.Contains(c.RootDirectory, "//") {
-		return bad("rootdirectory", "empty component in %q", c.RootDirectory)
+	if err := c.CommonConfig.Normalize(DriverName, MaxDeleteBatchSize); err != nil {
+		return c, err
 	}
 	if c.Region == "" && c.RegionEndpoint != "" {
 		c.Region = "us-east-1"
@@ -182,37 +147,6 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MultipartCopyMaxConcurrency < 0 {
 		return bad("multipartcopymaxconcurrency", "%d is negative", c.MultipartCopyMaxConcurrency)
-	}
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = DefaultMaxConcurrency
-	}
-	if c.MaxConcurrency < 0 {
-		return bad("maxconcurrency", "%d is negative", c.MaxConcurrency)
-	}
-	switch {
-	case c.DeleteBatchSize == 0:
-		c.DeleteBatchSize = MaxDeleteBatchSize
-	case c.DeleteBatchSize < 0:
-		return bad("deletebatchsize", "%d is negative", c.DeleteBatchSize)
-	case c.DeleteBatchSize > MaxDeleteBatchSize:
-		c.Logger.Warn("s3: deletebatchsize above the DeleteObjects limit, capped",
-			"deletebatchsize", c.DeleteBatchSize, "cap", MaxDeleteBatchSize)
-		c.DeleteBatchSize = MaxDeleteBatchSize
-	}
-	switch {
-	case c.MaxRetries == 0:
-		c.MaxRetries = DefaultMaxRetries
-	case c.MaxRetries < 0:
-		c.MaxRetries = -1
-	}
-	if c.RetryBaseDelay < 0 {
-		return bad("retrybasedelay", "%v is negative", c.RetryBaseDelay)
-	}
-	if c.RetryMaxBackoff == 0 {
-		c.RetryMaxBackoff = 20 * time.Second
-	}
-	if c.RetryMaxBackoff < 0 {
-		return bad("retrymaxbackoff", "%v is negative", c.RetryMaxBackoff)
 	}
 	switch strings.ToLower(strings.ReplaceAll(c.Checksum, "_", "")) {
 	case "", "required", ChecksumWhenRequired:

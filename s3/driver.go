@@ -5,8 +5,11 @@
 // driver.Open(ctx, "s3", params) with distribution-style parameters (see
 // FromParameters), or build a Config and call New.
 //
-// Paths map to keys by dropping the leading "/" and prefixing the root
-// directory: with rootdirectory "registry", "/docker/x" is the key
+// The Driver is a driver.Store over this package's backend: the Store does
+// the path and context checks, the error mapping, Stat, List, Walk,
+// directory Delete, the batching and per-key retries of DeleteFiles and the
+// URLFor options, and the backend sends the S3 requests. Paths map to keys
+// with driver.KeyMap: with rootdirectory "registry", "/docker/x" is the key
 // "registry/docker/x". DeleteFiles sends DeleteObjects requests of up to
 // 1,000 keys, Delete and Walk list flat (one ListObjectsV2 per 1,000 keys),
 // Writer uploads in multipart parts that survive the process, and Move
@@ -21,10 +24,10 @@ package s3
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -37,18 +40,16 @@ import (
 // errors carry.
 const DriverName = "s3"
 
-// hiddenDir is the directory, directly under the root, that holds the
-// driver's bookkeeping objects. "~" is outside the path alphabet, so no
-// valid path names it, and it sorts after every valid name.
-const hiddenDir = "~stowage"
+// hiddenPrefix is the key prefix, relative to the root, of the driver's
+// bookkeeping objects. "~" is outside the path alphabet, so no valid path
+// names it, and it sorts after every valid name.
+const hiddenPrefix = "~stowage/"
 
-// Driver is the S3 StorageDriver. It is safe for concurrent use.
+// Driver is the S3 StorageDriver: a driver.Store over the S3 backend. It is
+// safe for concurrent use.
 type Driver struct {
-	cfg     Config
-	client  *s3.Client
-	presign *s3.PresignClient
-	bucket  string
-	prefix  string // rootdirectory + "/", or "" for the bucket's root
+	*driver.Store
+	b *backend
 }
 
 var _ driver.StorageDriver = (*Driver)(nil)
@@ -64,189 +65,158 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: c, client: client, presign: s3.NewPresignClient(client), bucket: c.Bucket}
-	if c.RootDirectory != "" {
-		d.prefix = c.RootDirectory + "/"
+	b := &backend{cfg: c, client: client, presign: s3.NewPresignClient(client), bucket: c.Bucket,
+		keys: driver.NewKeyMap(c.RootDirectory)}
+	caps := driver.Capabilities{
+		HTTP:             true,
+		DeleteBatchLimit: MaxDeleteBatchSize,
+		ListPageSize:     1000,
+		StartAfter:       true,
+		SignedURLs:       true,
+		HiddenPrefix:     hiddenPrefix,
 	}
-	return d, nil
+	return &Driver{Store: driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig), b: b}, nil
 }
-
-// Name implements driver.StorageDriver.
-func (d *Driver) Name() string { return DriverName }
 
 // Client returns the SDK client the driver uses, for operations stowage
 // does not cover.
-func (d *Driver) Client() *s3.Client { return d.client }
+func (d *Driver) Client() *s3.Client { return d.b.client }
 
-// key maps a valid path (not "/") to its object key.
-func (d *Driver) key(path string) string { return d.prefix + path[1:] }
-
-// dirPrefix maps a valid directory path ("/" included) to the key prefix
-// of everything under it.
-func (d *Driver) dirPrefix(path string) string {
-	if path == "/" {
-		return d.prefix
-	}
-	return d.prefix + path[1:] + "/"
+// backend is the driver.Backend of S3: one SDK request (or a few) per
+// method.
+type backend struct {
+	cfg     Config
+	client  *s3.Client
+	presign *s3.PresignClient
+	bucket  string
+	keys    driver.KeyMap
 }
 
-// pathOf maps a key under the root back to its path; ok is false for a key
-// that is not a valid path (the driver's own bookkeeping, or foreign keys
-// such as "a//b" or "a/b/" markers), which listings leave out.
-func (d *Driver) pathOf(key string) (string, bool) {
-	rel, found := strings.CutPrefix(key, d.prefix)
-	if !found || rel == "" {
-		return "", false
-	}
-	p := "/" + rel
-	if driver.ValidatePath(DriverName, p) != nil {
-		return "", false
-	}
-	return p, true
-}
+var _ driver.Backend = (*backend)(nil)
 
-// GetContent implements driver.StorageDriver.
-func (d *Driver) GetContent(ctx context.Context, path string) ([]byte, error) {
-	rc, err := d.Reader(ctx, path, 0)
+// Classify implements driver.Backend.
+func (b *backend) Classify(err error) driver.ErrorKind { return Classify(err) }
+
+// Head implements driver.Backend with HeadObject.
+func (b *backend) Head(ctx context.Context, path string) (driver.Object, error) {
+	out, err := b.head(ctx, path)
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, d.wrap(ctx, "GetContent", path, err)
-	}
-	return b, nil
+	return driver.Object{Size: aws.ToInt64(out.ContentLength), ModTime: aws.ToTime(out.LastModified)}, nil
 }
 
-// PutContent implements driver.StorageDriver with one PutObject, which S3
-// makes visible atomically.
-func (d *Driver) PutContent(ctx context.Context, path string, content []byte) error {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+// head sends HeadObject for the file at path.
+func (b *backend) head(ctx context.Context, path string) (*s3.HeadObjectOutput, error) {
+	return b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.keys.Key(path))})
+}
+
+// Put implements driver.Backend with one PutObject, which S3 makes visible
+// atomically.
+func (b *backend) Put(ctx context.Context, path string, content []byte) error {
 	in := &s3.PutObjectInput{
-		Bucket:        aws.String(d.bucket),
-		Key:           aws.String(d.key(path)),
+		Bucket:        aws.String(b.bucket),
+		Key:           aws.String(b.keys.Key(path)),
 		Body:          bytes.NewReader(content),
 		ContentLength: aws.Int64(int64(len(content))),
 		ContentType:   aws.String("application/octet-stream"),
 	}
-	d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
-	if _, err := d.client.PutObject(ctx, in); err != nil {
-		return d.wrap(ctx, "PutContent", path, err)
-	}
-	return nil
+	b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+	_, err := b.client.PutObject(ctx, in)
+	return err
 }
 
 // putOptions fills the storage class and encryption fields every object
 // creating request shares.
-func (d *Driver) putOptions(class *types.StorageClass, sse *types.ServerSideEncryption, keyID **string) {
-	if d.cfg.StorageClass != "" {
-		*class = types.StorageClass(d.cfg.StorageClass)
+func (b *backend) putOptions(class *types.StorageClass, sse *types.ServerSideEncryption, keyID **string) {
+	if b.cfg.StorageClass != "" {
+		*class = types.StorageClass(b.cfg.StorageClass)
 	}
-	if d.cfg.Encrypt {
-		if d.cfg.KeyID != "" {
+	if b.cfg.Encrypt {
+		if b.cfg.KeyID != "" {
 			*sse = types.ServerSideEncryptionAwsKms
-			*keyID = aws.String(d.cfg.KeyID)
+			*keyID = aws.String(b.cfg.KeyID)
 		} else {
 			*sse = types.ServerSideEncryptionAes256
 		}
 	}
 }
 
-// Reader implements driver.StorageDriver with a ranged GetObject.
-func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if offset < 0 {
-		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	in := &s3.GetObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(d.key(path))}
+// Read implements driver.Backend with a ranged GetObject whose body
+// resumes after a dropped connection (see resumable). An offset at or
+// beyond the end fails with InvalidRange (driver.KindInvalidRange).
+func (b *backend) Read(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.keys.Key(path))}
 	if offset > 0 {
 		in.Range = aws.String(fmt.Sprintf("bytes=%d-", offset))
 	}
-	out, err := d.client.GetObject(ctx, in)
-	if err == nil {
-		end := int64(-1)
-		if out.ContentLength != nil {
-			end = offset + *out.ContentLength
-		}
-		return d.resumable(ctx, path, out.ETag, offset, end, out.Body), nil
-	}
-	if offset > 0 && errorCode(err) == "InvalidRange" {
-		// The offset is at or beyond the end: find out which.
-		head, herr := d.head(ctx, "Reader", path)
-		if herr != nil {
-			return nil, herr
-		}
-		if offset == aws.ToInt64(head.ContentLength) {
-			return io.NopCloser(bytes.NewReader(nil)), nil
-		}
-		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
-	}
-	return nil, d.wrap(ctx, "Reader", path, err)
-}
-
-// head sends HeadObject for the file at path on behalf of operation op.
-func (d *Driver) head(ctx context.Context, op, path string) (*s3.HeadObjectOutput, error) {
-	out, err := d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(d.key(path))})
-	if err != nil {
-		return nil, d.wrap(ctx, op, path, err)
-	}
-	return out, nil
-}
-
-// Stat implements driver.StorageDriver: HeadObject for a file, then one
-// ListObjectsV2 of at most one key for a directory. The root always exists.
-func (d *Driver) Stat(ctx context.Context, path string) (driver.FileInfo, error) {
-	if err := driver.ValidateDirPath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if path == "/" {
-		return driver.FileInfoFields{FilePath: "/", Dir: true}, nil
-	}
-	out, err := d.head(ctx, "Stat", path)
-	if err == nil {
-		return driver.FileInfoFields{
-			FilePath:    path,
-			FileSize:    aws.ToInt64(out.ContentLength),
-			FileModTime: aws.ToTime(out.LastModified),
-		}, nil
-	}
-	var nf *driver.PathNotFoundError
-	if !errors.As(err, &nf) {
-		return nil, err
-	}
-	isDir, err := d.dirExists(ctx, path)
+	out, err := b.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	if !isDir {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	end := int64(-1)
+	if out.ContentLength != nil {
+		end = offset + *out.ContentLength
 	}
-	return driver.FileInfoFields{FilePath: path, Dir: true}, nil
+	return b.resumable(ctx, path, out.ETag, offset, end, out.Body), nil
 }
 
-// dirExists reports whether any key lies under the directory path.
-func (d *Driver) dirExists(ctx context.Context, path string) (bool, error) {
-	out, err := d.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
-		Bucket:  aws.String(d.bucket),
-		Prefix:  aws.String(d.dirPrefix(path)),
-		MaxKeys: aws.Int32(1),
-	})
-	if err != nil {
-		return false, d.wrap(ctx, "Stat", path, err)
+// List implements driver.Backend with one ListObjectsV2 (with the "/"
+// delimiter for q.Delimiter). S3 cannot stop before q.EndBefore.
+func (b *backend) List(ctx context.Context, q driver.ListQuery) (driver.ObjectPage, error) {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(b.bucket), Prefix: aws.String(q.Prefix)}
+	if q.Delimiter {
+		in.Delimiter = aws.String("/")
 	}
-	return len(out.Contents) > 0, nil
+	if q.Token != "" {
+		in.ContinuationToken = aws.String(q.Token)
+	}
+	if q.StartAfter != "" {
+		in.StartAfter = aws.String(q.StartAfter)
+	}
+	if q.Limit > 0 {
+		in.MaxKeys = aws.Int32(int32(q.Limit))
+	}
+	out, err := b.client.ListObjectsV2(ctx, in)
+	if err != nil {
+		return driver.ObjectPage{}, err
+	}
+	var page driver.ObjectPage
+	for _, o := range out.Contents {
+		page.Objects = append(page.Objects, driver.Object{
+			Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), ModTime: aws.ToTime(o.LastModified)})
+	}
+	for _, cp := range out.CommonPrefixes {
+		page.Prefixes = append(page.Prefixes, aws.ToString(cp.Prefix))
+	}
+	if aws.ToBool(out.IsTruncated) {
+		page.Next = aws.ToString(out.NextContinuationToken)
+	}
+	return page, nil
+}
+
+// SignURL implements driver.Backend with a presigned GetObject or
+// HeadObject, valid for the time until expires rounded to whole seconds
+// (what a presigned URL can say), so the default expiry is exactly
+// driver.DefaultURLExpiry. Below half a second it is not rounded: a zero
+// duration would make the SDK sign for its default of 15 minutes.
+func (b *backend) SignURL(ctx context.Context, path, method string, expires time.Time) (string, error) {
+	d := time.Until(expires)
+	if r := d.Round(time.Second); r > 0 {
+		d = r
+	}
+	opt := s3.WithPresignExpires(d)
+	bucket, key := aws.String(b.bucket), aws.String(b.keys.Key(path))
+	if method == http.MethodHead {
+		req, err := b.presign.PresignHeadObject(ctx, &s3.HeadObjectInput{Bucket: bucket, Key: key}, opt)
+		if err != nil {
+			return "", err
+		}
+		return req.URL, nil
+	}
+	req, err := b.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: key}, opt)
+	if err != nil {
+		return "", err
+	}
+	return req.URL, nil
 }

@@ -3,7 +3,6 @@ package s3
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/aws/smithy-go"
@@ -29,86 +28,53 @@ var throttleCodes = map[string]bool{
 	"RequestThrottled":         true,
 }
 
-// Per-key DeleteObjects error codes worth another try.
-var transientDeleteCodes = map[string]bool{
+// Error codes worth another try, also per key in a DeleteObjects response.
+var transientCodes = map[string]bool{
 	"InternalError":      true,
-	"SlowDown":           true,
 	"ServiceUnavailable": true,
 	"RequestTimeout":     true,
 	"OperationAborted":   true,
 }
 
-// errorCode returns the S3 error code of err, or "".
-func errorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
+// Classify says what an error of the S3 SDK (or one per-key error of a
+// DeleteObjects response) means: a missing object, key or upload is
+// driver.KindNotFound (a missing bucket is not), a rate limit
+// driver.KindThrottled, InvalidRange driver.KindInvalidRange, and the
+// codes of a server-side hiccup or a 5xx status driver.KindTransient.
+func Classify(err error) driver.ErrorKind {
+	var code string
+	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
+		code = apiErr.ErrorCode()
 	}
-	return ""
-}
-
-// httpStatus returns the HTTP status of the response behind err, or 0.
-func httpStatus(err error) int {
+	status := 0
 	var re interface{ HTTPStatusCode() int }
 	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
-
-// isNotFound reports whether err says the object does not exist.
-func isNotFound(err error) bool {
-	code := errorCode(err)
-	if code == "NoSuchBucket" {
-		return false
-	}
-	return notFoundCodes[code] || httpStatus(err) == http.StatusNotFound
-}
-
-// isThrottle reports whether err is a rate limit.
-func isThrottle(err error) bool {
-	return throttleCodes[errorCode(err)] || httpStatus(err) == http.StatusTooManyRequests
-}
-
-// wrap maps an SDK error of operation op on path to the driver's errors:
-// a missing object becomes *driver.PathNotFoundError, a rate limit left
-// after the retries *driver.TooManyRequestsError, and a cancelled context
-// an error matching ctx.Err(); anything else is wrapped with the driver's
-// name, the operation and the path.
-func (d *Driver) wrap(ctx context.Context, op, path string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		if errors.Is(err, cerr) {
-			return fmt.Errorf("%s: %s %s: %w", DriverName, op, path, err)
-		}
-		return fmt.Errorf("%s: %s %s: %w (%v)", DriverName, op, path, cerr, err)
-	}
-	var nf *driver.PathNotFoundError
-	if errors.As(err, &nf) {
-		return err
+		status = re.HTTPStatusCode()
 	}
 	switch {
-	case isNotFound(err):
-		return &driver.PathNotFoundError{Path: path, DriverName: DriverName}
-	case isThrottle(err):
-		return &driver.TooManyRequestsError{DriverName: DriverName, Cause: fmt.Errorf("%s %s: %w", op, path, err)}
+	case code == "NoSuchBucket":
+		return driver.KindOther
+	case notFoundCodes[code] || status == http.StatusNotFound:
+		return driver.KindNotFound
+	case throttleCodes[code] || status == http.StatusTooManyRequests:
+		return driver.KindThrottled
+	case code == "InvalidRange":
+		return driver.KindInvalidRange
+	case transientCodes[code] || status >= 500:
+		return driver.KindTransient
 	}
-	return fmt.Errorf("%s: %s %s: %w", DriverName, op, path, err)
+	return driver.KindOther
 }
 
-// deleteError maps one per-key error of a DeleteObjects response.
-func deleteError(path, code, message string) error {
-	err := &keyError{Code: code, Message: message}
-	if throttleCodes[code] {
-		return &driver.TooManyRequestsError{DriverName: DriverName, Cause: fmt.Errorf("delete %s: %w", path, err)}
-	}
-	return fmt.Errorf("%s: delete %s: %w", DriverName, path, err)
+// wrap maps an SDK error of operation op on path to the driver's errors,
+// for the code that runs outside the Store's calls (the writer, Move's
+// part copies).
+func wrap(ctx context.Context, op, path string, err error) error {
+	return driver.WrapError(ctx, DriverName, op, path, err, Classify)
 }
 
 // keyError is one per-key error of a DeleteObjects response. It matches
-// smithy.APIError, so errorCode sees its code.
+// smithy.APIError, so Classify sees its code.
 type keyError struct {
 	Code    string
 	Message string

@@ -67,7 +67,7 @@ func ExampleFromParameters() {
 // and reports each path it could not delete.
 func ExampleDriver_DeleteFiles() {
 	ctx := context.Background()
-	d, err := s3.New(ctx, s3.Config{Bucket: "registry", Region: "eu-west-1", RootDirectory: "docker"})
+	d, err := s3.New(ctx, s3.Config{Bucket: "registry", Region: "eu-west-1", CommonConfig: driver.CommonConfig{RootDirectory: "docker"}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,21 +14,12 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
-// Move implements driver.StorageDriver: a server-side CopyObject for
-// objects up to Config.MultipartCopyThresholdSize, a multipart copy with
-// parallel UploadPartCopy requests above it, then DeleteObject of the
-// source. Moving a file onto itself leaves it as it is.
-func (d *Driver) Move(ctx context.Context, sourcePath, destPath string) error {
-	if err := driver.ValidatePath(DriverName, sourcePath); err != nil {
-		return err
-	}
-	if err := driver.ValidatePath(DriverName, destPath); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	head, err := d.head(ctx, "Move", sourcePath)
+// Move implements driver.Backend: a server-side CopyObject for objects up
+// to Config.MultipartCopyThresholdSize, a multipart copy with parallel
+// UploadPartCopy requests above it, then DeleteObject of the source. Moving
+// a file onto itself leaves it as it is.
+func (b *backend) Move(ctx context.Context, sourcePath, destPath string) error {
+	head, err := b.head(ctx, sourcePath)
 	if err != nil {
 		return err
 	}
@@ -37,32 +27,30 @@ func (d *Driver) Move(ctx context.Context, sourcePath, destPath string) error {
 		return nil
 	}
 	size := aws.ToInt64(head.ContentLength)
-	if size <= d.cfg.MultipartCopyThresholdSize {
+	if size <= b.cfg.MultipartCopyThresholdSize {
 		in := &s3.CopyObjectInput{
-			Bucket:     aws.String(d.bucket),
-			Key:        aws.String(d.key(destPath)),
-			CopySource: aws.String(d.copySource(sourcePath)),
+			Bucket:     aws.String(b.bucket),
+			Key:        aws.String(b.keys.Key(destPath)),
+			CopySource: aws.String(b.copySource(sourcePath)),
 		}
-		d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
-		if _, err := d.client.CopyObject(ctx, in); err != nil {
-			return d.wrap(ctx, "Move", sourcePath, err)
+		b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+		if _, err := b.client.CopyObject(ctx, in); err != nil {
+			return err
 		}
-	} else if err := d.multipartCopy(ctx, sourcePath, destPath, size, head.ContentType); err != nil {
+	} else if err := b.multipartCopy(ctx, sourcePath, destPath, size, head.ContentType); err != nil {
 		return err
 	}
-	if _, err := d.client.DeleteObject(ctx, &s3.DeleteObjectInput{
-		Bucket: aws.String(d.bucket),
-		Key:    aws.String(d.key(sourcePath)),
-	}); err != nil {
-		return d.wrap(ctx, "Move", sourcePath, err)
-	}
-	return nil
+	_, err = b.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(b.bucket),
+		Key:    aws.String(b.keys.Key(sourcePath)),
+	})
+	return err
 }
 
 // copySource is the CopySource value naming the object at path: bucket and
 // key, URL-escaped.
-func (d *Driver) copySource(path string) string {
-	parts := strings.Split(d.bucket+"/"+d.key(path), "/")
+func (b *backend) copySource(path string) string {
+	parts := strings.Split(b.bucket+"/"+b.keys.Key(path), "/")
 	for i, s := range parts {
 		parts[i] = url.PathEscape(s)
 	}
@@ -71,34 +59,34 @@ func (d *Driver) copySource(path string) string {
 
 // multipartCopy copies source to dest in MultipartCopyChunkSize parts, up
 // to MultipartCopyMaxConcurrency at once. A failure aborts the upload.
-func (d *Driver) multipartCopy(ctx context.Context, sourcePath, destPath string, size int64, contentType *string) error {
+func (b *backend) multipartCopy(ctx context.Context, sourcePath, destPath string, size int64, contentType *string) error {
 	create := &s3.CreateMultipartUploadInput{
-		Bucket:      aws.String(d.bucket),
-		Key:         aws.String(d.key(destPath)),
+		Bucket:      aws.String(b.bucket),
+		Key:         aws.String(b.keys.Key(destPath)),
 		ContentType: contentType,
 	}
-	d.putOptions(&create.StorageClass, &create.ServerSideEncryption, &create.SSEKMSKeyId)
-	up, err := d.client.CreateMultipartUpload(ctx, create)
+	b.putOptions(&create.StorageClass, &create.ServerSideEncryption, &create.SSEKMSKeyId)
+	up, err := b.client.CreateMultipartUpload(ctx, create)
 	if err != nil {
-		return d.wrap(ctx, "Move", destPath, err)
+		return wrap(ctx, "Move", destPath, err)
 	}
 	uploadID := up.UploadId
 
-	parts, err := d.copyParts(ctx, "Move", sourcePath, d.key(destPath), aws.ToString(uploadID), sourcePath, nil,
-		partRanges(size, d.cfg.MultipartCopyChunkSize, false))
+	parts, err := b.copyParts(ctx, "Move", sourcePath, b.keys.Key(destPath), aws.ToString(uploadID), sourcePath, nil,
+		partRanges(size, b.cfg.MultipartCopyChunkSize, false))
 	if err == nil {
-		_, err = d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-			Bucket:          aws.String(d.bucket),
-			Key:             aws.String(d.key(destPath)),
+		_, err = b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+			Bucket:          aws.String(b.bucket),
+			Key:             aws.String(b.keys.Key(destPath)),
 			UploadId:        uploadID,
 			MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 		})
 		if err == nil {
 			return nil
 		}
-		err = d.wrap(ctx, "Move", destPath, err)
+		err = wrap(ctx, "Move", destPath, err)
 	}
-	d.abortUpload(ctx, d.key(destPath), aws.ToString(uploadID))
+	b.abortUpload(ctx, b.keys.Key(destPath), aws.ToString(uploadID))
 	return err
 }
 
@@ -133,68 +121,39 @@ func partRanges(size, chunk int64, keepMin bool) []byteRange {
 // With ifMatch set every range must come from the object of that ETag.
 // Errors are wrapped for operation op on path; the caller aborts the
 // upload.
-func (d *Driver) copyParts(ctx context.Context, op, path, key, uploadID, srcPath string, ifMatch *string, ranges []byteRange) ([]types.CompletedPart, error) {
+func (b *backend) copyParts(ctx context.Context, op, path, key, uploadID, srcPath string, ifMatch *string, ranges []byteRange) ([]types.CompletedPart, error) {
 	parts := make([]types.CompletedPart, len(ranges))
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		slots    = make(chan struct{}, d.cfg.MultipartCopyMaxConcurrency)
-	)
-	for i, r := range ranges {
-		select {
-		case slots <- struct{}{}:
-		case <-cctx.Done():
+	err := driver.ForEach(ctx, len(ranges), b.cfg.MultipartCopyMaxConcurrency, func(ctx context.Context, i int) error {
+		num := aws.Int32(int32(i + 1))
+		out, err := b.client.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+			Bucket:            aws.String(b.bucket),
+			Key:               aws.String(key),
+			CopySource:        aws.String(b.copySource(srcPath)),
+			CopySourceIfMatch: ifMatch,
+			CopySourceRange:   aws.String(fmt.Sprintf("bytes=%d-%d", ranges[i].first, ranges[i].last)),
+			PartNumber:        num,
+			UploadId:          aws.String(uploadID),
+		})
+		if err != nil {
+			return err
 		}
-		if cctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			num := aws.Int32(int32(i + 1))
-			out, err := d.client.UploadPartCopy(cctx, &s3.UploadPartCopyInput{
-				Bucket:            aws.String(d.bucket),
-				Key:               aws.String(key),
-				CopySource:        aws.String(d.copySource(srcPath)),
-				CopySourceIfMatch: ifMatch,
-				CopySourceRange:   aws.String(fmt.Sprintf("bytes=%d-%d", r.first, r.last)),
-				PartNumber:        num,
-				UploadId:          aws.String(uploadID),
-			})
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = d.wrap(cctx, op, path, err)
-				}
-				mu.Unlock()
-				cancel()
-				return
-			}
-			parts[i] = types.CompletedPart{PartNumber: num, ETag: out.CopyPartResult.ETag}
-		}()
-	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = d.wrap(ctx, op, path, ctx.Err())
-	}
-	return parts, firstErr
+		parts[i] = types.CompletedPart{PartNumber: num, ETag: out.CopyPartResult.ETag}
+		return nil
+	})
+	return parts, wrap(ctx, op, path, err)
 }
 
 // abortUpload aborts a multipart upload, also when ctx has ended (with a
 // bounded context of its own), logging a failure: it only cleans up.
-func (d *Driver) abortUpload(ctx context.Context, key, uploadID string) {
+func (b *backend) abortUpload(ctx context.Context, key, uploadID string) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	_, err := d.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
-		Bucket:   aws.String(d.bucket),
+	_, err := b.client.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{
+		Bucket:   aws.String(b.bucket),
 		Key:      aws.String(key),
 		UploadId: aws.String(uploadID),
 	})
-	if err != nil && !isNotFound(err) {
-		d.cfg.Logger.Warn("s3: aborting multipart upload failed", "key", key, "error", err)
+	if err != nil && Classify(err) != driver.KindNotFound {
+		b.cfg.Logger.Warn("s3: aborting multipart upload failed", "key", key, "error", err)
 	}
 }

@@ -2,8 +2,6 @@ package s3
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -61,7 +59,6 @@ func FromParameters(params map[string]any) (Config, error) {
 	str("accesskey", &c.AccessKey)
 	str("secretkey", &c.SecretKey)
 	str("sessiontoken", &c.SessionToken)
-	str("rootdirectory", &c.RootDirectory)
 	str("storageclass", &c.StorageClass)
 	str("keyid", &c.KeyID)
 	str("checksum", &c.Checksum)
@@ -87,48 +84,20 @@ func FromParameters(params map[string]any) (Config, error) {
 	}
 	size := func(key string, dst *int64) {
 		if err == nil {
-			*dst, err = p.Int64(key, 0)
+			*dst, err = p.Positive64(key)
 		}
 	}
 	size("chunksize", &c.ChunkSize)
 	size("multipartcopychunksize", &c.MultipartCopyChunkSize)
 	size("multipartcopythresholdsize", &c.MultipartCopyThresholdSize)
-	num := func(key string, dst *int) {
-		if err == nil {
-			*dst, err = p.Int(key, 0)
-		}
-	}
-	num("multipartcopymaxconcurrency", &c.MultipartCopyMaxConcurrency)
-	num("maxconcurrency", &c.MaxConcurrency)
-	num("deletebatchsize", &c.DeleteBatchSize)
 	if err != nil {
 		return c, err
 	}
-	retries, err := p.Int("maxretries", DefaultMaxRetries)
-	if err != nil {
+	if c.MultipartCopyMaxConcurrency, err = p.Positive("multipartcopymaxconcurrency"); err != nil {
 		return c, err
 	}
-	switch {
-	case retries == 0:
-		c.MaxRetries = -1 // explicitly none
-	case retries < 0:
-		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "maxretries", Err: fmt.Errorf("%d is negative", retries)}
-	default:
-		c.MaxRetries = retries
-	}
-	for _, key := range []string{"chunksize", "multipartcopychunksize", "multipartcopythresholdsize", "multipartcopymaxconcurrency", "maxconcurrency", "deletebatchsize"} {
-		if v, ok := params[key]; ok && v != nil && v != "" {
-			if n, _ := p.Int64(key, 0); n == 0 {
-				return c, &driver.ConfigError{DriverName: DriverName, Parameter: key, Err: fmt.Errorf("must be positive")}
-			}
-		}
-	}
-	if v, ok := params[driver.HTTPClientParam]; ok && v != nil {
-		hc, ok := v.(*http.Client)
-		if !ok {
-			return c, &driver.ConfigError{DriverName: DriverName, Parameter: driver.HTTPClientParam, Err: fmt.Errorf("want an *http.Client, got %T", v)}
-		}
-		c.HTTPClient = hc
+	if err := c.CommonConfig.ReadParameters(p); err != nil {
+		return c, err
 	}
 	return c.normalize()
 }

@@ -24,11 +24,13 @@ func TestFromParametersDefaults(t *testing.T) {
 		MultipartCopyChunkSize:      DefaultMultipartCopyChunkSize,
 		MultipartCopyThresholdSize:  DefaultMultipartCopyThresholdSize,
 		MultipartCopyMaxConcurrency: DefaultMultipartCopyMaxConcurrency,
-		MaxConcurrency:              DefaultMaxConcurrency,
-		DeleteBatchSize:             MaxDeleteBatchSize,
-		MaxRetries:                  DefaultMaxRetries,
-		RetryMaxBackoff:             20 * time.Second,
 		Checksum:                    ChecksumWhenRequired,
+		CommonConfig: driver.CommonConfig{
+			MaxConcurrency:  driver.DefaultMaxConcurrency,
+			DeleteBatchSize: MaxDeleteBatchSize,
+			MaxRetries:      driver.DefaultMaxRetries,
+			RetryMaxBackoff: 20 * time.Second,
+		},
 	}
 	c.Logger = nil
 	if c != want {
@@ -127,7 +129,7 @@ func TestDeleteBatchSizeCapped(t *testing.T) {
 			t.Errorf("deletebatchsize %v gives %d, want %d", v, c.DeleteBatchSize, MaxDeleteBatchSize)
 		}
 	}
-	c, err := Config{Bucket: "b", DeleteBatchSize: 1}.normalize()
+	c, err := Config{Bucket: "b", CommonConfig: driver.CommonConfig{DeleteBatchSize: 1}}.normalize()
 	if err != nil || c.DeleteBatchSize != 1 {
 		t.Errorf("DeleteBatchSize 1: %d, %v; want 1, nil", c.DeleteBatchSize, err)
 	}
@@ -208,37 +210,40 @@ func TestKeyMapping(t *testing.T) {
 		{"/reg/", "/a/b", "reg/a/b", "reg/a/b/"},
 		{"x/y", "/f", "x/y/f", "x/y/f/"},
 	} {
-		d, err := New(context.Background(), Config{Bucket: "b", Region: "r", RootDirectory: tc.root, AccessKey: "a", SecretKey: "s"})
+		d, err := New(context.Background(), Config{Bucket: "b", Region: "r", AccessKey: "a", SecretKey: "s",
+			CommonConfig: driver.CommonConfig{RootDirectory: tc.root}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k := d.key(tc.path); k != tc.key {
-			t.Errorf("root %q: key(%s) = %q, want %q", tc.root, tc.path, k, tc.key)
+		keys := d.b.keys
+		if k := keys.Key(tc.path); k != tc.key {
+			t.Errorf("root %q: Key(%s) = %q, want %q", tc.root, tc.path, k, tc.key)
 		}
-		if k := d.dirPrefix(tc.path); k != tc.dir {
-			t.Errorf("root %q: dirPrefix(%s) = %q, want %q", tc.root, tc.path, k, tc.dir)
+		if k := keys.Dir(tc.path); k != tc.dir {
+			t.Errorf("root %q: Dir(%s) = %q, want %q", tc.root, tc.path, k, tc.dir)
 		}
-		if p, ok := d.pathOf(tc.key); !ok || p != tc.path {
-			t.Errorf("root %q: pathOf(%q) = %q, %v", tc.root, tc.key, p, ok)
+		if p, ok := keys.Path(tc.key); !ok || p != tc.path {
+			t.Errorf("root %q: Path(%q) = %q, %v", tc.root, tc.key, p, ok)
 		}
-		for _, junk := range []string{d.prefix + hiddenDir + "/tails/x", d.prefix + "a//b", d.prefix + "a/", d.prefix, "elsewhere/x"} {
-			if d.prefix == "" && junk == "elsewhere/x" {
+		for _, junk := range []string{d.b.tailKey(tc.key, "upload"), keys.Prefix + "a//b", keys.Prefix + "a/", keys.Prefix, "elsewhere/x"} {
+			if keys.Prefix == "" && junk == "elsewhere/x" {
 				continue
 			}
-			if p, ok := d.pathOf(junk); ok {
-				t.Errorf("root %q: pathOf(%q) = %q, want it hidden", tc.root, junk, p)
+			if p, ok := keys.Path(junk); ok {
+				t.Errorf("root %q: Path(%q) = %q, want it hidden", tc.root, junk, p)
 			}
 		}
 	}
 }
 
-func TestJitterBackoff(t *testing.T) {
-	b := jitterBackoff{base: 10 * time.Millisecond, max: 50 * time.Millisecond}
+// The SDK's retryer waits the full-jitter backoff of RetryBaseDelay.
+func TestSDKBackoff(t *testing.T) {
+	b := sdkBackoff{driver.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}}
 	for attempt := 1; attempt < 10; attempt++ {
 		limit := min(10*time.Millisecond<<(attempt-1), 50*time.Millisecond)
 		for i := 0; i < 100; i++ {
-			if d := b.delay(attempt); d < 0 || d >= limit {
-				t.Fatalf("delay(%d) = %v, want in [0, %v)", attempt, d, limit)
+			if d, err := b.BackoffDelay(attempt, nil); err != nil || d < 0 || d >= limit {
+				t.Fatalf("BackoffDelay(%d) = %v, %v, want in [0, %v)", attempt, d, err, limit)
 			}
 		}
 	}

@@ -15,17 +15,17 @@ import (
 // middle is resumed with a ranged GetObject from the current offset, with
 // If-Match on the first response's ETag so a replaced object is never
 // spliced in, up to Config.MaxRetries times per stream.
-func (d *Driver) resumable(ctx context.Context, path string, etag *string, off, end int64, body io.ReadCloser) io.ReadCloser {
+func (b *backend) resumable(ctx context.Context, path string, etag *string, off, end int64, body io.ReadCloser) io.ReadCloser {
 	r := &resume.Reader{
-		Ctx: ctx, Body: body, Off: off, End: end, MaxRetries: d.cfg.MaxRetries,
-		Fail:   func(err error) error { return d.wrap(ctx, "Reader", path, err) },
-		Logger: d.cfg.Logger.With("driver", DriverName, "path", path),
+		Ctx: ctx, Body: body, Off: off, End: end, MaxRetries: b.cfg.Retries(),
+		Fail:   func(err error) error { return wrap(ctx, "Reader", path, err) },
+		Logger: b.cfg.Logger.With("driver", DriverName, "path", path),
 	}
 	if etag != nil {
-		key := d.key(path)
+		key := b.keys.Key(path)
 		r.Reopen = func(ctx context.Context, off int64) (io.ReadCloser, error) {
-			out, err := d.client.GetObject(ctx, &s3.GetObjectInput{
-				Bucket:  aws.String(d.bucket),
+			out, err := b.client.GetObject(ctx, &s3.GetObjectInput{
+				Bucket:  aws.String(b.bucket),
 				Key:     aws.String(key),
 				Range:   aws.String(fmt.Sprintf("bytes=%d-", off)),
 				IfMatch: etag,

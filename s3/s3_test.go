@@ -28,11 +28,13 @@ func testConfig(t testing.TB, root string, hc *http.Client) s3.Config {
 		ForcePathStyle: true,
 		AccessKey:      env.AccessKey,
 		SecretKey:      env.SecretKey,
-		RootDirectory:  root,
-		HTTPClient:     hc,
-		// Keep retries quick: the fault tests make many.
-		RetryBaseDelay:  5 * time.Millisecond,
-		RetryMaxBackoff: 200 * time.Millisecond,
+		CommonConfig: driver.CommonConfig{
+			RootDirectory: root,
+			HTTPClient:    hc,
+			// Keep retries quick: the fault tests make many.
+			RetryBaseDelay:  5 * time.Millisecond,
+			RetryMaxBackoff: 200 * time.Millisecond,
+		},
 	}
 }
 
@@ -52,12 +54,6 @@ func harness() conformance.Harness {
 		Name: "s3",
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
 			return newDriver(t, testConfig(t, env.Root, withMinioRaceRetry(t, env.HTTPClient)))
-		},
-		Caps: conformance.Capabilities{
-			HTTP:             true,
-			DeleteBatchLimit: s3.MaxDeleteBatchSize,
-			ListPageSize:     1000,
-			SignedURLs:       true,
 		},
 	}
 }

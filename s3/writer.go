@@ -24,7 +24,7 @@ import (
 // parts the upload had when the tail was written.
 const tailPartsMeta = "stowage-parts"
 
-// Writer implements driver.StorageDriver with a multipart upload.
+// Writer implements driver.Backend with a multipart upload.
 //
 // Bytes are buffered and uploaded in Config.ChunkSize parts. Close without
 // Commit leaves the upload open and must also keep the bytes that do not
@@ -62,24 +62,18 @@ const tailPartsMeta = "stowage-parts"
 //
 // Writer(ctx, path, false) aborts every unfinished upload for the key
 // first (one ListMultipartUploads request, plus one abort per upload found).
-func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	key := d.key(path)
-	uploads, err := d.uploadsFor(ctx, key)
+func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
+	key := b.keys.Key(path)
+	uploads, err := b.uploadsFor(ctx, key)
 	if err != nil {
-		return nil, d.wrap(ctx, "Writer", path, err)
+		return nil, err
 	}
-	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path, key: key,
-		checksum: d.cfg.Checksum == ChecksumWhenSupported}
+	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, b: b, ctx: ctx, path: path, key: key,
+		checksum: b.cfg.Checksum == ChecksumWhenSupported}
 	if !append {
 		for _, u := range uploads {
-			if err := d.discardUpload(ctx, key, aws.ToString(u.UploadId)); err != nil {
-				return nil, d.wrap(ctx, "Writer", path, err)
+			if err := b.discardUpload(ctx, key, aws.ToString(u.UploadId)); err != nil {
+				return nil, err
 			}
 		}
 		return w, nil
@@ -93,18 +87,18 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 	latest := uploads[len(uploads)-1]
 	w.uploadID = aws.ToString(latest.UploadId)
 	if err := w.resume(ctx); err != nil {
-		return nil, d.wrap(ctx, "Writer", path, err)
+		return nil, err
 	}
 	return w, nil
 }
 
 // uploadsFor lists the unfinished multipart uploads of exactly key, oldest
 // first.
-func (d *Driver) uploadsFor(ctx context.Context, key string) ([]types.MultipartUpload, error) {
+func (b *backend) uploadsFor(ctx context.Context, key string) ([]types.MultipartUpload, error) {
 	var out []types.MultipartUpload
-	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(d.bucket), Prefix: aws.String(key)}
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(b.bucket), Prefix: aws.String(key)}
 	for {
-		page, err := d.client.ListMultipartUploads(ctx, in)
+		page, err := b.client.ListMultipartUploads(ctx, in)
 		if err != nil {
 			return nil, err
 		}
@@ -125,32 +119,32 @@ func (d *Driver) uploadsFor(ctx context.Context, key string) ([]types.MultipartU
 }
 
 // tailKey names the tail object of an upload.
-func (d *Driver) tailKey(key, uploadID string) string {
+func (b *backend) tailKey(key, uploadID string) string {
 	sum := sha256.Sum256([]byte(key + "\x00" + uploadID))
-	return d.prefix + hiddenDir + "/tails/" + hex.EncodeToString(sum[:20])
+	return b.keys.Prefix + hiddenPrefix + "tails/" + hex.EncodeToString(sum[:20])
 }
 
 // discardUpload aborts an upload and deletes its tail object.
-func (d *Driver) discardUpload(ctx context.Context, key, uploadID string) error {
-	_, err := d.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket:   aws.String(d.bucket),
+func (b *backend) discardUpload(ctx context.Context, key, uploadID string) error {
+	_, err := b.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket:   aws.String(b.bucket),
 		Key:      aws.String(key),
 		UploadId: aws.String(uploadID),
 	})
-	if err != nil && !isNotFound(err) {
+	if err != nil && Classify(err) != driver.KindNotFound {
 		return err
 	}
-	_, err = d.client.DeleteObject(ctx, &s3.DeleteObjectInput{
-		Bucket: aws.String(d.bucket),
-		Key:    aws.String(d.tailKey(key, uploadID)),
+	_, err = b.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(b.bucket),
+		Key:    aws.String(b.tailKey(key, uploadID)),
 	})
 	return err
 }
 
-// writer is the FileWriter of Driver.Writer.
+// writer is the FileWriter of backend.Writer.
 type writer struct {
 	driver.WriterState
-	d    *Driver
+	b    *backend
 	ctx  context.Context // of the Writer call: Write uses it, Close outlives it
 	path string
 	key  string
@@ -171,11 +165,11 @@ type writer struct {
 }
 
 // continueObject sets w up to continue the committed object at w.key; see
-// Driver.Writer. Its errors are wrapped; a missing object (a directory
-// included) is a *driver.PathNotFoundError.
+// backend.Writer. A missing object (a directory included) is an error
+// Classify calls driver.KindNotFound.
 func (w *writer) continueObject(ctx context.Context) error {
-	d := w.d
-	head, err := d.head(ctx, "Writer", w.path)
+	b := w.b
+	head, err := b.head(ctx, w.path)
 	if err != nil {
 		return err
 	}
@@ -184,21 +178,21 @@ func (w *writer) continueObject(ctx context.Context) error {
 	case size == 0:
 		return nil
 	case size < MinChunkSize:
-		out, err := d.client.GetObject(ctx, &s3.GetObjectInput{
-			Bucket:  aws.String(d.bucket),
+		out, err := b.client.GetObject(ctx, &s3.GetObjectInput{
+			Bucket:  aws.String(b.bucket),
 			Key:     aws.String(w.key),
 			IfMatch: head.ETag,
 		})
 		if err != nil {
-			return d.wrap(ctx, "Writer", w.path, err)
+			return err
 		}
 		defer out.Body.Close()
 		buf, err := io.ReadAll(out.Body)
 		if err != nil {
-			return d.wrap(ctx, "Writer", w.path, err)
+			return err
 		}
 		if int64(len(buf)) != size {
-			return fmt.Errorf("%s: Writer %s: read %d bytes of the %d-byte object", DriverName, w.path, len(buf), size)
+			return fmt.Errorf("read %d bytes of the %d-byte object", len(buf), size)
 		}
 		w.buf = buf
 		return nil
@@ -207,11 +201,11 @@ func (w *writer) continueObject(ctx context.Context) error {
 	if err := w.ensureUpload(ctx); err != nil {
 		return err
 	}
-	parts, err := d.copyParts(ctx, "Writer", w.path, w.key, w.uploadID, w.path, head.ETag, partRanges(size, d.cfg.MultipartCopyChunkSize, true))
+	parts, err := b.copyParts(ctx, "Writer", w.path, w.key, w.uploadID, w.path, head.ETag, partRanges(size, b.cfg.MultipartCopyChunkSize, true))
 	if err != nil {
 		// An upload without the copied parts would later be resumed as
 		// an empty continuation.
-		d.abortUpload(ctx, w.key, w.uploadID)
+		b.abortUpload(ctx, w.key, w.uploadID)
 		return err
 	}
 	w.parts, w.partsSize = parts, size
@@ -221,10 +215,10 @@ func (w *writer) continueObject(ctx context.Context) error {
 // resume loads the parts and the tail of w.uploadID, and whether the
 // upload has a checksum algorithm.
 func (w *writer) resume(ctx context.Context) error {
-	d := w.d
-	in := &s3.ListPartsInput{Bucket: aws.String(d.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID)}
+	b := w.b
+	in := &s3.ListPartsInput{Bucket: aws.String(b.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID)}
 	for {
-		page, err := d.client.ListParts(ctx, in)
+		page, err := b.client.ListParts(ctx, in)
 		if err != nil {
 			return err
 		}
@@ -245,12 +239,12 @@ func (w *writer) resume(ctx context.Context) error {
 	}
 	sort.Slice(w.parts, func(i, j int) bool { return aws.ToInt32(w.parts[i].PartNumber) < aws.ToInt32(w.parts[j].PartNumber) })
 
-	out, err := d.client.GetObject(ctx, &s3.GetObjectInput{
-		Bucket: aws.String(d.bucket),
-		Key:    aws.String(d.tailKey(w.key, w.uploadID)),
+	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(b.bucket),
+		Key:    aws.String(b.tailKey(w.key, w.uploadID)),
 	})
 	if err != nil {
-		if isNotFound(err) {
+		if Classify(err) == driver.KindNotFound {
 			return nil
 		}
 		return err
@@ -262,7 +256,7 @@ func (w *writer) resume(ctx context.Context) error {
 	}
 	w.tail = true
 	if n, err := strconv.Atoi(out.Metadata[tailPartsMeta]); err != nil || n != len(w.parts) {
-		d.cfg.Logger.Warn("s3: ignoring a stale writer tail", "path", w.path, "parts", len(w.parts), "tailparts", out.Metadata[tailPartsMeta])
+		b.cfg.Logger.Warn("s3: ignoring a stale writer tail", "path", w.path, "parts", len(w.parts), "tailparts", out.Metadata[tailPartsMeta])
 		return nil
 	}
 	w.buf = tail
@@ -277,34 +271,7 @@ func (w *writer) Size() int64 { return w.partsSize + int64(len(w.buf)) + w.relea
 // Write returns. When a part upload fails the bytes stay buffered (Size
 // counts them) and Write reports the error.
 func (w *writer) Write(p []byte) (int, error) {
-	if err := w.CheckWrite(); err != nil {
-		return 0, err
-	}
-	if err := w.ctx.Err(); err != nil {
-		return 0, err
-	}
-	chunk := int(w.d.cfg.ChunkSize)
-	if len(w.buf) == 0 && len(p) >= chunk {
-		// Upload straight from p, buffering only the remainder.
-		n := 0
-		for len(p)-n >= chunk {
-			if err := w.uploadPart(w.ctx, p[n:n+chunk]); err != nil {
-				w.buf = append(w.buf, p[n:]...)
-				return len(p), err
-			}
-			n += chunk
-		}
-		w.buf = append(w.buf, p[n:]...)
-		return len(p), nil
-	}
-	w.buf = append(w.buf, p...)
-	for len(w.buf) >= chunk {
-		if err := w.uploadPart(w.ctx, w.buf[:chunk]); err != nil {
-			return len(p), err
-		}
-		w.buf = append(w.buf[:0], w.buf[chunk:]...)
-	}
-	return len(p), nil
+	return w.WriteChunks(w.ctx, &w.buf, p, w.b.cfg.ChunkSize, w.uploadPart)
 }
 
 // ensureUpload creates the multipart upload on first need.
@@ -312,19 +279,19 @@ func (w *writer) ensureUpload(ctx context.Context) error {
 	if w.uploadID != "" {
 		return nil
 	}
-	d := w.d
+	b := w.b
 	in := &s3.CreateMultipartUploadInput{
-		Bucket:      aws.String(d.bucket),
+		Bucket:      aws.String(b.bucket),
 		Key:         aws.String(w.key),
 		ContentType: aws.String("application/octet-stream"),
 	}
 	if w.checksum {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
 	}
-	d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
-	out, err := d.client.CreateMultipartUpload(ctx, in)
+	b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+	out, err := b.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
-		return d.wrap(ctx, "Writer", w.path, err)
+		return wrap(ctx, "Writer", w.path, err)
 	}
 	w.uploadID = aws.ToString(out.UploadId)
 	return nil
@@ -335,10 +302,10 @@ func (w *writer) uploadPart(ctx context.Context, data []byte) error {
 	if err := w.ensureUpload(ctx); err != nil {
 		return err
 	}
-	d := w.d
+	b := w.b
 	num := int32(len(w.parts) + 1)
 	in := &s3.UploadPartInput{
-		Bucket:        aws.String(d.bucket),
+		Bucket:        aws.String(b.bucket),
 		Key:           aws.String(w.key),
 		UploadId:      aws.String(w.uploadID),
 		PartNumber:    aws.Int32(num),
@@ -349,14 +316,14 @@ func (w *writer) uploadPart(ctx context.Context, data []byte) error {
 	switch {
 	case w.checksum:
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
-	case d.cfg.Checksum == ChecksumWhenSupported:
+	case b.cfg.Checksum == ChecksumWhenSupported:
 		// A part with a checksum does not complete in an upload without
 		// a checksum algorithm.
 		opts = append(opts, func(o *s3.Options) { o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired })
 	}
-	out, err := d.client.UploadPart(ctx, in, opts...)
+	out, err := b.client.UploadPart(ctx, in, opts...)
 	if err != nil {
-		return d.wrap(ctx, "Writer", w.path, err)
+		return wrap(ctx, "Writer", w.path, err)
 	}
 	part := types.CompletedPart{PartNumber: aws.Int32(num), ETag: out.ETag}
 	if w.checksum {
@@ -381,26 +348,26 @@ func (w *writer) Close() error {
 	if err := w.ensureUpload(ctx); err != nil {
 		return err
 	}
-	d := w.d
-	tailKey := d.tailKey(w.key, w.uploadID)
+	b := w.b
+	tailKey := b.tailKey(w.key, w.uploadID)
 	switch {
 	case len(w.buf) > 0:
 		in := &s3.PutObjectInput{
-			Bucket:        aws.String(d.bucket),
+			Bucket:        aws.String(b.bucket),
 			Key:           aws.String(tailKey),
 			Body:          bytes.NewReader(w.buf),
 			ContentLength: aws.Int64(int64(len(w.buf))),
 			Metadata:      map[string]string{tailPartsMeta: strconv.Itoa(len(w.parts))},
 		}
-		d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId) // encrypted like the content
-		_, err = d.client.PutObject(ctx, in)
+		b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId) // encrypted like the content
+		_, err = b.client.PutObject(ctx, in)
 	case w.tail:
-		_, err = d.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(d.bucket), Key: aws.String(tailKey)})
+		_, err = b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(tailKey)})
 	}
 	w.released += int64(len(w.buf))
 	w.buf = nil
 	if err != nil {
-		return d.wrap(ctx, "Writer.Close", w.path, err)
+		return wrap(ctx, "Writer.Close", w.path, err)
 	}
 	return nil
 }
@@ -414,20 +381,20 @@ func (w *writer) Commit(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d := w.d
+	b := w.b
 	if len(w.parts) == 0 {
 		// Everything fits one request; a multipart upload with one small
 		// part would cost two.
 		in := &s3.PutObjectInput{
-			Bucket:        aws.String(d.bucket),
+			Bucket:        aws.String(b.bucket),
 			Key:           aws.String(w.key),
 			Body:          bytes.NewReader(w.buf),
 			ContentLength: aws.Int64(int64(len(w.buf))),
 			ContentType:   aws.String("application/octet-stream"),
 		}
-		d.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
-		if _, err := d.client.PutObject(ctx, in); err != nil {
-			return d.wrap(ctx, "Commit", w.path, err)
+		b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+		if _, err := b.client.PutObject(ctx, in); err != nil {
+			return wrap(ctx, "Commit", w.path, err)
 		}
 		if w.uploadID != "" {
 			w.cleanup(ctx, true)
@@ -441,14 +408,14 @@ func (w *writer) Commit(ctx context.Context) error {
 		}
 		w.buf = nil
 	}
-	_, err := d.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket:          aws.String(d.bucket),
+	_, err := b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket:          aws.String(b.bucket),
 		Key:             aws.String(w.key),
 		UploadId:        aws.String(w.uploadID),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: w.parts},
 	})
-	if err != nil && !(isNotFound(err) && w.completedAnyway(ctx)) {
-		return d.wrap(ctx, "Commit", w.path, err)
+	if err != nil && !(Classify(err) == driver.KindNotFound && w.completedAnyway(ctx)) {
+		return wrap(ctx, "Commit", w.path, err)
 	}
 	w.cleanup(ctx, false)
 	w.Committed()
@@ -461,7 +428,7 @@ func (w *writer) Commit(ctx context.Context) error {
 // object must be there with the writer's size and a multipart ETag of as
 // many parts.
 func (w *writer) completedAnyway(ctx context.Context) bool {
-	out, err := w.d.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(w.d.bucket), Key: aws.String(w.key)})
+	out, err := w.b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(w.b.bucket), Key: aws.String(w.key)})
 	if err != nil {
 		return false
 	}
@@ -479,8 +446,8 @@ func (w *writer) Cancel(ctx context.Context) error {
 		return err
 	}
 	if w.uploadID != "" {
-		if err := w.d.discardUpload(ctx, w.key, w.uploadID); err != nil {
-			return w.d.wrap(ctx, "Cancel", w.path, err)
+		if err := w.b.discardUpload(ctx, w.key, w.uploadID); err != nil {
+			return wrap(ctx, "Cancel", w.path, err)
 		}
 	}
 	w.parts, w.partsSize, w.buf = nil, 0, nil
@@ -492,20 +459,20 @@ func (w *writer) Cancel(ctx context.Context) error {
 // and, when abort is set, the upload. Failures are only logged: the content
 // is committed and the leftovers are invisible.
 func (w *writer) cleanup(ctx context.Context, abort bool) {
-	d := w.d
+	b := w.b
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if abort {
-		d.abortUpload(cctx, w.key, w.uploadID)
+		b.abortUpload(cctx, w.key, w.uploadID)
 	}
 	if !w.tail {
 		return
 	}
-	_, err := d.client.DeleteObject(cctx, &s3.DeleteObjectInput{
-		Bucket: aws.String(d.bucket),
-		Key:    aws.String(d.tailKey(w.key, w.uploadID)),
+	_, err := b.client.DeleteObject(cctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(b.bucket),
+		Key:    aws.String(b.tailKey(w.key, w.uploadID)),
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
-		d.cfg.Logger.Warn("s3: deleting a writer tail failed", "path", w.path, "error", err)
+		b.cfg.Logger.Warn("s3: deleting a writer tail failed", "path", w.path, "error", err)
 	}
 }
