@@ -19,15 +19,17 @@ func testConfig(t testing.TB, root string, hc *http.Client) azure.Config {
 	t.Helper()
 	env := testenv.Azure(t)
 	return azure.Config{
-		AccountName:   env.Account,
-		AccountKey:    env.Key,
-		Container:     env.Container,
-		ServiceURL:    env.URL,
-		RootDirectory: root,
-		HTTPClient:    hc,
-		// Keep retries quick: the fault tests make many.
-		RetryBaseDelay:  5 * time.Millisecond,
-		RetryMaxBackoff: 200 * time.Millisecond,
+		AccountName: env.Account,
+		AccountKey:  env.Key,
+		Container:   env.Container,
+		ServiceURL:  env.URL,
+		CommonConfig: driver.CommonConfig{
+			RootDirectory: root,
+			HTTPClient:    hc,
+			// Keep retries quick: the fault tests make many.
+			RetryBaseDelay:  5 * time.Millisecond,
+			RetryMaxBackoff: 200 * time.Millisecond,
+		},
 	}
 }
 
@@ -47,12 +49,6 @@ func harness() conformance.Harness {
 		Name: "azure",
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
 			return newDriver(t, testConfig(t, env.Root, env.HTTPClient))
-		},
-		Caps: conformance.Capabilities{
-			HTTP:             true,
-			DeleteBatchLimit: azure.MaxDeleteBatchSize,
-			ListPageSize:     azure.ListPageSize,
-			SignedURLs:       true,
 		},
 	}
 }

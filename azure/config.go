@@ -2,8 +2,6 @@ package azure
 
 import (
 	"fmt"
-	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -29,13 +27,6 @@ const (
 	// DefaultChunkSize is the block size of Writer uploads: files up to
 	// about 390 GiB.
 	DefaultChunkSize = 8 << 20
-	// DefaultMaxConcurrency bounds the blob batches in flight.
-	DefaultMaxConcurrency = 10
-	// DefaultMaxRetries is the number of retries after a failed attempt.
-	DefaultMaxRetries = 5
-	// DefaultURLExpiry is how long a URLFor URL stays valid without an
-	// "expiry" option.
-	DefaultURLExpiry = 20 * time.Minute
 	// DefaultCopyStatusPollDelay is the first wait before Move asks again
 	// about a copy the service has not finished (it doubles each time).
 	DefaultCopyStatusPollDelay = 100 * time.Millisecond
@@ -61,51 +52,31 @@ type Config struct {
 	// http://127.0.0.1:10000/devstoreaccount1 for Azurite. It overrides
 	// Realm.
 	ServiceURL string
-	// RootDirectory is a blob name prefix under which every path lives (""
-	// for the container's root). Leading and trailing slashes are ignored.
-	RootDirectory string
+	// CommonConfig holds the settings every cloud backend shares:
+	// RootDirectory (a blob name prefix), MaxRetries (of the SDK's retry
+	// policy on 408, 429, 5xx and connection errors, and of the per-blob
+	// batch retries), RetryBaseDelay (0 means the SDK's 800 ms for its
+	// retries, driver.DefaultRetryBaseDelay for the per-blob ones),
+	// RetryMaxBackoff, MaxConcurrency (blob batches in flight),
+	// DeleteBatchSize (at most MaxDeleteBatchSize), HTTPClient (nil means
+	// http.DefaultClient) and Logger.
+	driver.CommonConfig
 
 	// ChunkSize is the block size of Writer uploads, at most MaxChunkSize.
 	ChunkSize int64
-
-	// MaxRetries is the number of retries after a failed attempt on 408,
-	// 429, 5xx and connection errors. 0 means DefaultMaxRetries; a
-	// negative value disables retries.
-	MaxRetries int
-	// RetryBaseDelay is the first backoff delay (it doubles per attempt,
-	// with jitter); 0 means the SDK's 800 ms. Tests make it small.
-	RetryBaseDelay time.Duration
-	// RetryMaxBackoff caps one backoff delay; 0 means 20 s.
-	RetryMaxBackoff time.Duration
-
-	// MaxConcurrency bounds the blob batch requests in flight for one
-	// DeleteFiles or Delete call.
-	MaxConcurrency int
-	// DeleteBatchSize is the most blobs per batch request. It may lower the
-	// Azure maximum of 256, never raise it: larger values are capped at
-	// MaxDeleteBatchSize (with a logged warning).
-	DeleteBatchSize int
 
 	// CopyStatusPollDelay and CopyStatusPollMaxRetry govern how Move waits
 	// for a server-side copy that the service reports as pending.
 	CopyStatusPollDelay    time.Duration
 	CopyStatusPollMaxRetry int
-
-	// HTTPClient sends every request; nil means http.DefaultClient.
-	HTTPClient *http.Client
-
-	// Logger receives the driver's warnings; nil means slog.Default().
-	Logger *slog.Logger
 }
 
-// normalize checks c and fills in its defaults. It returns a
-// *driver.ConfigError naming the offending parameter.
+// normalize checks c and fills in its defaults, the common ones with
+// driver.CommonConfig.Normalize. It returns a *driver.ConfigError naming
+// the offending parameter.
 func (c Config) normalize() (Config, error) {
 	bad := func(param, format string, args ...any) (Config, error) {
 		return c, &driver.ConfigError{DriverName: DriverName, Parameter: param, Err: fmt.Errorf(format, args...)}
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
 	}
 	if c.AccountName == "" {
 		return bad("accountname", "required")
@@ -130,46 +101,14 @@ func (c Config) normalize() (Config, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return bad("serviceurl", "%q is not an http(s) URL", c.ServiceURL)
 	}
-	c.RootDirectory = strings.Trim(c.RootDirectory, "/")
-	if strings.Contains(c.RootDirectory, "//") {
-		return bad("rootdirectory", "empty component in %q", c.RootDirectory)
+	if err := c.CommonConfig.Normalize(DriverName, MaxDeleteBatchSize); err != nil {
+		return c, err
 	}
 	if c.ChunkSize == 0 {
 		c.ChunkSize = DefaultChunkSize
 	}
 	if c.ChunkSize < 1 || c.ChunkSize > MaxChunkSize {
 		return bad("chunksize", "%d is outside [1, %d] (Azure's block size limit)", c.ChunkSize, int64(MaxChunkSize))
-	}
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = DefaultMaxConcurrency
-	}
-	if c.MaxConcurrency < 0 {
-		return bad("maxconcurrency", "%d is negative", c.MaxConcurrency)
-	}
-	switch {
-	case c.DeleteBatchSize == 0:
-		c.DeleteBatchSize = MaxDeleteBatchSize
-	case c.DeleteBatchSize < 0:
-		return bad("deletebatchsize", "%d is negative", c.DeleteBatchSize)
-	case c.DeleteBatchSize > MaxDeleteBatchSize:
-		c.Logger.Warn("azure: deletebatchsize above the blob batch limit, capped",
-			"deletebatchsize", c.DeleteBatchSize, "cap", MaxDeleteBatchSize)
-		c.DeleteBatchSize = MaxDeleteBatchSize
-	}
-	switch {
-	case c.MaxRetries == 0:
-		c.MaxRetries = DefaultMaxRetries
-	case c.MaxRetries < 0:
-		c.MaxRetries = -1
-	}
-	if c.RetryBaseDelay < 0 {
-		return bad("retrybasedelay", "%v is negative", c.RetryBaseDelay)
-	}
-	if c.RetryMaxBackoff == 0 {
-		c.RetryMaxBackoff = 20 * time.Second
-	}
-	if c.RetryMaxBackoff < 0 {
-		return bad("retrymaxbackoff", "%v is negative", c.RetryMaxBackoff)
 	}
 	if c.CopyStatusPollDelay == 0 {
 		c.CopyStatusPollDelay = DefaultCopyStatusPollDelay
@@ -184,13 +123,4 @@ func (c Config) normalize() (Config, error) {
 		return bad("copy_status_poll_max_retry", "%d is negative", c.CopyStatusPollMaxRetry)
 	}
 	return c, nil
-}
-
-// retries is the number of retries the driver's own loops (per-blob batch
-// failures, broken downloads) allow: 0 when retries are disabled.
-func (c Config) retries() int {
-	if c.MaxRetries < 0 {
-		return 0
-	}
-	return c.MaxRetries
 }

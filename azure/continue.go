@@ -19,7 +19,7 @@ import (
 func (w *writer) continueCommitted(ctx context.Context, st blobState) error {
 	exists, err := w.committedExists(ctx, &st)
 	if err != nil {
-		return w.d.wrap(ctx, "Writer", w.path, err)
+		return wrap(ctx, "Writer", w.path, err)
 	}
 	if !exists {
 		return &driver.PathNotFoundError{Path: w.path, DriverName: DriverName}
@@ -50,7 +50,7 @@ func (w *writer) committedExists(ctx context.Context, st *blobState) (bool, erro
 	}
 	props, err := w.blob.GetProperties(ctx, nil)
 	if err != nil {
-		if isNotFound(err) {
+		if classify(err) == driver.KindNotFound {
 			return false, nil
 		}
 		return false, err
@@ -103,15 +103,15 @@ func (w *writer) copyCommitted(ctx context.Context, st blobState) error {
 	}
 	resp, err := w.blob.DownloadStream(ctx, opts)
 	if err != nil {
-		return w.d.wrap(ctx, "Writer", w.path, err)
+		return wrap(ctx, "Writer", w.path, err)
 	}
 	// The answer's length is the one of the content it carries (the same
 	// as st's unless no ETag pinned it).
 	size := deref(resp.ContentLength, st.length)
-	body := w.d.resumable(ctx, w.path, w.blob, resp.ETag, 0, size, resp.Body)
+	body := w.b.resumable(ctx, w.path, w.blob, resp.ETag, 0, size, resp.Body)
 	defer body.Close()
 
-	chunk := w.d.cfg.ChunkSize
+	chunk := w.b.cfg.ChunkSize
 	large := size > chunk
 	if large {
 		if err := w.stage(ctx, markerCopying, markerContent); err != nil {
@@ -141,5 +141,6 @@ func (w *writer) copyCommitted(ctx context.Context, st blobState) error {
 
 // copyErr wraps a failure to read the committed file being copied.
 func (w *writer) copyErr(err error) error {
-	return fmt.Errorf("%s: Writer %s: reading the committed file to continue it: %w", DriverName, w.path, err)
+	return &driver.OpError{DriverName: DriverName, Op: "Writer", Path: w.path,
+		Err: fmt.Errorf("reading the committed file to continue it: %w", err)}
 }

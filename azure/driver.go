@@ -5,8 +5,11 @@
 // driver.Open(ctx, "azure", params) with distribution-style parameters (see
 // FromParameters), or build a Config and call New.
 //
-// Paths map to blob names by dropping the leading "/" and prefixing the
-// root directory: with rootdirectory "registry", "/docker/x" is the blob
+// The driver is a driver.Store over a backend of azblob requests: the Store
+// does the path and context checks, error mapping, Stat, List, Walk,
+// directory Delete, batching and per-blob retries, and URLFor's options;
+// this package sends the requests. Paths map to blob names with a
+// driver.KeyMap: with rootdirectory "registry", "/docker/x" is the blob
 // "registry/docker/x" in the configured container. DeleteFiles sends blob
 // batch requests of up to 256 deletes, Delete and Walk list flat (one List
 // Blobs request per 5,000 blobs), Writer stages blocks of a block blob that
@@ -22,18 +25,18 @@ package azure
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -46,17 +49,12 @@ const DriverName = "azure"
 // contentType is the Content-Type of every blob the driver writes.
 const contentType = "application/octet-stream"
 
-// Driver is the Azure Blob StorageDriver. It is safe for concurrent use.
+// Driver is the Azure Blob StorageDriver: a driver.Store over the azblob
+// backend, from which it takes every driver.StorageDriver method. It is
+// safe for concurrent use.
 type Driver struct {
-	cfg       Config
-	service   *service.Client
-	container *container.Client
-	cred      *service.SharedKeyCredential
-	prefix    string // rootdirectory + "/", or "" for the container's root
-
-	// startFromIgnored is set once the service is seen to ignore List
-	// Blobs' startFrom parameter (see Walk).
-	startFromIgnored atomic.Bool
+	*driver.Store
+	b *backend
 }
 
 var _ driver.StorageDriver = (*Driver)(nil)
@@ -72,129 +70,91 @@ func New(_ context.Context, c Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: c, service: svc, container: svc.NewContainerClient(c.Container), cred: cred}
-	if c.RootDirectory != "" {
-		d.prefix = c.RootDirectory + "/"
+	b := &backend{cfg: c, container: svc.NewContainerClient(c.Container), cred: cred, keys: driver.NewKeyMap(c.RootDirectory)}
+	caps := driver.Capabilities{
+		HTTP:             true,
+		DeleteBatchLimit: MaxDeleteBatchSize,
+		ListPageSize:     ListPageSize,
+		StartAfter:       true, // List Blobs' startFrom
+		SignedURLs:       true,
 	}
-	return d, nil
+	return &Driver{Store: driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig), b: b}, nil
 }
-
-// Name implements driver.StorageDriver.
-func (d *Driver) Name() string { return DriverName }
 
 // Client returns the SDK container client the driver uses, for operations
 // stowage does not cover.
-func (d *Driver) Client() *container.Client { return d.container }
+func (d *Driver) Client() *container.Client { return d.b.container }
 
-// key maps a valid path (not "/") to its blob name.
-func (d *Driver) key(path string) string { return d.prefix + path[1:] }
+// backend is the driver.Backend of Azure Blob Storage: the azblob requests
+// of one container.
+type backend struct {
+	cfg       Config
+	container *container.Client
+	cred      *service.SharedKeyCredential
+	keys      driver.KeyMap
 
-// dirPrefix maps a valid directory path ("/" included) to the blob name
-// prefix of everything under it.
-func (d *Driver) dirPrefix(path string) string {
-	if path == "/" {
-		return d.prefix
-	}
-	return d.prefix + path[1:] + "/"
+	// startFromIgnored is set once the service is seen to ignore List
+	// Blobs' startFrom parameter (see List).
+	startFromIgnored atomic.Bool
 }
 
-// pathOf maps a blob name under the root back to its path; ok is false for
-// a name that is not a valid path (foreign blobs such as "a//b" or "a/b/"),
-// which listings leave out.
-func (d *Driver) pathOf(name string) (string, bool) {
-	rel, found := strings.CutPrefix(name, d.prefix)
-	if !found || rel == "" {
-		return "", false
-	}
-	p := "/" + rel
-	if driver.ValidatePath(DriverName, p) != nil {
-		return "", false
-	}
-	return p, true
-}
+var _ driver.Backend = (*backend)(nil)
 
 // blob returns the block blob client of the file at path.
-func (d *Driver) blob(path string) *blockblob.Client {
-	return d.container.NewBlockBlobClient(d.key(path))
+func (b *backend) blob(path string) *blockblob.Client {
+	return b.container.NewBlockBlobClient(b.keys.Key(path))
 }
 
-// GetContent implements driver.StorageDriver.
-func (d *Driver) GetContent(ctx context.Context, path string) ([]byte, error) {
-	rc, err := d.Reader(ctx, path, 0)
+// Classify implements driver.Backend (see classify).
+func (b *backend) Classify(err error) driver.ErrorKind { return classify(err) }
+
+// Head implements driver.Backend with Get Blob Properties.
+func (b *backend) Head(ctx context.Context, path string) (driver.Object, error) {
+	props, err := b.blob(path).GetProperties(ctx, nil)
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, d.wrap(ctx, "GetContent", path, err)
-	}
-	return b, nil
+	return driver.Object{Size: deref(props.ContentLength, 0), ModTime: deref(props.LastModified, time.Time{})}, nil
 }
 
-// PutContent implements driver.StorageDriver with one Put Blob, which
-// Azure makes visible atomically. It also discards any uncommitted blocks
-// a Writer left for path.
-func (d *Driver) PutContent(ctx context.Context, path string, content []byte) error {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := d.upload(ctx, d.blob(path), content); err != nil {
-		return d.wrap(ctx, "PutContent", path, err)
-	}
-	return nil
+// Put implements driver.Backend with one Put Blob, which Azure makes
+// visible atomically. It also discards any uncommitted blocks a Writer
+// left for path.
+func (b *backend) Put(ctx context.Context, path string, content []byte) error {
+	return b.upload(ctx, b.blob(path), content)
 }
 
 // upload stores content with one Put Blob.
-func (d *Driver) upload(ctx context.Context, bb *blockblob.Client, content []byte) error {
+func (b *backend) upload(ctx context.Context, bb *blockblob.Client, content []byte) error {
 	_, err := bb.Upload(ctx, streaming.NopCloser(bytes.NewReader(content)), &blockblob.UploadOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: to.Ptr(contentType)},
 	})
 	return err
 }
 
-// Reader implements driver.StorageDriver with a ranged Get Blob. The
-// stream resumes a download whose connection breaks (see resumable).
-func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if offset < 0 {
-		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	bb := d.blob(path)
+// Read implements driver.Backend with a ranged Get Blob. The stream
+// resumes a download whose connection breaks (see resumable). An offset at
+// or beyond the end answers 416, whose Content-Range ("bytes */N") says
+// the size: Read tells the end (an empty stream) from an offset past it
+// without the Get Blob Properties the Store would send, and leaves the
+// Store to ask only when the answer does not say.
+func (b *backend) Read(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
+	bb := b.blob(path)
 	resp, err := bb.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: offset}})
-	if err == nil {
-		size := int64(-1)
-		if resp.ContentLength != nil {
-			size = offset + *resp.ContentLength
-		}
-		return d.resumable(ctx, path, bb, resp.ETag, offset, size, resp.Body), nil
-	}
-	if offset > 0 && httpStatus(err) == http.StatusRequestedRangeNotSatisfiable {
-		// The offset is at or beyond the end: find out which. The 416
-		// answer says the size in Content-Range ("bytes */N"); ask for it
-		// when it does not.
-		size, ok := rangeSize(err)
-		if !ok {
-			props, perr := bb.GetProperties(ctx, nil)
-			if perr != nil {
-				return nil, d.wrap(ctx, "Reader", path, perr)
+	if err != nil {
+		if size, ok := rangeSize(err); ok && offset > 0 && classify(err) == driver.KindInvalidRange {
+			if offset == size {
+				return io.NopCloser(bytes.NewReader(nil)), nil
 			}
-			size = deref(props.ContentLength, 0)
+			return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
 		}
-		if offset == size {
-			return io.NopCloser(bytes.NewReader(nil)), nil
-		}
-		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
+		return nil, err
 	}
-	return nil, d.wrap(ctx, "Reader", path, err)
+	size := int64(-1)
+	if resp.ContentLength != nil {
+		size = offset + *resp.ContentLength
+	}
+	return b.resumable(ctx, path, bb, resp.ETag, offset, size, resp.Body), nil
 }
 
 // rangeSize reads the blob size from the Content-Range of a 416 answer.
@@ -203,8 +163,7 @@ func rangeSize(err error) (int64, bool) {
 	if re == nil || re.RawResponse == nil {
 		return 0, false
 	}
-	cr := re.RawResponse.Header.Get("Content-Range")
-	rest, ok := strings.CutPrefix(cr, "bytes */")
+	rest, ok := strings.CutPrefix(re.RawResponse.Header.Get("Content-Range"), "bytes */")
 	if !ok {
 		return 0, false
 	}
@@ -212,51 +171,32 @@ func rangeSize(err error) (int64, bool) {
 	return n, perr == nil
 }
 
-// Stat implements driver.StorageDriver: Get Blob Properties for a file,
-// then one List Blobs of at most one blob for a directory. The root always
-// exists.
-func (d *Driver) Stat(ctx context.Context, path string) (driver.FileInfo, error) {
-	if err := driver.ValidateDirPath(DriverName, path); err != nil {
-		return nil, err
+// SignURL implements driver.Backend with a service SAS signed by the
+// shared key: read permission on the one blob, enough for GET and HEAD.
+// The URL allows plain HTTP only when the service URL is http (Azurite).
+func (b *backend) SignURL(_ context.Context, path, _ string, expires time.Time) (string, error) {
+	protocol := sas.ProtocolHTTPS
+	if strings.HasPrefix(b.cfg.ServiceURL, "http://") {
+		protocol = sas.ProtocolHTTPSandHTTP
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	values := sas.BlobSignatureValues{
+		Protocol:      protocol,
+		ExpiryTime:    expires.UTC(),
+		Permissions:   (&sas.BlobPermissions{Read: true}).String(),
+		ContainerName: b.cfg.Container,
+		BlobName:      b.keys.Key(path),
 	}
-	if path == "/" {
-		return driver.FileInfoFields{FilePath: "/", Dir: true}, nil
-	}
-	props, err := d.blob(path).GetProperties(ctx, nil)
-	if err == nil {
-		return driver.FileInfoFields{
-			FilePath:    path,
-			FileSize:    deref(props.ContentLength, 0),
-			FileModTime: deref(props.LastModified, zeroTime),
-		}, nil
-	}
-	err = d.wrap(ctx, "Stat", path, err)
-	var nf *driver.PathNotFoundError
-	if !errors.As(err, &nf) {
-		return nil, err
-	}
-	isDir, err := d.dirExists(ctx, "Stat", path)
+	q, err := values.SignWithSharedKey(b.cred)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if !isDir {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
-	}
-	return driver.FileInfoFields{FilePath: path, Dir: true}, nil
+	return b.blob(path).URL() + "?" + q.Encode(), nil
 }
 
-// dirExists reports whether any blob lies under the directory path.
-func (d *Driver) dirExists(ctx context.Context, op, path string) (bool, error) {
-	pager := d.container.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
-		Prefix:     to.Ptr(d.dirPrefix(path)),
-		MaxResults: to.Ptr(int32(1)),
-	})
-	page, err := pager.NextPage(ctx)
-	if err != nil {
-		return false, d.wrap(ctx, op, path, err)
+// deref returns *p, or def when p is nil.
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
 	}
-	return len(page.Segment.BlobItems) > 0, nil
+	return *p
 }

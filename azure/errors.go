@@ -3,7 +3,6 @@ package azure
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -42,61 +41,35 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// errorCode returns the Azure error code behind err, or "".
-func errorCode(err error) string {
-	if re := responseError(err); re != nil {
-		return re.ErrorCode
+// classify says what an SDK error means: a missing blob (404, but not a
+// missing container), a rate limit (429, or 503: Azure Storage answers
+// "503 Server Busy" when an account or partition is throttled), a
+// transient failure (408, other 5xx) or an offset at or beyond the end
+// (416).
+func classify(err error) driver.ErrorKind {
+	re := responseError(err)
+	if re == nil {
+		return driver.KindOther
 	}
-	return ""
-}
-
-// isNotFound reports whether err says the blob does not exist.
-func isNotFound(err error) bool {
-	code := errorCode(err)
-	if code == "ContainerNotFound" {
-		return false
-	}
-	return notFoundCodes[code] || httpStatus(err) == http.StatusNotFound
-}
-
-// isThrottle reports whether err is a rate limit: 429, 503 (Azure Storage
-// answers "503 Server Busy" when an account or partition is throttled), or
-// a throttling error code.
-func isThrottle(err error) bool {
-	s := httpStatus(err)
-	return s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable || throttleCodes[errorCode(err)]
-}
-
-// isTransient reports whether a per-blob batch failure is worth another try.
-func isTransient(err error) bool {
-	s := httpStatus(err)
-	return s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500
-}
-
-// wrap maps an SDK error of operation op on path to the driver's errors:
-// a missing blob becomes *driver.PathNotFoundError, a rate limit left after
-// the retries *driver.TooManyRequestsError, and a cancelled context an
-// error matching ctx.Err(); anything else is wrapped with the driver's
-// name, the operation and the path.
-func (d *Driver) wrap(ctx context.Context, op, path string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		if errors.Is(err, cerr) {
-			return fmt.Errorf("%s: %s %s: %w", DriverName, op, path, err)
-		}
-		return fmt.Errorf("%s: %s %s: %w (%v)", DriverName, op, path, cerr, err)
-	}
-	var nf *driver.PathNotFoundError
-	if errors.As(err, &nf) {
-		return err
-	}
+	code, status := re.ErrorCode, re.StatusCode
 	switch {
-	case isNotFound(err):
-		return &driver.PathNotFoundError{Path: path, DriverName: DriverName}
-	case isThrottle(err):
-		return &driver.TooManyRequestsError{DriverName: DriverName, Cause: fmt.Errorf("%s %s: %w", op, path, err)}
+	case code == "ContainerNotFound":
+		return driver.KindOther
+	case notFoundCodes[code] || status == http.StatusNotFound:
+		return driver.KindNotFound
+	case code == "InvalidRange" || status == http.StatusRequestedRangeNotSatisfiable:
+		return driver.KindInvalidRange
+	case throttleCodes[code] || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
+		return driver.KindThrottled
+	case status == http.StatusRequestTimeout || status >= 500:
+		return driver.KindTransient
 	}
-	return fmt.Errorf("%s: %s %s: %w", DriverName, op, path, err)
+	return driver.KindOther
+}
+
+// wrap maps an SDK error of operation op on path to the driver's errors,
+// for the requests the Store does not wrap itself (the writer's, and Move's
+// about the destination).
+func wrap(ctx context.Context, op, path string, err error) error {
+	return driver.WrapError(ctx, DriverName, op, path, err, classify)
 }

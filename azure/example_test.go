@@ -66,7 +66,10 @@ func ExampleFromParameters() {
 // reports each path it could not delete.
 func ExampleDriver_DeleteFiles() {
 	ctx := context.Background()
-	d, err := azure.New(ctx, azure.Config{AccountName: "myaccount", AccountKey: "c2VjcmV0", Container: "registry", RootDirectory: "docker"})
+	d, err := azure.New(ctx, azure.Config{
+		AccountName: "myaccount", AccountKey: "c2VjcmV0", Container: "registry",
+		CommonConfig: driver.CommonConfig{RootDirectory: "docker"},
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

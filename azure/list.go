@@ -2,9 +2,6 @@ package azure
 
 import (
 	"context"
-	"slices"
-	"sort"
-	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
@@ -12,50 +9,65 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
-// List implements driver.StorageDriver with List Blobs and the "/"
-// delimiter: one request per 5,000 direct children.
-func (d *Driver) List(ctx context.Context, path string) ([]string, error) {
-	if err := driver.ValidateDirPath(DriverName, path); err != nil {
-		return nil, err
+// List implements driver.Backend with one List Blobs request: the
+// hierarchy listing with the "/" delimiter for q.Delimiter, the flat one
+// otherwise. The marker is the token. A flat listing's start-after key goes
+// to the service as startFrom, which is inclusive, so as the key followed
+// by "\x00"; a service that ignores startFrom (older API versions) is
+// noticed, logged once, and filtered by driver.WalkFlat.
+func (b *backend) List(ctx context.Context, q driver.ListQuery) (driver.ObjectPage, error) {
+	limit := int32(ListPageSize)
+	if q.Limit > 0 {
+		limit = int32(min(q.Limit, ListPageSize))
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	var marker *string
+	if q.Token != "" {
+		marker = to.Ptr(q.Token)
 	}
-	prefix := d.dirPrefix(path)
-	pager := d.container.NewListBlobsHierarchyPager("/", &container.ListBlobsHierarchyOptions{
-		Prefix:     to.Ptr(prefix),
-		MaxResults: to.Ptr(int32(ListPageSize)),
-	})
-	var (
-		children []string
-		found    bool // anything at all under the prefix
-	)
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
+	var page driver.ObjectPage
+	if q.Delimiter {
+		resp, err := b.container.NewListBlobsHierarchyPager("/", &container.ListBlobsHierarchyOptions{
+			Prefix: to.Ptr(q.Prefix), Marker: marker, MaxResults: to.Ptr(limit),
+		}).NextPage(ctx)
 		if err != nil {
-			return nil, d.wrap(ctx, "List", path, err)
+			return page, err
 		}
-		for _, item := range page.Segment.BlobItems {
-			found = true
-			if p, ok := d.pathOf(deref(item.Name, "")); ok {
-				children = append(children, p)
-			}
+		for _, item := range resp.Segment.BlobItems {
+			page.Objects = append(page.Objects, object(item))
 		}
-		for _, bp := range page.Segment.BlobPrefixes {
-			found = true
-			if p, ok := d.pathOf(strings.TrimSuffix(deref(bp.Name, ""), "/")); ok {
-				children = append(children, p)
-			}
+		for _, bp := range resp.Segment.BlobPrefixes {
+			page.Prefixes = append(page.Prefixes, deref(bp.Name, ""))
+		}
+		page.Next = deref(resp.NextMarker, "")
+		return page, nil
+	}
+	opts := &container.ListBlobsFlatOptions{Prefix: to.Ptr(q.Prefix), Marker: marker, MaxResults: to.Ptr(limit)}
+	if q.Token == "" && q.StartAfter != "" {
+		opts.StartFrom = to.Ptr(q.StartAfter + "\x00")
+	}
+	resp, err := b.container.NewListBlobsFlatPager(opts).NextPage(ctx)
+	if err != nil {
+		return page, err
+	}
+	items := resp.Segment.BlobItems
+	if sf := opts.StartFrom; sf != nil && len(items) > 0 && deref(items[0].Name, "") < *sf {
+		if b.startFromIgnored.CompareAndSwap(false, true) {
+			b.cfg.Logger.Warn("azure: the service ignores List Blobs startFrom; walks filter on the client")
 		}
 	}
-	if path != "/" && !found {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	for _, item := range items {
+		page.Objects = append(page.Objects, object(item))
 	}
-	sort.Strings(children)
-	// A blob "a/b" next to blobs under "a/b/" would name the child twice.
-	children = slices.Compact(children)
-	if children == nil {
-		children = []string{}
+	page.Next = deref(resp.NextMarker, "")
+	return page, nil
+}
+
+// object is the driver.Object of a listed blob.
+func object(item *container.BlobItem) driver.Object {
+	o := driver.Object{Key: deref(item.Name, "")}
+	if props := item.Properties; props != nil {
+		o.Size = deref(props.ContentLength, 0)
+		o.ModTime = deref(props.LastModified, o.ModTime)
 	}
-	return children, nil
+	return o
 }

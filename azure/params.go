@@ -3,7 +3,6 @@ package azure
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -40,12 +39,17 @@ func init() {
 //
 // Only shared key authentication is supported: distribution's
 // "credentials" with a type other than shared_key, and "connectionstring",
-// give a *driver.ConfigError rather than being silently ignored. Sizes
+// give a *driver.ConfigError rather than being silently ignored.
+// rootdirectory, maxretries, maxconcurrency, deletebatchsize and httpclient
+// are driver.CommonConfig's, read by its ReadParameters. Sizes
 // accept suffixes such as "8mb" (see driver.Params). Other unknown
 // parameters are ignored, as distribution does.
 func FromParameters(params map[string]any) (Config, error) {
 	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config
+	if err := c.CommonConfig.ReadParameters(p); err != nil {
+		return c, err
+	}
 	var err error
 	str := func(key string, dst *string) {
 		if err == nil {
@@ -57,7 +61,6 @@ func FromParameters(params map[string]any) (Config, error) {
 	str("container", &c.Container)
 	str("realm", &c.Realm)
 	str("serviceurl", &c.ServiceURL)
-	str("rootdirectory", &c.RootDirectory)
 	var conn string
 	str("connectionstring", &conn)
 	if err != nil {
@@ -75,48 +78,14 @@ func FromParameters(params map[string]any) (Config, error) {
 			}
 		}
 	}
-	if c.ChunkSize, err = p.Int64("chunksize", 0); err != nil {
+	if c.ChunkSize, err = p.Positive64("chunksize"); err != nil {
 		return c, err
 	}
-	num := func(key string, dst *int) {
-		if err == nil {
-			*dst, err = p.Int(key, 0)
-		}
-	}
-	num("maxconcurrency", &c.MaxConcurrency)
-	num("deletebatchsize", &c.DeleteBatchSize)
-	num("copy_status_poll_max_retry", &c.CopyStatusPollMaxRetry)
-	if err != nil {
+	if c.CopyStatusPollMaxRetry, err = p.Positive("copy_status_poll_max_retry"); err != nil {
 		return c, err
 	}
 	if c.CopyStatusPollDelay, err = p.Duration("copy_status_poll_delay", 0); err != nil {
 		return c, err
-	}
-	retries, err := p.Int("maxretries", DefaultMaxRetries)
-	if err != nil {
-		return c, err
-	}
-	switch {
-	case retries == 0:
-		c.MaxRetries = -1 // explicitly none
-	case retries < 0:
-		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "maxretries", Err: fmt.Errorf("%d is negative", retries)}
-	default:
-		c.MaxRetries = retries
-	}
-	for _, key := range []string{"chunksize", "maxconcurrency", "deletebatchsize", "copy_status_poll_max_retry"} {
-		if v, ok := params[key]; ok && v != nil && v != "" {
-			if n, _ := p.Int64(key, 0); n <= 0 {
-				return c, &driver.ConfigError{DriverName: DriverName, Parameter: key, Err: fmt.Errorf("must be positive")}
-			}
-		}
-	}
-	if v, ok := params[driver.HTTPClientParam]; ok && v != nil {
-		hc, ok := v.(*http.Client)
-		if !ok {
-			return c, &driver.ConfigError{DriverName: DriverName, Parameter: driver.HTTPClientParam, Err: fmt.Errorf("want an *http.Client, got %T", v)}
-		}
-		c.HTTPClient = hc
 	}
 	return c.normalize()
 }

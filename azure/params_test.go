@@ -19,16 +19,18 @@ func TestFromParametersDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		AccountName:            "acct",
-		AccountKey:             testKey,
-		Container:              "reg",
-		Realm:                  DefaultRealm,
-		ServiceURL:             "https://acct.blob.core.windows.net",
+		AccountName: "acct",
+		AccountKey:  testKey,
+		Container:   "reg",
+		Realm:       DefaultRealm,
+		ServiceURL:  "https://acct.blob.core.windows.net",
+		CommonConfig: driver.CommonConfig{
+			MaxRetries:      driver.DefaultMaxRetries,
+			RetryMaxBackoff: 20 * time.Second,
+			MaxConcurrency:  driver.DefaultMaxConcurrency,
+			DeleteBatchSize: MaxDeleteBatchSize,
+		},
 		ChunkSize:              DefaultChunkSize,
-		MaxRetries:             DefaultMaxRetries,
-		RetryMaxBackoff:        20 * time.Second,
-		MaxConcurrency:         DefaultMaxConcurrency,
-		DeleteBatchSize:        MaxDeleteBatchSize,
 		CopyStatusPollDelay:    DefaultCopyStatusPollDelay,
 		CopyStatusPollMaxRetry: DefaultCopyStatusPollMaxRetry,
 	}

@@ -3,7 +3,6 @@ package azure
 import (
 	"context"
 	"io"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -12,17 +11,15 @@ import (
 	"github.com/stowage-dev/stowage/internal/resume"
 )
 
-var zeroTime time.Time
-
 // resumable wraps a Get Blob body so that a connection that breaks in the
 // middle is resumed with a ranged Get Blob from the current offset, with
 // If-Match on the first response's ETag so a replaced blob is never
 // spliced in, up to Config.MaxRetries times per stream.
-func (d *Driver) resumable(ctx context.Context, path string, bb *blockblob.Client, etag *azcore.ETag, off, end int64, body io.ReadCloser) io.ReadCloser {
+func (b *backend) resumable(ctx context.Context, path string, bb *blockblob.Client, etag *azcore.ETag, off, end int64, body io.ReadCloser) io.ReadCloser {
 	r := &resume.Reader{
-		Ctx: ctx, Body: body, Off: off, End: end, MaxRetries: d.cfg.retries(),
-		Fail:   func(err error) error { return d.wrap(ctx, "Reader", path, err) },
-		Logger: d.cfg.Logger.With("driver", DriverName, "path", path),
+		Ctx: ctx, Body: body, Off: off, End: end, MaxRetries: b.cfg.Retries(),
+		Fail:   func(err error) error { return wrap(ctx, "Reader", path, err) },
+		Logger: b.cfg.Logger.With("driver", DriverName, "path", path),
 	}
 	if etag != nil {
 		r.Reopen = func(ctx context.Context, off int64) (io.ReadCloser, error) {
@@ -42,12 +39,4 @@ func (d *Driver) resumable(ctx context.Context, path string, bb *blockblob.Clien
 // ifMatch is the access condition of a request pinned to etag.
 func ifMatch(etag *azcore.ETag) *blob.AccessConditions {
 	return &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: etag}}
-}
-
-// deref returns *p, or def when p is nil.
-func deref[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
 }

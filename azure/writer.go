@@ -15,7 +15,8 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
-// Writer implements driver.StorageDriver with the blocks of a block blob.
+// Writer implements driver.Backend (and so the Driver's Writer) with the
+// blocks of a block blob.
 //
 // Bytes are buffered and staged (Put Block) in Config.ChunkSize blocks;
 // Commit stages what is left and commits the block list (Put Block List),
@@ -85,19 +86,13 @@ import (
 // Blob instead. A blob holds at most MaxBlocks committed blocks: with a
 // Close after every few bytes the limit comes sooner than ChunkSize
 // suggests.
-func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	bb := d.blob(path)
-	st, err := d.blobState(ctx, bb)
+func (b *backend) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
+	bb := b.blob(path)
+	st, err := readBlobState(ctx, bb)
 	if err != nil {
-		return nil, d.wrap(ctx, "Writer", path, err)
+		return nil, wrap(ctx, "Writer", path, err)
 	}
-	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path, blob: bb}
+	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, b: b, ctx: ctx, path: path, blob: bb}
 	switch {
 	case !resume:
 		w.gen, w.next = st.nextGen(), firstDataBlock
@@ -127,15 +122,16 @@ func (w *writer) resume(st blobState) error {
 	if st.seeded {
 		seed, ok := st.seed(st.maxGen)
 		if !ok || len(seed) != st.seedCount {
-			return fmt.Errorf("%s: Writer %s: the uncommitted continuation no longer matches the committed file it continues "+
-				"(%d committed blocks, %d expected): the file was replaced; Writer(path, false) starts over",
-				DriverName, w.path, len(st.committed), st.seedCount)
+			return &driver.OpError{DriverName: DriverName, Op: "Writer", Path: w.path, Err: fmt.Errorf(
+				"the uncommitted continuation no longer matches the committed file it continues "+
+					"(%d committed blocks, %d expected): the file was replaced; Writer(path, false) starts over",
+				len(st.committed), st.seedCount)}
 		}
 		w.blocks, w.staged, w.etag, w.seeded = seed, st.length, st.etag, true
 	}
 	for _, b := range st.data {
 		if b.idx != w.next {
-			w.d.cfg.Logger.Warn("azure: ignoring writer blocks after a gap", "path", w.path, "generation", b.gen, "index", b.idx, "want", w.next)
+			w.b.cfg.Logger.Warn("azure: ignoring writer blocks after a gap", "path", w.path, "generation", b.gen, "index", b.idx, "want", w.next)
 			break
 		}
 		w.blocks = append(w.blocks, blockID(b.gen, b.idx))
@@ -161,12 +157,12 @@ type committedBlock struct {
 	size int64
 }
 
-// blobState reads the block lists of bb; a blob that does not exist at all
-// has none.
-func (d *Driver) blobState(ctx context.Context, bb *blockblob.Client) (blobState, error) {
+// readBlobState reads the block lists of bb; a blob that does not exist
+// at all has none.
+func readBlobState(ctx context.Context, bb *blockblob.Client) (blobState, error) {
 	resp, err := bb.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
 	if err != nil {
-		if isNotFound(err) {
+		if classify(err) == driver.KindNotFound {
 			return blobState{}, nil
 		}
 		return blobState{}, err
@@ -208,10 +204,10 @@ func (st blobState) nextGen() uint32 {
 	return g + 1
 }
 
-// writer is the FileWriter of Driver.Writer.
+// writer is the FileWriter of backend.Writer.
 type writer struct {
 	driver.WriterState
-	d    *Driver
+	b    *backend
 	ctx  context.Context // of the Writer call: Write uses it, Close its values
 	path string
 	blob *blockblob.Client
@@ -233,7 +229,7 @@ func (w *writer) Size() int64 { return w.staged + int64(len(w.buf)) }
 func (w *writer) stage(ctx context.Context, idx uint32, data []byte) error {
 	_, err := w.blob.StageBlock(ctx, blockID(w.gen, idx), streaming.NopCloser(bytes.NewReader(data)), nil)
 	if err != nil {
-		return w.d.wrap(ctx, "Writer", w.path, err)
+		return wrap(ctx, "Writer", w.path, err)
 	}
 	return nil
 }
@@ -241,7 +237,8 @@ func (w *writer) stage(ctx context.Context, idx uint32, data []byte) error {
 // stageData stages data as the next data block.
 func (w *writer) stageData(ctx context.Context, data []byte) error {
 	if len(w.blocks) >= MaxBlocks {
-		return fmt.Errorf("%s: Writer %s: more than %d blocks; use a larger chunksize", DriverName, w.path, MaxBlocks)
+		return &driver.OpError{DriverName: DriverName, Op: "Writer", Path: w.path,
+			Err: fmt.Errorf("more than %d blocks; use a larger chunksize", MaxBlocks)}
 	}
 	if err := w.stage(ctx, w.next, data); err != nil {
 		return err
@@ -253,38 +250,11 @@ func (w *writer) stageData(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// Write implements io.Writer. Every full chunk is staged before Write
-// returns. When staging fails the bytes stay buffered (Size counts them)
-// and Write reports the error.
+// Write implements io.Writer with driver.WriterState.WriteChunks: every
+// full chunk is staged before Write returns. When staging fails the bytes
+// stay buffered (Size counts them) and Write reports the error.
 func (w *writer) Write(p []byte) (int, error) {
-	if err := w.CheckWrite(); err != nil {
-		return 0, err
-	}
-	if err := w.ctx.Err(); err != nil {
-		return 0, err
-	}
-	chunk := int(w.d.cfg.ChunkSize)
-	if len(w.buf) == 0 && len(p) >= chunk {
-		// Stage straight from p, buffering only the remainder.
-		n := 0
-		for len(p)-n >= chunk {
-			if err := w.stageData(w.ctx, p[n:n+chunk]); err != nil {
-				w.buf = append(w.buf, p[n:]...)
-				return len(p), err
-			}
-			n += chunk
-		}
-		w.buf = append(w.buf, p[n:]...)
-		return len(p), nil
-	}
-	w.buf = append(w.buf, p...)
-	for len(w.buf) >= chunk {
-		if err := w.stageData(w.ctx, w.buf[:chunk]); err != nil {
-			return len(p), err
-		}
-		w.buf = append(w.buf[:0], w.buf[chunk:]...)
-	}
-	return len(p), nil
+	return w.WriteChunks(w.ctx, &w.buf, p, w.b.cfg.ChunkSize, w.stageData)
 }
 
 // Close implements io.Closer. An open writer keeps its state: the buffered
@@ -325,8 +295,8 @@ func (w *writer) Commit(ctx context.Context) error {
 		// Nothing staged, by this writer or any earlier one: one Put Blob.
 		// (Put Block List is used otherwise because it discards the
 		// uncommitted blocks, which Azurite's Put Blob does not.)
-		if err := w.d.upload(ctx, w.blob, w.buf); err != nil {
-			return w.d.wrap(ctx, "Commit", w.path, err)
+		if err := w.b.upload(ctx, w.blob, w.buf); err != nil {
+			return wrap(ctx, "Commit", w.path, err)
 		}
 		w.staged += int64(len(w.buf))
 		w.buf = nil
@@ -364,13 +334,14 @@ func (w *writer) commitBlocks(ctx context.Context) error {
 		return nil
 	}
 	if opts.AccessConditions == nil || httpStatus(err) != http.StatusPreconditionFailed {
-		return w.d.wrap(ctx, "Commit", w.path, err)
+		return wrap(ctx, "Commit", w.path, err)
 	}
 	resp, lerr := w.blob.GetBlockList(ctx, blockblob.BlockListTypeCommitted, nil)
 	if lerr == nil && committedIDsAre(resp.CommittedBlocks, w.blocks) {
 		return nil
 	}
-	return fmt.Errorf("%s: Commit %s: the file this writer continues was replaced since Writer: %w", DriverName, w.path, err)
+	return &driver.OpError{DriverName: DriverName, Op: "Commit", Path: w.path,
+		Err: fmt.Errorf("the file this writer continues was replaced since Writer: %w", err)}
 }
 
 // committedIDsAre reports whether the block list got holds exactly ids.
