@@ -3,6 +3,17 @@
 // helpers (walking, batched deletion, parameter parsing, a factory registry)
 // that are written once here instead of in every backend.
 //
+// The four cloud backends (s3, gcs, azure, swift) are small adapters: each
+// implements the narrow Backend interface (backend.go) with its SDK's
+// requests, and Store (store.go, storedelete.go) turns it into a
+// StorageDriver, doing in one place everything that comes before and after
+// those requests: path and context checks, error mapping (wrap.go), Stat of
+// directories, List paging, the flat Walk (flatwalk.go, walk.go), directory
+// Delete, bulk deletes with per-item retries, URLFor options. Their
+// configurations embed CommonConfig (config.go), their keys come from
+// KeyMap (keys.go), and what each can do is a Capabilities record, which
+// also tells the conformance suite which leaves apply.
+//
 // The contract keeps the shape registry code already knows from distribution
 // and GitLab's container registry, so adopting stowage is a small change.
 // The conformance suite in package conformance is the executable proof of
