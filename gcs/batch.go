@@ -64,20 +64,15 @@ func newBatchClient(hc *http.Client, endpoint, bucket string) (*batchClient, err
 	return b, nil
 }
 
-// batchResult is the outcome of one call of a batch: Err is nil when the
-// object was deleted or did not exist.
-type batchResult struct {
-	Err error
-}
-
 // errNoAnswer is the cause of a call the batch response did not answer.
 var errNoAnswer = errors.New("no answer in the batch response")
 
 // delete sends one batch request deleting names (at most maxCalls) and
-// returns a result per name, in order. err is set when the request as a
-// whole failed (no response, a non-200 status, an unreadable body): then
-// no result is known.
-func (b *batchClient) delete(ctx context.Context, names []string) ([]batchResult, error) {
+// returns the outcome per name, in order: nil when the object was deleted
+// or did not exist. err is set when the request as a whole failed (no
+// response, a non-200 status, an unreadable body): then no outcome is
+// known. A response cut short is marked driver.Retryable.
+func (b *batchClient) delete(ctx context.Context, names []string) ([]error, error) {
 	if len(names) > b.maxCalls {
 		return nil, fmt.Errorf("batch of %d calls exceeds the limit of %d", len(names), b.maxCalls)
 	}
@@ -109,13 +104,15 @@ func (b *batchClient) delete(ctx context.Context, names []string) ([]batchResult
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return nil, responseError(resp.StatusCode, msg)
+		e := responseError(resp.StatusCode, msg)
+		e.whole = true
+		return nil, e
 	}
 	results, err := parseBatchResponse(resp, len(names))
 	if err != nil {
 		// A response cut short: the calls it did not answer may or may not
 		// have run; deletes are safe to send again.
-		return nil, &retryableError{err}
+		return nil, driver.Retryable(err)
 	}
 	return results, nil
 }
@@ -123,12 +120,12 @@ func (b *batchClient) delete(ctx context.Context, names []string) ([]batchResult
 // parseBatchResponse reads the results of n calls from a batch response.
 // A call without an answer gets errNoAnswer (wrapped in a 503 itemError,
 // so that it is retried).
-func parseBatchResponse(resp *http.Response, n int) ([]batchResult, error) {
+func parseBatchResponse(resp *http.Response, n int) ([]error, error) {
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
 		return nil, fmt.Errorf("batch response: Content-Type %q is not multipart", resp.Header.Get("Content-Type"))
 	}
-	results := make([]batchResult, n)
+	results := make([]error, n)
 	answered := make([]bool, n)
 	mr := multipart.NewReader(resp.Body, params["boundary"])
 	for {
@@ -153,16 +150,13 @@ func parseBatchResponse(resp *http.Response, n int) ([]batchResult, error) {
 			return nil, fmt.Errorf("batch response: part %d: %w", i+1, err)
 		}
 		answered[i] = true
-		switch {
-		case inner.StatusCode >= 200 && inner.StatusCode < 300, inner.StatusCode == http.StatusNotFound:
-			results[i] = batchResult{}
-		default:
-			results[i] = batchResult{Err: responseError(inner.StatusCode, msg)}
+		if code := inner.StatusCode; code/100 != 2 && code != http.StatusNotFound {
+			results[i] = responseError(code, msg)
 		}
 	}
 	for i, ok := range answered {
 		if !ok {
-			results[i] = batchResult{Err: &itemError{Code: http.StatusServiceUnavailable, Message: errNoAnswer.Error()}}
+			results[i] = &itemError{Code: http.StatusServiceUnavailable, Message: errNoAnswer.Error()}
 		}
 	}
 	return results, nil

@@ -128,12 +128,14 @@ func batchDriver(t *testing.T, answer func(n int, name string) int, tweak func(*
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	c := gcs.Config{
-		Bucket:          "bkt",
-		Endpoint:        srv.URL + "/storage/v1/",
-		Anonymous:       true,
-		RootDirectory:   "r",
-		RetryBaseDelay:  time.Millisecond,
-		RetryMaxBackoff: 5 * time.Millisecond,
+		CommonConfig: driver.CommonConfig{
+			RootDirectory:   "r",
+			RetryBaseDelay:  time.Millisecond,
+			RetryMaxBackoff: 5 * time.Millisecond,
+		},
+		Bucket:    "bkt",
+		Endpoint:  srv.URL + "/storage/v1/",
+		Anonymous: true,
 	}
 	if tweak != nil {
 		tweak(&c)

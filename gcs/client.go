@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"cloud.google.com/go/storage"
 	"github.com/googleapis/gax-go/v2"
@@ -13,7 +12,6 @@ import (
 	htransport "google.golang.org/api/transport/http"
 
 	"github.com/stowage-dev/stowage/driver"
-	"github.com/stowage-dev/stowage/internal/wait"
 )
 
 // newHTTPClient returns the client every request of the driver goes
@@ -82,15 +80,4 @@ func newStorageClient(ctx context.Context, c Config, hc *http.Client) (*storage.
 		storage.WithBackoff(gax.Backoff{Initial: c.RetryBaseDelay, Max: c.RetryMaxBackoff, Multiplier: 2}),
 	)
 	return client, nil
-}
-
-// backoff is full-jitter exponential backoff for the driver's own retry
-// loops (batch deletes): a uniformly random delay in
-// [0, min(max, base*2^(attempt-1))).
-type backoff struct {
-	base, max time.Duration
-}
-
-func (b backoff) delay(attempt int) time.Duration {
-	return wait.Jitter(b.base, b.max, attempt)
 }

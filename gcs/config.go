@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -33,16 +31,14 @@ const (
 	DefaultChunkSize = 16 << 20
 	// DefaultMaxConcurrency bounds the batch and compose requests in
 	// flight for one call.
-	DefaultMaxConcurrency = 10
+	DefaultMaxConcurrency = driver.DefaultMaxConcurrency
 	// DefaultMaxRetries is the number of retries after a failed attempt.
-	DefaultMaxRetries = 5
-	// DefaultRetryBaseDelay is the first backoff delay (GCS recommends 1 s).
+	DefaultMaxRetries = driver.DefaultMaxRetries
+	// DefaultRetryBaseDelay is the first backoff delay, of the SDK's
+	// retries and the driver's own (GCS recommends 1 s).
 	DefaultRetryBaseDelay = time.Second
 	// DefaultRetryMaxBackoff caps one backoff delay.
 	DefaultRetryMaxBackoff = 32 * time.Second
-	// DefaultURLExpiry is how long a URLFor URL stays valid without an
-	// "expiry" option.
-	DefaultURLExpiry = 20 * time.Minute
 	// MaxURLExpiry is the longest validity of a V4 signed URL (7 days).
 	MaxURLExpiry = 7 * 24 * time.Hour
 
@@ -53,11 +49,22 @@ const (
 // Config configures a Driver. The zero value of every field but Bucket
 // means its default.
 type Config struct {
+	// CommonConfig holds the settings every cloud backend shares. For GCS:
+	// RootDirectory is an object name prefix; MaxRetries applies to the
+	// SDK's calls (retried on 408, 429, 5xx and connection errors), to
+	// uploads and to batch deletes; RetryBaseDelay (default
+	// DefaultRetryBaseDelay) and RetryMaxBackoff (default
+	// DefaultRetryMaxBackoff) set the backoff of all of them;
+	// MaxConcurrency bounds the batch and compose requests in flight for
+	// one DeleteFiles, Delete or Commit call; DeleteBatchSize is capped at
+	// MaxDeleteBatchSize; HTTPClient sends every request (the SDK's, the
+	// batch deletes'; nil means a client over http.DefaultTransport), and
+	// unless Anonymous is set an OAuth2 transport over its Transport adds
+	// the credentials.
+	driver.CommonConfig
+
 	// Bucket holds all the driver's objects. Required.
 	Bucket string
-	// RootDirectory is an object name prefix under which every path lives
-	// ("" for the bucket's root). Leading and trailing slashes are ignored.
-	RootDirectory string
 
 	// Endpoint is the JSON API endpoint, e.g.
 	// "http://127.0.0.1:4443/storage/v1/" for an emulator; empty for GCS
@@ -87,32 +94,6 @@ type Config struct {
 	// ChunkSize is the size of the Writer parts, buffered in memory and
 	// each stored as one hidden object; at least MinChunkSize.
 	ChunkSize int64
-
-	// MaxRetries is the number of retries after a failed attempt on 408,
-	// 429, 5xx and connection errors. 0 means DefaultMaxRetries; a
-	// negative value disables retries.
-	MaxRetries int
-	// RetryBaseDelay is the first backoff delay; it doubles per attempt, up
-	// to RetryMaxBackoff. 0 means DefaultRetryBaseDelay.
-	RetryBaseDelay time.Duration
-	// RetryMaxBackoff caps one backoff delay; 0 means DefaultRetryMaxBackoff.
-	RetryMaxBackoff time.Duration
-
-	// MaxConcurrency bounds the batch (and compose) requests in flight for
-	// one DeleteFiles, Delete or Commit call.
-	MaxConcurrency int
-	// DeleteBatchSize is the most objects per batch request. It may lower
-	// the GCS maximum of 100, never raise it: larger values are capped at
-	// MaxDeleteBatchSize (with a logged warning).
-	DeleteBatchSize int
-
-	// HTTPClient sends every request (the SDK's, the batch deletes');
-	// nil means a client over http.DefaultTransport. Unless Anonymous is
-	// set, an OAuth2 transport over its Transport adds the credentials.
-	HTTPClient *http.Client
-
-	// Logger receives the driver's warnings; nil means slog.Default().
-	Logger *slog.Logger
 }
 
 // normalize checks c, reads its key file and fills in its defaults. It
@@ -121,15 +102,20 @@ func (c Config) normalize() (Config, error) {
 	bad := func(param, format string, args ...any) (Config, error) {
 		return c, &driver.ConfigError{DriverName: DriverName, Parameter: param, Err: fmt.Errorf(format, args...)}
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if c.Bucket == "" {
 		return bad("bucket", "required")
 	}
-	c.RootDirectory = strings.Trim(c.RootDirectory, "/")
-	if strings.Contains(c.RootDirectory, "//") {
-		return bad("rootdirectory", "empty component in %q", c.RootDirectory)
+	if c.RetryBaseDelay == 0 {
+		c.RetryBaseDelay = DefaultRetryBaseDelay
+	}
+	if c.RetryMaxBackoff == 0 {
+		c.RetryMaxBackoff = DefaultRetryMaxBackoff
+	}
+	if err := c.CommonConfig.Normalize(DriverName, MaxDeleteBatchSize); err != nil {
+		return c, err
+	}
+	if c.RetryMaxBackoff < c.RetryBaseDelay {
+		c.RetryMaxBackoff = c.RetryBaseDelay
 	}
 
 	if c.Endpoint == "" {
@@ -183,49 +169,8 @@ func (c Config) normalize() (Config, error) {
 	if c.ChunkSize < MinChunkSize || c.ChunkSize > 1<<30 {
 		return bad("chunksize", "%d is outside [%d, %d]", c.ChunkSize, MinChunkSize, 1<<30)
 	}
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = DefaultMaxConcurrency
-	}
-	if c.MaxConcurrency < 0 {
-		return bad("maxconcurrency", "%d is negative", c.MaxConcurrency)
-	}
-	switch {
-	case c.DeleteBatchSize == 0:
-		c.DeleteBatchSize = MaxDeleteBatchSize
-	case c.DeleteBatchSize < 0:
-		return bad("deletebatchsize", "%d is negative", c.DeleteBatchSize)
-	case c.DeleteBatchSize > MaxDeleteBatchSize:
-		c.Logger.Warn("gcs: deletebatchsize above the JSON batch limit, capped",
-			"deletebatchsize", c.DeleteBatchSize, "cap", MaxDeleteBatchSize)
-		c.DeleteBatchSize = MaxDeleteBatchSize
-	}
-	switch {
-	case c.MaxRetries == 0:
-		c.MaxRetries = DefaultMaxRetries
-	case c.MaxRetries < 0:
-		c.MaxRetries = -1
-	}
-	if c.RetryBaseDelay == 0 {
-		c.RetryBaseDelay = DefaultRetryBaseDelay
-	}
-	if c.RetryBaseDelay < 0 {
-		return bad("retrybasedelay", "%v is negative", c.RetryBaseDelay)
-	}
-	if c.RetryMaxBackoff == 0 {
-		c.RetryMaxBackoff = DefaultRetryMaxBackoff
-	}
-	if c.RetryMaxBackoff < 0 {
-		return bad("retrymaxbackoff", "%v is negative", c.RetryMaxBackoff)
-	}
-	if c.RetryMaxBackoff < c.RetryBaseDelay {
-		c.RetryMaxBackoff = c.RetryBaseDelay
-	}
 	return c, nil
 }
-
-// retries returns the number of retries after a first attempt (0 when
-// disabled).
-func (c Config) retries() int { return max(c.MaxRetries, 0) }
 
 // errNoCredentialsType is returned for a credentials document whose type
 // the auth library does not know.

@@ -25,61 +25,42 @@ func httpStatus(err error) int {
 	return 0
 }
 
-// isNotFound reports whether err says the object does not exist (a missing
-// bucket is not that: it is a configuration error).
-func isNotFound(err error) bool {
-	if errors.Is(err, storage.ErrBucketNotExist) {
-		return false
+// Classify implements driver.Backend for the SDK's errors and the batch
+// client's: a missing object (not a missing bucket: that is a
+// configuration error) is driver.KindNotFound, 429 a rate limit, 416 an
+// offset beyond the end, and 408, 5xx and the connection errors the SDK
+// retries are transient.
+func (b *backend) Classify(err error) driver.ErrorKind {
+	var ie *itemError
+	switch code := httpStatus(err); {
+	case errors.Is(err, storage.ErrBucketNotExist):
+		return driver.KindOther
+	case errors.As(err, &ie) && ie.whole && code == http.StatusNotFound:
+		return driver.KindOther // the batch endpoint is missing, not an object
+	case errors.Is(err, storage.ErrObjectNotExist), code == http.StatusNotFound:
+		return driver.KindNotFound
+	case code == http.StatusTooManyRequests:
+		return driver.KindThrottled
+	case code == http.StatusRequestedRangeNotSatisfiable:
+		return driver.KindInvalidRange
+	case code == http.StatusRequestTimeout, code >= 500, code == 0 && storage.ShouldRetry(err):
+		return driver.KindTransient
 	}
-	return errors.Is(err, storage.ErrObjectNotExist) || httpStatus(err) == http.StatusNotFound
+	return driver.KindOther
 }
 
-// isThrottle reports whether err is a rate limit.
-func isThrottle(err error) bool {
-	return httpStatus(err) == http.StatusTooManyRequests
+// wrap maps an error of the writer's operation op on path (see
+// driver.WrapError).
+func (b *backend) wrap(ctx context.Context, op, path string, err error) error {
+	return driver.WrapError(ctx, DriverName, op, path, err, b.Classify)
 }
 
-// isTransientStatus reports whether an HTTP status is worth another try.
-func isTransientStatus(code int) bool {
-	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
-}
-
-// wrap maps an SDK error of operation op on path to the driver's errors:
-// a missing object becomes *driver.PathNotFoundError, a rate limit left
-// after the retries *driver.TooManyRequestsError, and a cancelled context
-// an error matching ctx.Err(); anything else is wrapped with the driver's
-// name, the operation and the path.
-func (d *Driver) wrap(ctx context.Context, op, path string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		if errors.Is(err, cerr) {
-			return fmt.Errorf("%s: %s %s: %w", DriverName, op, path, err)
-		}
-		return fmt.Errorf("%s: %s %s: %w (%v)", DriverName, op, path, cerr, err)
-	}
-	var nf *driver.PathNotFoundError
-	if errors.As(err, &nf) {
-		return err
-	}
-	var tmr *driver.TooManyRequestsError
-	if errors.As(err, &tmr) {
-		return err
-	}
-	switch {
-	case isNotFound(err):
-		return &driver.PathNotFoundError{Path: path, DriverName: DriverName}
-	case isThrottle(err):
-		return &driver.TooManyRequestsError{DriverName: DriverName, Cause: fmt.Errorf("%s %s: %w", op, path, err)}
-	}
-	return fmt.Errorf("%s: %s %s: %w", DriverName, op, path, err)
-}
-
-// itemError is the error of one call in a batch response.
+// itemError is the error of one call in a batch response, or of a batch
+// request answered with an error status as a whole (whole set).
 type itemError struct {
 	Code    int
 	Message string
+	whole   bool
 }
 
 func (e *itemError) Error() string {

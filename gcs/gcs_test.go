@@ -23,16 +23,18 @@ func testConfig(t testing.TB, root string, hc *http.Client) gcs.Config {
 	t.Helper()
 	env := testenv.GCS(t)
 	return gcs.Config{
+		CommonConfig: driver.CommonConfig{
+			RootDirectory: root,
+			HTTPClient:    hc,
+			// Keep retries quick: the fault tests make many.
+			RetryBaseDelay:  5 * time.Millisecond,
+			RetryMaxBackoff: 200 * time.Millisecond,
+		},
 		Bucket:         env.Bucket,
 		Endpoint:       env.Endpoint,
 		Anonymous:      true,
-		RootDirectory:  root,
-		HTTPClient:     hc,
 		GoogleAccessID: testAccessID,
 		PrivateKey:     testKeyPEM(t),
-		// Keep retries quick: the fault tests make many.
-		RetryBaseDelay:  5 * time.Millisecond,
-		RetryMaxBackoff: 200 * time.Millisecond,
 	}
 }
 
@@ -47,18 +49,13 @@ func newDriver(t testing.TB, c gcs.Config) *gcs.Driver {
 	return d
 }
 
-// harness plugs the driver into the conformance suite.
+// harness plugs the driver into the conformance suite, which takes the
+// capabilities from the driver.
 func harness() conformance.Harness {
 	return conformance.Harness{
 		Name: "gcs",
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
 			return newDriver(t, testConfig(t, env.Root, env.HTTPClient))
-		},
-		Caps: conformance.Capabilities{
-			HTTP:             true,
-			DeleteBatchLimit: gcs.MaxDeleteBatchSize,
-			ListPageSize:     gcs.ListPageSize,
-			SignedURLs:       true,
 		},
 	}
 }

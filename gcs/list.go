@@ -2,8 +2,6 @@ package gcs
 
 import (
 	"context"
-	"slices"
-	"sort"
 	"strings"
 
 	"cloud.google.com/go/storage"
@@ -12,53 +10,50 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
-// List implements driver.StorageDriver with an object listing with the "/"
-// delimiter: one request per 1,000 direct children.
-func (d *Driver) List(ctx context.Context, path string) ([]string, error) {
-	if err := driver.ValidateDirPath(DriverName, path); err != nil {
-		return nil, err
+// List implements driver.Backend with one object listing request of
+// q.Limit (default ListPageSize) entries. GCS's startOffset is inclusive,
+// so a start after a key is the key followed by "\x00"; EndBefore is its
+// endOffset. A page token only continues the query it came from, so Next
+// carries the query's startOffset along with GCS's token. A flat listing
+// of the whole root ends before the driver's bookkeeping objects
+// (endOffset), which sort after every path and which the Store would leave
+// out anyway.
+func (b *backend) List(ctx context.Context, q driver.ListQuery) (driver.ObjectPage, error) {
+	start, token := "", ""
+	if q.Token != "" {
+		start, token, _ = strings.Cut(q.Token, "\n")
+	} else if q.StartAfter != "" {
+		start = q.StartAfter + "\x00"
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	sq := &storage.Query{Prefix: q.Prefix, StartOffset: start, EndOffset: q.EndBefore}
+	switch {
+	case q.Delimiter:
+		sq.Delimiter = "/"
+	case q.Prefix == b.keys.Prefix && q.EndBefore == "":
+		sq.EndOffset = b.hiddenPrefix()
 	}
-	q := &storage.Query{Prefix: d.dirPrefix(path), Delimiter: "/"}
-	if err := q.SetAttrSelection([]string{"Name"}); err != nil {
-		return nil, err
+	if err := sq.SetAttrSelection([]string{"Name", "Size", "Updated"}); err != nil {
+		return driver.ObjectPage{}, err
 	}
-	pager := iterator.NewPager(d.bucket.Objects(ctx, q), ListPageSize, "")
-	var (
-		children []string
-		found    bool // anything at all under the prefix, hidden or not
-	)
-	for {
-		var objs []*storage.ObjectAttrs
-		next, err := pager.NextPage(&objs)
-		if err != nil {
-			return nil, d.wrap(ctx, "List", path, err)
+	limit := q.Limit
+	if limit <= 0 {
+		limit = ListPageSize
+	}
+	var objs []*storage.ObjectAttrs
+	next, err := iterator.NewPager(b.bucket.Objects(ctx, sq), limit, token).NextPage(&objs)
+	if err != nil {
+		return driver.ObjectPage{}, err
+	}
+	var page driver.ObjectPage
+	for _, o := range objs {
+		if o.Prefix != "" {
+			page.Prefixes = append(page.Prefixes, o.Prefix)
+			continue
 		}
-		for _, o := range objs {
-			found = true
-			name := o.Name
-			if o.Prefix != "" {
-				name = strings.TrimSuffix(o.Prefix, "/")
-			}
-			if p, ok := d.pathOf(name); ok {
-				children = append(children, p)
-			}
-		}
-		if next == "" {
-			break
-		}
+		page.Objects = append(page.Objects, driver.Object{Key: o.Name, Size: o.Size, ModTime: o.Updated})
 	}
-	if path != "/" && !found {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	if next != "" {
+		page.Next = start + "\n" + next
 	}
-	sort.Strings(children)
-	// An object "a/b" next to objects under "a/b/" (any GCS client can make
-	// both) would name the child twice.
-	children = slices.Compact(children)
-	if children == nil {
-		children = []string{}
-	}
-	return children, nil
+	return page, nil
 }

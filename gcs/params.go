@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -46,6 +45,9 @@ func init() {
 func FromParameters(params map[string]any) (Config, error) {
 	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config
+	if err := c.CommonConfig.ReadParameters(p); err != nil {
+		return c, err
+	}
 	var err error
 	str := func(key string, dst *string) {
 		if err == nil {
@@ -55,16 +57,14 @@ func FromParameters(params map[string]any) (Config, error) {
 	var privateKey string
 	str("bucket", &c.Bucket)
 	str("keyfile", &c.KeyFile)
-	str("rootdirectory", &c.RootDirectory)
 	str("endpoint", &c.Endpoint)
 	str("googleaccessid", &c.GoogleAccessID)
 	str("privatekey", &privateKey)
 	if err != nil {
 		return c, err
 	}
-	c.PrivateKey = []byte(privateKey)
-	if len(c.PrivateKey) == 0 {
-		c.PrivateKey = nil
+	if privateKey != "" {
+		c.PrivateKey = []byte(privateKey)
 	}
 	if c.Credentials, err = credentialsParam(params["credentials"]); err != nil {
 		return c, err
@@ -73,44 +73,8 @@ func FromParameters(params map[string]any) (Config, error) {
 	if c.Anonymous, err = p.Bool("anonymous", anonDefault); err != nil {
 		return c, err
 	}
-	if c.ChunkSize, err = p.Int64("chunksize", 0); err != nil {
+	if c.ChunkSize, err = p.Positive64("chunksize"); err != nil {
 		return c, err
-	}
-	num := func(key string, dst *int) {
-		if err == nil {
-			*dst, err = p.Int(key, 0)
-		}
-	}
-	num("maxconcurrency", &c.MaxConcurrency)
-	num("deletebatchsize", &c.DeleteBatchSize)
-	if err != nil {
-		return c, err
-	}
-	retries, err := p.Int("maxretries", DefaultMaxRetries)
-	if err != nil {
-		return c, err
-	}
-	switch {
-	case retries == 0:
-		c.MaxRetries = -1 // explicitly none
-	case retries < 0:
-		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "maxretries", Err: fmt.Errorf("%d is negative", retries)}
-	default:
-		c.MaxRetries = retries
-	}
-	for _, key := range []string{"chunksize", "maxconcurrency", "deletebatchsize"} {
-		if v, ok := params[key]; ok && v != nil && v != "" {
-			if n, _ := p.Int64(key, 0); n == 0 {
-				return c, &driver.ConfigError{DriverName: DriverName, Parameter: key, Err: fmt.Errorf("must be positive")}
-			}
-		}
-	}
-	if v, ok := params[driver.HTTPClientParam]; ok && v != nil {
-		hc, ok := v.(*http.Client)
-		if !ok {
-			return c, &driver.ConfigError{DriverName: DriverName, Parameter: driver.HTTPClientParam, Err: fmt.Errorf("want an *http.Client, got %T", v)}
-		}
-		c.HTTPClient = hc
 	}
 	return c.normalize()
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gcs"
 )
 
@@ -25,7 +26,8 @@ func errorsAs(err error, target any) bool { return errors.As(err, target) }
 // and verifies it with the public half of the key.
 func TestURLForSignatureVerifies(t *testing.T) {
 	d := newDriver(t, gcs.Config{
-		Bucket: "registry-bucket", RootDirectory: "docker",
+		CommonConfig:   driver.CommonConfig{RootDirectory: "docker"},
+		Bucket:         "registry-bucket",
 		GoogleAccessID: testAccessID, PrivateKey: testKeyPEM(t), Anonymous: true,
 	})
 	for _, method := range []string{"GET", "HEAD"} {

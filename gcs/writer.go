@@ -19,8 +19,8 @@ import (
 // part, so that name order is offset order.
 const partDigits = 20
 
-// Writer implements driver.StorageDriver with parts kept as hidden objects
-// and composed at Commit.
+// Writer implements driver.Backend with parts kept as hidden objects and
+// composed at Commit.
 //
 // Bytes are buffered and stored in Config.ChunkSize parts, each one object
 // <root>/~stowage/uploads/<hash of path>/<start offset, 20 digits> written
@@ -73,32 +73,26 @@ const partDigits = 20
 // to about one per second, and sessions expire after a week. Parts have
 // distinct names, need no alignment, never expire, and every request is an
 // ordinary retried SDK call that fake-gcs-server implements as GCS does.
-func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
 	w := &writer{
 		WriterState: driver.WriterState{DriverName: DriverName},
-		d:           d,
+		b:           b,
 		ctx:         ctx,
 		path:        path,
-		key:         d.key(path),
-		up:          d.uploadPrefix(path),
+		key:         b.keys.Key(path),
+		up:          b.uploadPrefix(path),
 	}
-	objs, err := d.listUpload(ctx, w.up)
+	objs, err := b.listUpload(ctx, w.up)
 	if err != nil {
-		return nil, d.wrap(ctx, "Writer", path, err)
+		return nil, err
 	}
 	if !append {
 		names := make([]string, len(objs))
 		for i, o := range objs {
 			names[i] = o.name
 		}
-		if err := d.deleteObjects(ctx, names); err != nil {
-			return nil, d.wrap(ctx, "Writer", path, err)
+		if err := b.deleteHidden(ctx, "Writer", names); err != nil {
+			return nil, err
 		}
 		return w, nil
 	}
@@ -117,19 +111,19 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 // part. A missing object gives a *driver.PathNotFoundError.
 func (w *writer) continueFile(ctx context.Context) error {
 	name := w.partName(0)
-	src := w.d.bucket.Object(w.key)
-	attrs, err := w.d.bucket.Object(name).CopierFrom(src).Run(ctx)
+	src := w.b.bucket.Object(w.key)
+	attrs, err := w.b.bucket.Object(name).CopierFrom(src).Run(ctx)
 	if err != nil {
-		return w.d.wrap(ctx, "Writer", w.path, err)
+		return w.b.wrap(ctx, "Writer", w.path, err)
 	}
 	w.load([]object{{name: name, size: attrs.Size}})
 	return nil
 }
 
 // uploadPrefix is the name prefix of the hidden objects of path's upload.
-func (d *Driver) uploadPrefix(path string) string {
+func (b *backend) uploadPrefix(path string) string {
 	sum := sha256.Sum256([]byte(path))
-	return d.hiddenPrefix() + "uploads/" + hex.EncodeToString(sum[:20]) + "/"
+	return b.hiddenPrefix() + "uploads/" + hex.EncodeToString(sum[:20]) + "/"
 }
 
 // object is a name and a size.
@@ -139,12 +133,12 @@ type object struct {
 }
 
 // listUpload lists every object under the upload prefix up, in name order.
-func (d *Driver) listUpload(ctx context.Context, up string) ([]object, error) {
+func (b *backend) listUpload(ctx context.Context, up string) ([]object, error) {
 	q := &storage.Query{Prefix: up}
 	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
 		return nil, err
 	}
-	pager := iterator.NewPager(d.bucket.Objects(ctx, q), ListPageSize, "")
+	pager := iterator.NewPager(b.bucket.Objects(ctx, q), ListPageSize, "")
 	var out []object
 	for {
 		var objs []*storage.ObjectAttrs
@@ -163,10 +157,10 @@ func (d *Driver) listUpload(ctx context.Context, up string) ([]object, error) {
 	return out, nil
 }
 
-// writer is the FileWriter of Driver.Writer.
+// writer is the FileWriter of backend.Writer.
 type writer struct {
 	driver.WriterState
-	d    *Driver
+	b    *backend
 	ctx  context.Context // of the Writer call: Write and Close use it
 	path string
 	key  string
@@ -192,7 +186,7 @@ func (w *writer) load(objs []object) {
 		case o.size == 0:
 			w.other = append(w.other, o.name) // a marker
 		case off != w.partsSize:
-			w.d.cfg.Logger.Warn("gcs: ignoring a writer part that does not follow the others",
+			w.b.cfg.Logger.Warn("gcs: ignoring a writer part that does not follow the others",
 				"path", w.path, "part", o.name, "offset", off, "size", o.size, "want", w.partsSize)
 			w.other = append(w.other, o.name)
 		default:
@@ -207,39 +201,14 @@ func (w *writer) load(objs []object) {
 // (a continued file's included), in every state; 0 after Cancel.
 func (w *writer) Size() int64 { return w.size }
 
-// Write implements io.Writer. Every full chunk is stored as a part before
-// Write returns. When a part upload fails the bytes stay buffered (Size
-// counts them) and Write reports the error.
+// Write implements io.Writer with driver.WriterState.WriteChunks: every
+// full chunk is stored as a part before Write returns. When a part upload
+// fails the bytes stay buffered (Size counts them) and Write reports the
+// error.
 func (w *writer) Write(p []byte) (int, error) {
-	if err := w.CheckWrite(); err != nil {
-		return 0, err
-	}
-	if err := w.ctx.Err(); err != nil {
-		return 0, err
-	}
-	w.size += int64(len(p))
-	chunk := int(w.d.cfg.ChunkSize)
-	if len(w.buf) == 0 && len(p) >= chunk {
-		// Upload straight from p, buffering only the remainder.
-		n := 0
-		for len(p)-n >= chunk {
-			if err := w.storePart(w.ctx, p[n:n+chunk]); err != nil {
-				w.buf = append(w.buf, p[n:]...)
-				return len(p), err
-			}
-			n += chunk
-		}
-		w.buf = append(w.buf, p[n:]...)
-		return len(p), nil
-	}
-	w.buf = append(w.buf, p...)
-	for len(w.buf) >= chunk {
-		if err := w.storePart(w.ctx, w.buf[:chunk]); err != nil {
-			return len(p), err
-		}
-		w.buf = append(w.buf[:0], w.buf[chunk:]...)
-	}
-	return len(p), nil
+	n, err := w.WriteChunks(w.ctx, &w.buf, p, w.b.cfg.ChunkSize, w.storePart)
+	w.size += int64(n)
+	return n, err
 }
 
 // partName names the part starting at offset.
@@ -250,8 +219,8 @@ func (w *writer) partName(offset int64) string {
 // storePart stores data as the next part, in one request.
 func (w *writer) storePart(ctx context.Context, data []byte) error {
 	name := w.partName(w.partsSize)
-	if err := w.d.upload(ctx, name, data); err != nil {
-		return w.d.wrap(ctx, "Writer", w.path, err)
+	if err := w.b.upload(ctx, name, data); err != nil {
+		return w.b.wrap(ctx, "Writer", w.path, err)
 	}
 	w.stored = true
 	w.parts = append(w.parts, object{name: name, size: int64(len(data))})
@@ -275,8 +244,8 @@ func (w *writer) Close() error {
 		err = w.storePart(ctx, w.buf)
 	case !w.stored:
 		name := w.partName(0)
-		if err = w.d.upload(ctx, name, nil); err != nil {
-			err = w.d.wrap(ctx, "Writer.Close", w.path, err)
+		if err = w.b.upload(ctx, name, nil); err != nil {
+			err = w.b.wrap(ctx, "Writer.Close", w.path, err)
 		} else {
 			w.stored = true
 			w.other = append(w.other, name)
@@ -295,11 +264,11 @@ func (w *writer) Commit(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d := w.d
+	b := w.b
 	if len(w.parts) == 0 {
 		// Everything fits one request (Write stores every full chunk).
-		if err := d.upload(ctx, w.key, w.buf); err != nil {
-			return d.wrap(ctx, "Commit", w.path, err)
+		if err := b.upload(ctx, w.key, w.buf); err != nil {
+			return b.wrap(ctx, "Commit", w.path, err)
 		}
 	} else {
 		if len(w.buf) > 0 {
@@ -309,12 +278,12 @@ func (w *writer) Commit(ctx context.Context) error {
 			w.buf = nil
 		}
 		if err := w.compose(ctx); err != nil {
-			return d.wrap(ctx, "Commit", w.path, err)
+			return b.wrap(ctx, "Commit", w.path, err)
 		}
 	}
 	if w.stored {
-		if err := d.deleteObjects(ctx, w.hidden()); err != nil {
-			return d.wrap(ctx, "Commit", w.path, err)
+		if err := b.deleteHidden(ctx, "Commit", w.hidden()); err != nil {
+			return b.wrap(ctx, "Commit", w.path, err)
 		}
 	}
 	w.buf = nil
@@ -338,25 +307,25 @@ func (w *writer) compose(ctx context.Context) error {
 			next[i] = fmt.Sprintf("%sc%02d-%06d", w.up, level, i)
 		}
 		w.other = append(w.other, next...)
-		err := w.d.forEach(ctx, n, func(ctx context.Context, i int) error {
+		err := driver.ForEach(ctx, n, w.b.cfg.MaxConcurrency, func(ctx context.Context, i int) error {
 			group := srcs[i*MaxComposeSources : min((i+1)*MaxComposeSources, len(srcs))]
-			return w.d.composeInto(ctx, next[i], group)
+			return w.b.composeInto(ctx, next[i], group)
 		})
 		if err != nil {
 			return err
 		}
 		srcs = next
 	}
-	return w.d.composeInto(ctx, w.key, srcs)
+	return w.b.composeInto(ctx, w.key, srcs)
 }
 
 // composeInto composes the objects srcs, in order, into dst.
-func (d *Driver) composeInto(ctx context.Context, dst string, srcs []string) error {
+func (b *backend) composeInto(ctx context.Context, dst string, srcs []string) error {
 	handles := make([]*storage.ObjectHandle, len(srcs))
 	for i, s := range srcs {
-		handles[i] = d.bucket.Object(s)
+		handles[i] = b.bucket.Object(s)
 	}
-	c := d.bucket.Object(dst).ComposerFrom(handles...)
+	c := b.bucket.Object(dst).ComposerFrom(handles...)
 	c.ContentType = contentType
 	_, err := c.Run(ctx)
 	return err
@@ -381,8 +350,8 @@ func (w *writer) Cancel(ctx context.Context) error {
 		return err
 	}
 	if w.stored {
-		if err := w.d.deleteObjects(ctx, w.hidden()); err != nil {
-			return w.d.wrap(ctx, "Cancel", w.path, err)
+		if err := w.b.deleteHidden(ctx, "Cancel", w.hidden()); err != nil {
+			return w.b.wrap(ctx, "Cancel", w.path, err)
 		}
 	}
 	w.buf = nil
