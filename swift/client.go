@@ -5,16 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/ncw/swift/v2"
-
-	"github.com/stowage-dev/stowage/internal/wait"
 )
 
 // newConnection builds the ncw/swift connection of a normalized Config.
@@ -57,8 +53,6 @@ func newConnection(c Config) *swift.Connection {
 
 // request is one Swift request. Body is sent again on every attempt.
 type request struct {
-	op        string // driver operation, for errors
-	path      string // driver path, for errors
 	method    string
 	container string
 	object    string
@@ -69,39 +63,64 @@ type request struct {
 	// keep returns the response with its body open; otherwise the body is
 	// drained and closed.
 	keep bool
+	// read, when set, receives the whole body of a successful answer; a
+	// body cut short, or one read rejects, fails the attempt, so that the
+	// request is sent again.
+	read func(body []byte) error
+	// once sends the request a single time (the caller retries).
+	once bool
 }
 
-// do sends r with retries on transient failures (see retryable) and
-// re-authentication on 401. The error is mapped with wrap.
-func (d *Driver) do(ctx context.Context, r request) (*http.Response, swift.Headers, error) {
+// do sends r with retries on transient failures (see retryable) and one
+// re-authentication on 401. Errors are ncw/swift's, for Classify.
+func (b *backend) do(ctx context.Context, r request) (resp *http.Response, h swift.Headers, err error) {
 	reauthed := false
-	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, d.wrap(ctx, r.op, r.path, err)
-		}
-		resp, h, err := d.once(ctx, r)
-		if err == nil {
-			return resp, h, nil
-		}
+	send := func() error {
+		resp, h, err = b.send(ctx, r)
 		var se *swift.Error
 		if errors.As(err, &se) && se.StatusCode == http.StatusUnauthorized && !reauthed {
 			reauthed = true
-			d.conn.UnAuthenticate()
-			continue
+			b.conn.UnAuthenticate()
+			resp, h, err = b.send(ctx, r)
 		}
-		if ctx.Err() != nil || !retryable(err) || attempt >= d.cfg.MaxRetries {
-			return nil, nil, d.wrap(ctx, r.op, r.path, err)
+		if err == nil && r.read != nil {
+			var body []byte
+			if body, err = readAll(resp); err == nil {
+				err = r.read(body)
+			}
 		}
-		d.cfg.Logger.Debug("swift: retrying", "op", r.op, "path", r.path, "attempt", attempt+1, "error", err)
-		if werr := wait.Sleep(ctx, d.backoff(attempt+1)); werr != nil {
-			return nil, nil, d.wrap(ctx, r.op, r.path, werr)
+		return err
+	}
+	if r.once {
+		return resp, h, send()
+	}
+	err = b.retry(ctx, send)
+	return resp, h, err
+}
+
+// retry calls fn until it succeeds, fails with an error not worth another
+// attempt (see retryable), or has been tried Retries()+1 times, with
+// backoff in between.
+func (b *backend) retry(ctx context.Context, fn func() error) error {
+	backoff := b.cfg.Backoff()
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := fn()
+		if err == nil || ctx.Err() != nil || !retryable(err) || attempt >= b.cfg.Retries() {
+			return err
+		}
+		b.cfg.Logger.Debug("swift: retrying", "attempt", attempt+1, "error", err)
+		if werr := backoff.Sleep(ctx, attempt+1); werr != nil {
+			return werr
 		}
 	}
 }
 
-// once sends r one time through ncw/swift's Call.
-func (d *Driver) once(ctx context.Context, r request) (*http.Response, swift.Headers, error) {
-	storageURL, err := d.conn.GetStorageUrl(ctx)
+// send sends r one time through ncw/swift's Call.
+func (b *backend) send(ctx context.Context, r request) (*http.Response, swift.Headers, error) {
+	storageURL, err := b.conn.GetStorageUrl(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -115,57 +134,19 @@ func (d *Driver) once(ctx context.Context, r request) (*http.Response, swift.Hea
 		Operation:  r.method,
 		Parameters: r.query,
 		Headers:    h,
-		NoResponse: !r.keep,
+		NoResponse: !r.keep && r.read == nil,
 		Retries:    -1, // retries and re-authentication are done here
 	}
 	if r.body != nil || r.hasBody {
 		opts.Body = bytes.NewReader(r.body)
 		h["Content-Length"] = strconv.Itoa(len(r.body))
 	}
-	resp, headers, err := d.conn.Call(ctx, storageURL, opts)
-	if err != nil && resp != nil && resp.Body != nil && r.keep {
+	resp, headers, err := b.conn.Call(ctx, storageURL, opts)
+	if err != nil && resp != nil && resp.Body != nil && (r.keep || r.read != nil) {
 		resp.Body.Close()
 	}
 	return resp, headers, err
 }
-
-// backoff is full-jitter exponential backoff for retry attempt n (from 1).
-func (d *Driver) backoff(n int) time.Duration {
-	return wait.Jitter(d.cfg.RetryBaseDelay, d.cfg.RetryMaxBackoff, n)
-}
-
-// retryable reports whether err is worth another attempt: a throttle
-// (429, 498), a timeout (408), a server error (500, 502, 503, 504) or a
-// failure below HTTP (dropped connection, cut body).
-func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var se *swift.Error
-	if errors.As(err, &se) {
-		switch se.StatusCode {
-		case 0, http.StatusRequestTimeout, http.StatusTooManyRequests, 498,
-			http.StatusInternalServerError, http.StatusBadGateway,
-			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
-		}
-		return false
-	}
-	var se2 *statusError
-	if errors.As(err, &se2) {
-		return retryable(&swift.Error{StatusCode: se2.code})
-	}
-	return true
-}
-
-// statusError is a non-2xx status the driver found in a response body
-// (bulk delete reports its outcome in the body of a 200).
-type statusError struct {
-	code int
-	text string
-}
-
-func (e *statusError) Error() string { return fmt.Sprintf("%d %s", e.code, e.text) }
 
 // readAll reads and closes resp's body.
 func readAll(resp *http.Response) ([]byte, error) {
@@ -184,22 +165,16 @@ type serverInfo struct {
 
 // queryInfo reads /info, with defaults for what it does not say (or when
 // the cluster hides it).
-func (d *Driver) queryInfo(ctx context.Context) serverInfo {
+func (b *backend) queryInfo(ctx context.Context) serverInfo {
 	si := serverInfo{bulkDelete: true, maxDeletes: MaxDeleteBatchSize, maxFileSize: DefaultMaxFileSize,
 		maxManifestSegments: DefaultMaxManifestSegments, slo: true}
 	var info swift.SwiftInfo
-	var err error
-	for attempt := 0; ; attempt++ {
-		info, err = d.conn.QueryInfo(ctx)
-		if err == nil || ctx.Err() != nil || attempt >= d.cfg.MaxRetries {
-			break
-		}
-		if wait.Sleep(ctx, d.backoff(attempt+1)) != nil {
-			break
-		}
-	}
+	err := b.retry(ctx, func() (err error) {
+		info, err = b.conn.QueryInfo(ctx)
+		return err
+	})
 	if err != nil {
-		d.cfg.Logger.Warn("swift: /info unavailable, assuming defaults", "error", err)
+		b.cfg.Logger.Warn("swift: /info unavailable, assuming defaults", "error", err)
 		return si
 	}
 	num := func(section, key string) (int64, bool) {

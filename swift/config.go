@@ -2,7 +2,6 @@ package swift
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -13,7 +12,8 @@ import (
 // Limits and defaults of Swift and of this driver.
 const (
 	// MaxDeleteBatchSize is the default bulk-delete limit of Swift
-	// (max_deletes_per_request); the server's /info may lower or raise it.
+	// (max_deletes_per_request) and the most names the driver sends per
+	// bulk-delete request; a server whose /info says less gets fewer.
 	MaxDeleteBatchSize = 10000
 	// ListPageSize is the most names one container listing returns
 	// (Swift's container_listing_limit default); the driver asks for it
@@ -24,9 +24,9 @@ const (
 	// DefaultChunkSize is the Writer segment size (distribution's default).
 	DefaultChunkSize = 20 << 20
 	// DefaultMaxConcurrency bounds the bulk-delete requests in flight.
-	DefaultMaxConcurrency = 10
+	DefaultMaxConcurrency = driver.DefaultMaxConcurrency
 	// DefaultMaxRetries is the number of retries after a failed attempt.
-	DefaultMaxRetries = 5
+	DefaultMaxRetries = driver.DefaultMaxRetries
 	// DefaultMaxFileSize is Swift's default max_file_size (5 GiB + 2),
 	// used when /info does not say.
 	DefaultMaxFileSize = 5<<30 + 2
@@ -34,12 +34,22 @@ const (
 	DefaultMaxManifestSegments = 1000
 	// DefaultURLExpiry is how long a URLFor URL stays valid without an
 	// "expiry" option.
-	DefaultURLExpiry = 20 * time.Minute
+	DefaultURLExpiry = driver.DefaultURLExpiry
 )
 
 // Config configures a Driver. The zero value of every field but AuthURL,
 // UserName, Password and Container means its default.
 type Config struct {
+	// CommonConfig holds the settings every cloud backend shares: the
+	// root directory (a name prefix under which every path lives,
+	// distribution's "prefix"), the retries on 408, 429, 498, 5xx and
+	// connection errors and their backoff, the concurrency and batch size
+	// of DeleteFiles and Delete (the batch size may lower the server's
+	// max_deletes_per_request, never raise it), the HTTP client (ncw/swift
+	// takes its Transport; nil means a transport of the driver's own) and
+	// the logger.
+	driver.CommonConfig
+
 	// AuthURL is the identity endpoint, e.g. https://keystone/v3 or
 	// http://127.0.0.1:8080/auth/v1.0 (tempauth).
 	AuthURL string
@@ -68,9 +78,6 @@ type Config struct {
 	// segments of files committed above MaxFileSize. Default
 	// Container+"_segments"; created on first use when missing.
 	SegmentsContainer string
-	// Prefix is a name prefix under which every path lives (distribution's
-	// "prefix", alias "rootdirectory"). Slashes at either end are ignored.
-	Prefix string
 
 	// ChunkSize is the Writer's segment size, at least MinChunkSize.
 	ChunkSize int64
@@ -93,15 +100,6 @@ type Config struct {
 	// TempURLMethods are the methods URLFor signs; default GET and HEAD.
 	TempURLMethods []string
 
-	// MaxRetries is the number of retries after a failed attempt on 408,
-	// 429, 498, 5xx and connection errors. 0 means DefaultMaxRetries; a
-	// negative value disables retries.
-	MaxRetries int
-	// RetryBaseDelay is the first backoff delay (full jitter, doubling);
-	// 0 means 100 ms.
-	RetryBaseDelay time.Duration
-	// RetryMaxBackoff caps one backoff delay; 0 means 20 s.
-	RetryMaxBackoff time.Duration
 	// ConnectTimeout bounds the wait for response headers (0 means 10
 	// minutes: the server-side COPY that commits a multi-GiB file answers
 	// only when it is done), and Timeout a stall of a body transfer (0
@@ -113,27 +111,15 @@ type Config struct {
 	// ListPageSize (the default). Lower values only cost requests; tests
 	// use them to cross page boundaries cheaply.
 	ListLimit int
-
-	// MaxConcurrency bounds the requests in flight of one DeleteFiles or
-	// Delete call.
-	MaxConcurrency int
-	// DeleteBatchSize is the most names per bulk-delete request. It may
-	// lower the server's max_deletes_per_request, never raise it.
-	DeleteBatchSize int
-
-	// HTTPClient's Transport sends every request (ncw/swift takes a
-	// RoundTripper); nil means a transport of the driver's own.
-	HTTPClient *http.Client
-	// Logger receives the driver's warnings; nil means slog.Default().
-	Logger *slog.Logger
 }
 
+// normalize checks c and fills in its defaults.
 func (c Config) normalize() (Config, error) {
 	bad := func(param, format string, args ...any) (Config, error) {
 		return c, &driver.ConfigError{DriverName: DriverName, Parameter: param, Err: fmt.Errorf(format, args...)}
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+	if err := c.CommonConfig.Normalize(DriverName, MaxDeleteBatchSize); err != nil {
+		return c, err
 	}
 	switch {
 	case c.AuthURL == "":
@@ -153,10 +139,6 @@ func (c Config) normalize() (Config, error) {
 	if c.SegmentsContainer == c.Container {
 		return bad("segmentscontainer", "must differ from the container")
 	}
-	c.Prefix = strings.Trim(c.Prefix, "/")
-	if strings.Contains(c.Prefix, "//") {
-		return bad("prefix", "empty component in %q", c.Prefix)
-	}
 	if c.ChunkSize == 0 {
 		c.ChunkSize = DefaultChunkSize
 	}
@@ -172,21 +154,6 @@ func (c Config) normalize() (Config, error) {
 	for i, m := range c.TempURLMethods {
 		c.TempURLMethods[i] = strings.ToUpper(strings.TrimSpace(m))
 	}
-	switch {
-	case c.MaxRetries == 0:
-		c.MaxRetries = DefaultMaxRetries
-	case c.MaxRetries < 0:
-		c.MaxRetries = 0
-	}
-	if c.RetryBaseDelay == 0 {
-		c.RetryBaseDelay = 100 * time.Millisecond
-	}
-	if c.RetryMaxBackoff == 0 {
-		c.RetryMaxBackoff = 20 * time.Second
-	}
-	if c.RetryBaseDelay < 0 || c.RetryMaxBackoff < 0 {
-		return bad("retrybasedelay", "negative backoff")
-	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = 10 * time.Minute
 	}
@@ -198,15 +165,6 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.ListLimit < 0 {
 		return bad("listlimit", "%d is negative", c.ListLimit)
-	}
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = DefaultMaxConcurrency
-	}
-	if c.MaxConcurrency < 0 {
-		return bad("maxconcurrency", "%d is negative", c.MaxConcurrency)
-	}
-	if c.DeleteBatchSize < 0 {
-		return bad("deletebatchsize", "%d is negative", c.DeleteBatchSize)
 	}
 	return c, nil
 }

@@ -8,14 +8,18 @@
 // reads the cluster's /info (bulk-delete limit, max_file_size, SLO limits),
 // two requests.
 //
-// Paths map to object names by dropping the leading "/" and prefixing the
-// configured prefix: with prefix "registry", "/docker/x" is the object
-// "registry/docker/x" in the container. DeleteFiles sends bulk-delete
-// requests of up to max_deletes_per_request names (10,000 by default),
-// Delete and Walk list flat (one request per 10,000 names), List uses the
-// "/" delimiter, Move copies server-side, and the Writer keeps uncommitted
-// segments in the segments container so that another process can resume
-// them.
+// The Driver is a driver.Store over this package's driver.Backend: the
+// Store does the path and context checks, the error mapping, Stat, List
+// and Walk paging, directory Delete, the batching and per-name retries of
+// DeleteFiles and URLFor's options; the backend sends the Swift requests.
+// Paths map to object names with driver.KeyMap: with prefix "registry",
+// "/docker/x" is the object "registry/docker/x" in the container.
+// DeleteFiles sends bulk-delete requests of up to max_deletes_per_request
+// names (10,000 by default; one DELETE per path without the bulk-delete
+// middleware), Delete and Walk list flat (one request per 10,000 names),
+// List uses the "/" delimiter, Move copies server-side, and the Writer
+// keeps uncommitted segments in the segments container so that another
+// process can resume them.
 //
 // # Writer and large files
 //
@@ -75,6 +79,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -82,23 +87,37 @@ import (
 	"github.com/ncw/swift/v2"
 
 	"github.com/stowage-dev/stowage/driver"
-	"github.com/stowage-dev/stowage/internal/wait"
+	"github.com/stowage-dev/stowage/internal/resume"
 )
 
 // DriverName is the name the backend is registered under and that its
 // errors carry.
 const DriverName = "swift"
 
-// Driver is the Swift StorageDriver. It is safe for concurrent use.
+// Driver is the Swift StorageDriver: a driver.Store over the Swift
+// backend, so every StorageDriver method is the Store's. It is safe for
+// concurrent use.
 type Driver struct {
-	cfg    Config
-	conn   *swift.Connection
-	info   serverInfo
-	prefix string // Prefix + "/", or ""
-	batch  int    // names per bulk-delete request
+	*driver.Store
+	b *backend
 }
 
 var _ driver.StorageDriver = (*Driver)(nil)
+
+// backend is the driver.Backend of Swift. It never calls the Store.
+type backend struct {
+	cfg  Config
+	conn *swift.Connection
+	info serverInfo
+	keys driver.KeyMap
+	// container is the one DeleteBatch deletes from: Config.Container,
+	// or Config.SegmentsContainer in the copy segments returns.
+	container string
+	// batch is the effective delete batch size (the Store's).
+	batch int
+}
+
+var _ driver.Backend = (*backend)(nil)
 
 // New builds a Driver from c, authenticates and reads /info.
 func New(ctx context.Context, c Config) (*Driver, error) {
@@ -106,125 +125,65 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: c, conn: newConnection(c)}
-	if c.Prefix != "" {
-		d.prefix = c.Prefix + "/"
+	b := &backend{cfg: c, conn: newConnection(c)}
+	if err := b.retry(ctx, func() error { return b.conn.Authenticate(ctx) }); err != nil {
+		return nil, wrap(ctx, "authenticate", c.AuthURL, err)
 	}
-	if err := d.authenticate(ctx); err != nil {
-		return nil, err
-	}
-	d.info = d.queryInfo(ctx)
-	if d.cfg.MaxFileSize == 0 {
-		d.cfg.MaxFileSize = d.info.maxFileSize
-	}
-	d.batch = d.info.maxDeletes
-	if c.DeleteBatchSize > 0 {
-		if c.DeleteBatchSize > d.batch {
-			c.Logger.Warn("swift: deletebatchsize above the server's max_deletes_per_request, capped",
-				"deletebatchsize", c.DeleteBatchSize, "cap", d.batch)
-		} else {
-			d.batch = c.DeleteBatchSize
-		}
-	}
-	return d, nil
+	return newDriver(c, b.conn, b.queryInfo(ctx)), nil
 }
 
-// authenticate logs in, retrying transient failures.
-func (d *Driver) authenticate(ctx context.Context) error {
-	for attempt := 0; ; attempt++ {
-		err := d.conn.Authenticate(ctx)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil || !retryable(err) || attempt >= d.cfg.MaxRetries {
-			return d.wrap(ctx, "authenticate", d.cfg.AuthURL, err)
-		}
-		if werr := wait.Sleep(ctx, d.backoff(attempt+1)); werr != nil {
-			return d.wrap(ctx, "authenticate", d.cfg.AuthURL, werr)
-		}
+// newDriver builds the Driver of a normalized Config over an
+// authenticated connection and the cluster's /info.
+func newDriver(c Config, conn *swift.Connection, info serverInfo) *Driver {
+	if c.MaxFileSize == 0 {
+		c.MaxFileSize = info.maxFileSize
 	}
+	b := &backend{cfg: c, conn: conn, info: info, keys: driver.NewKeyMap(c.RootDirectory), container: c.Container}
+	caps := driver.Capabilities{
+		HTTP:             true,
+		DeleteBatchLimit: info.maxDeletes,
+		ListPageSize:     c.ListLimit,
+		StartAfter:       true, // the marker
+		SignedURLs:       c.SecretKey != "",
+	}
+	if !info.bulkDelete {
+		caps.DeleteBatchLimit = 1
+	}
+	store := driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig)
+	b.batch = store.Capabilities().DeleteBatchLimit
+	return &Driver{Store: store, b: b}
 }
-
-// Name implements driver.StorageDriver.
-func (d *Driver) Name() string { return DriverName }
 
 // Connection returns the ncw/swift connection the driver uses, for
 // operations stowage does not cover.
-func (d *Driver) Connection() *swift.Connection { return d.conn }
+func (d *Driver) Connection() *swift.Connection { return d.b.conn }
 
 // DeleteBatchSize is the number of names the driver sends per bulk-delete
-// request.
-func (d *Driver) DeleteBatchSize() int { return d.batch }
-
-// name maps a valid path (not "/") to its object name.
-func (d *Driver) name(path string) string { return d.prefix + path[1:] }
-
-// dirPrefix maps a valid directory path ("/" included) to the name prefix
-// of everything under it.
-func (d *Driver) dirPrefix(path string) string {
-	if path == "/" {
-		return d.prefix
-	}
-	return d.prefix + path[1:] + "/"
-}
-
-// pathOf maps a name under the prefix back to its path; ok is false for a
-// name that is not a valid path (foreign objects such as "a//b" or "a/"
-// directory markers), which listings leave out.
-func (d *Driver) pathOf(name string) (string, bool) {
-	rel, found := strings.CutPrefix(name, d.prefix)
-	if !found || rel == "" {
-		return "", false
-	}
-	p := "/" + rel
-	if driver.ValidatePath(DriverName, p) != nil {
-		return "", false
-	}
-	return p, true
-}
+// request (1 without the bulk-delete middleware).
+func (d *Driver) DeleteBatchSize() int { return d.Capabilities().DeleteBatchLimit }
 
 // uploadBase is the segments-container name space of path's uploads.
-func (d *Driver) uploadBase(path string) string {
+func (b *backend) uploadBase(path string) string {
 	sum := sha256.Sum256([]byte(path))
-	return d.prefix + hex.EncodeToString(sum[:16]) + "/"
+	return b.keys.Prefix + hex.EncodeToString(sum[:16]) + "/"
 }
 
-// GetContent implements driver.StorageDriver.
-func (d *Driver) GetContent(ctx context.Context, path string) ([]byte, error) {
-	rc, err := d.Reader(ctx, path, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, d.wrap(ctx, "GetContent", path, err)
-	}
-	return b, nil
-}
-
-// PutContent implements driver.StorageDriver with one PUT, which Swift
-// makes visible atomically.
-func (d *Driver) PutContent(ctx context.Context, path string, content []byte) error {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return d.putObject(ctx, "PutContent", path, d.cfg.Container, d.name(path), content)
+// Put implements driver.Backend with one PUT, which Swift makes visible
+// atomically.
+func (b *backend) Put(ctx context.Context, path string, content []byte) error {
+	return b.putObject(ctx, b.cfg.Container, b.keys.Key(path), content)
 }
 
 // putObject stores content as the object name of container.
-func (d *Driver) putObject(ctx context.Context, op, path, container, name string, content []byte) error {
-	_, _, err := d.do(ctx, request{op: op, path: path, method: http.MethodPut, container: container, object: name,
+func (b *backend) putObject(ctx context.Context, container, name string, content []byte) error {
+	_, _, err := b.do(ctx, request{method: http.MethodPut, container: container, object: name,
 		headers: swift.Headers{"Content-Type": "application/octet-stream"}, body: content, hasBody: true})
 	return err
 }
 
 // head sends HEAD for the object of path.
-func (d *Driver) head(ctx context.Context, op, path string) (swift.Headers, error) {
-	_, h, err := d.do(ctx, request{op: op, path: path, method: http.MethodHead, container: d.cfg.Container, object: d.name(path)})
+func (b *backend) head(ctx context.Context, path string) (swift.Headers, error) {
+	_, h, err := b.do(ctx, request{method: http.MethodHead, container: b.cfg.Container, object: b.keys.Key(path)})
 	return h, err
 }
 
@@ -235,80 +194,40 @@ func sizeAndTime(h swift.Headers) (int64, time.Time) {
 	return n, t
 }
 
-// Stat implements driver.StorageDriver: HEAD for a file, then one listing
-// of at most one name for a directory. The root always exists.
-func (d *Driver) Stat(ctx context.Context, path string) (driver.FileInfo, error) {
-	if err := driver.ValidateDirPath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if path == "/" {
-		return driver.FileInfoFields{FilePath: "/", Dir: true}, nil
-	}
-	h, err := d.head(ctx, "Stat", path)
-	if err == nil {
-		size, mod := sizeAndTime(h)
-		return driver.FileInfoFields{FilePath: path, FileSize: size, FileModTime: mod}, nil
-	}
-	if !isNotFound(err) {
-		return nil, err
-	}
-	page, err := d.listPage(ctx, "Stat", path, d.cfg.Container, listOpts{prefix: d.dirPrefix(path), limit: 1})
+// Head implements driver.Backend with one HEAD.
+func (b *backend) Head(ctx context.Context, path string) (driver.Object, error) {
+	h, err := b.head(ctx, path)
 	if err != nil {
-		return nil, err
+		return driver.Object{}, err
 	}
-	if len(page) == 0 {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
-	}
-	return driver.FileInfoFields{FilePath: path, Dir: true}, nil
+	size, mod := sizeAndTime(h)
+	return driver.Object{Size: size, ModTime: mod}, nil
 }
 
-// Reader implements driver.StorageDriver with a ranged GET. A stream whose
-// connection drops is resumed (see resumingBody).
-func (d *Driver) Reader(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if offset < 0 {
-		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	resp, h, err := d.get(ctx, path, offset, "")
-	if isNotFound(err) {
+// Read implements driver.Backend with a ranged GET. A stream whose
+// connection drops is resumed (see resumable).
+func (b *backend) Read(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
+	resp, h, err := b.get(ctx, path, offset, "")
+	if statusOf(err) == http.StatusNotFound {
 		// Swift's object server answers 404 to a GET that races with an
 		// overwrite of the object (it lists the old data file, which the
 		// PUT then removes before it is opened); with one replica the
 		// proxy has nowhere else to look. One more attempt sees the new
 		// file; a file that is really missing costs one request more.
-		resp, h, err = d.get(ctx, path, offset, "")
+		resp, h, err = b.get(ctx, path, offset, "")
 	}
-	if err == nil {
-		end := int64(-1)
-		if resp.ContentLength >= 0 {
-			end = offset + resp.ContentLength
-		}
-		return d.resumable(ctx, path, h["Etag"], offset, end, resp.Body), nil
+	if err != nil {
+		return nil, err
 	}
-	if offset > 0 && statusOf(err) == http.StatusRequestedRangeNotSatisfiable {
-		h, herr := d.head(ctx, "Reader", path)
-		if herr != nil {
-			return nil, herr
-		}
-		if size, _ := sizeAndTime(h); offset == size {
-			return io.NopCloser(strings.NewReader("")), nil
-		}
-		return nil, &driver.InvalidOffsetError{Path: path, Offset: offset, DriverName: DriverName}
+	end := int64(-1)
+	if resp.ContentLength >= 0 {
+		end = offset + resp.ContentLength
 	}
-	return nil, err
+	return b.resumable(ctx, path, h["Etag"], offset, end, resp.Body), nil
 }
 
-// get sends a GET of path from offset, with If-Match etag when set. The
-// error is unwrapped enough for statusOf to see a 416.
-func (d *Driver) get(ctx context.Context, path string, offset int64, etag string) (*http.Response, swift.Headers, error) {
+// get sends a GET of path from offset, with If-Match etag when set.
+func (b *backend) get(ctx context.Context, path string, offset int64, etag string) (*http.Response, swift.Headers, error) {
 	h := swift.Headers{}
 	if offset > 0 {
 		h["Range"] = fmt.Sprintf("bytes=%d-", offset)
@@ -316,6 +235,36 @@ func (d *Driver) get(ctx context.Context, path string, offset int64, etag string
 	if etag != "" {
 		h["If-Match"] = `"` + strings.Trim(etag, `"`) + `"`
 	}
-	return d.do(ctx, request{op: "Reader", path: path, method: http.MethodGet, container: d.cfg.Container,
-		object: d.name(path), headers: h, keep: true})
+	return b.do(ctx, request{method: http.MethodGet, container: b.cfg.Container, object: b.keys.Key(path), headers: h, keep: true})
+}
+
+// getAll reads the whole object name of container; a body cut short is
+// asked for again.
+func (b *backend) getAll(ctx context.Context, container, name string, query url.Values) ([]byte, error) {
+	var out []byte
+	_, _, err := b.do(ctx, request{method: http.MethodGet, container: container, object: name, query: query,
+		read: func(body []byte) error { out = body; return nil }})
+	return out, err
+}
+
+// resumable wraps a GET body so that a connection that drops in the middle
+// is resumed with a ranged GET from the current offset, with If-Match on the
+// first response's ETag so that a replaced object is never spliced in, up to
+// Config.MaxRetries times per stream.
+func (b *backend) resumable(ctx context.Context, path, etag string, off, end int64, body io.ReadCloser) io.ReadCloser {
+	r := &resume.Reader{
+		Ctx: ctx, Body: body, Off: off, End: end, MaxRetries: b.cfg.Retries(),
+		Fail:   func(err error) error { return wrap(ctx, "Reader", path, err) },
+		Logger: b.cfg.Logger.With("driver", DriverName, "path", path),
+	}
+	if etag != "" {
+		r.Reopen = func(ctx context.Context, off int64) (io.ReadCloser, error) {
+			resp, _, err := b.get(ctx, path, off, etag)
+			if err != nil {
+				return nil, err
+			}
+			return resp.Body, nil
+		}
+	}
+	return r
 }

@@ -27,7 +27,7 @@ func ExampleFromParameters() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(c.Container, c.SegmentsContainer, c.Prefix)
+	fmt.Println(c.Container, c.SegmentsContainer, c.RootDirectory)
 	fmt.Println(c.ChunkSize>>20, "MiB segments,", c.MaxRetries, "retries, URLFor methods", c.TempURLMethods)
 	// Output:
 	// registry registry_segments docker

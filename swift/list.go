@@ -1,24 +1,18 @@
 package swift
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
-	"github.com/stowage-dev/stowage/internal/wait"
 )
-
-// errContainerNotFound is matched by listing errors of a missing container.
-var errContainerNotFound = errors.New("container not found")
 
 // object is one entry of a JSON container listing.
 type object struct {
@@ -44,14 +38,15 @@ type listOpts struct {
 	prefix    string
 	marker    string
 	delimiter string
-	limit     int // 0 means ListPageSize
+	limit     int // 0 means Config.ListLimit
 }
 
-// listPage sends one GET of a container listing in JSON.
-func (d *Driver) listPage(ctx context.Context, op, path, container string, o listOpts) ([]object, error) {
+// listPage sends one GET of a container listing in JSON. A missing
+// container is an error matching errContainerNotFound.
+func (b *backend) listPage(ctx context.Context, container string, o listOpts) ([]object, error) {
 	q := url.Values{"format": {"json"}}
 	if o.limit <= 0 {
-		o.limit = d.cfg.ListLimit
+		o.limit = b.cfg.ListLimit
 	}
 	q.Set("limit", strconv.Itoa(o.limit))
 	if o.prefix != "" {
@@ -64,80 +59,60 @@ func (d *Driver) listPage(ctx context.Context, op, path, container string, o lis
 		q.Set("delimiter", o.delimiter)
 	}
 	var out []object
-	r := request{op: op, path: path, method: http.MethodGet, container: container, query: q, keep: true}
 	// The body is read inside the retry loop: a listing cut short is
-	// asked for again.
-	for attempt := 0; ; attempt++ {
-		resp, _, err := d.do(ctx, r)
-		if err != nil {
-			if isNotFound(err) {
-				return nil, fmt.Errorf("%s: %s %s: container %q: %w", DriverName, op, path, container, errContainerNotFound)
-			}
-			return nil, err
-		}
-		b, err := readAll(resp)
-		if err == nil && resp.StatusCode == http.StatusNoContent {
-			return nil, nil
-		}
-		if err == nil {
+	// asked for again. A 204 has none.
+	_, _, err := b.do(ctx, request{method: http.MethodGet, container: container, query: q,
+		read: func(body []byte) error {
 			out = out[:0]
-			if err = json.Unmarshal(b, &out); err == nil {
-				return out, nil
+			if len(body) == 0 {
+				return nil
 			}
-		}
-		if ctx.Err() != nil || attempt >= d.cfg.MaxRetries {
-			return nil, d.wrap(ctx, op, path, err)
-		}
-		if werr := wait.Sleep(ctx, d.backoff(attempt+1)); werr != nil {
-			return nil, d.wrap(ctx, op, path, werr)
-		}
+			return json.Unmarshal(body, &out)
+		}})
+	if statusOf(err) == http.StatusNotFound {
+		return nil, fmt.Errorf("container %q: %w", container, errContainerNotFound)
 	}
+	return out, err
 }
 
-// List implements driver.StorageDriver with a listing using the "/"
-// delimiter: one request per 10,000 direct children.
-func (d *Driver) List(ctx context.Context, path string) ([]string, error) {
-	if err := driver.ValidateDirPath(DriverName, path); err != nil {
-		return nil, err
+// List implements driver.Backend with one listing request of the
+// container: with Delimiter, Swift's "subdir" entries are the prefixes.
+// Swift's marker is a start-after, so both StartAfter and Token (the last
+// name, or subdir, of the previous page) become the marker. A page
+// shorter than the limit is the last one.
+func (b *backend) List(ctx context.Context, q driver.ListQuery) (driver.ObjectPage, error) {
+	lo := listOpts{prefix: q.Prefix, marker: q.Token, limit: q.Limit}
+	if lo.marker == "" {
+		lo.marker = q.StartAfter
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	if q.Delimiter {
+		lo.delimiter = "/"
 	}
-	prefix := d.dirPrefix(path)
-	var (
-		children []string
-		found    bool
-		marker   string
-	)
-	for {
-		page, err := d.listPage(ctx, "List", path, d.cfg.Container, listOpts{prefix: prefix, marker: marker, delimiter: "/"})
-		if err != nil {
-			return nil, err
+	objs, err := b.listPage(ctx, b.cfg.Container, lo)
+	if err != nil {
+		return driver.ObjectPage{}, err
+	}
+	var page driver.ObjectPage
+	last := ""
+	for _, o := range objs {
+		if o.Subdir != "" {
+			page.Prefixes = append(page.Prefixes, o.Subdir)
+			last = o.Subdir
+			continue
 		}
-		for _, o := range page {
-			found = true
-			name := o.Name
-			if o.Subdir != "" {
-				name = strings.TrimSuffix(o.Subdir, "/")
-				marker = o.Subdir
-			} else {
-				marker = o.Name
-			}
-			if p, ok := d.pathOf(name); ok {
-				children = append(children, p)
-			}
+		obj := driver.Object{Key: o.Name, Size: o.Bytes, ModTime: o.modTime()}
+		if o.SLOEtag != "" {
+			obj.Detail = largeObject(o.SLOEtag)
 		}
-		if len(page) < d.cfg.ListLimit {
-			break
-		}
+		page.Objects = append(page.Objects, obj)
+		last = o.Name
 	}
-	if path != "/" && !found {
-		return nil, &driver.PathNotFoundError{Path: path, DriverName: DriverName}
+	if limit := cmp.Or(q.Limit, b.cfg.ListLimit); len(objs) >= limit {
+		page.Next = last
 	}
-	sort.Strings(children)
-	children = slices.Compact(children)
-	if children == nil {
-		children = []string{}
-	}
-	return children, nil
+	return page, nil
 }
+
+// largeObject is the Object.Detail of a static large object listed: its
+// slo_etag. DeleteBatch deletes it with its segments.
+type largeObject string

@@ -3,7 +3,6 @@ package swift
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -41,12 +40,13 @@ func init() {
 //	deletebatchsize              names per bulk delete, capped at max_deletes_per_request
 //	httpclient                   an *http.Client (driver.HTTPClientParam)
 //
+// The common parameters are read by driver.CommonConfig.ReadParameters.
 // Sizes accept suffixes such as "20mb" (see driver.Params). Unknown
 // parameters are ignored, as distribution does.
 func FromParameters(params map[string]any) (Config, error) {
 	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config
-	var err error
+	err := c.CommonConfig.ReadParameters(p)
 	str := func(key string, dst *string) {
 		if err == nil {
 			*dst, err = p.String(key, *dst)
@@ -65,8 +65,7 @@ func FromParameters(params map[string]any) (Config, error) {
 	str("endpointtype", &c.EndpointType)
 	str("container", &c.Container)
 	str("segmentscontainer", &c.SegmentsContainer)
-	str("rootdirectory", &c.Prefix)
-	str("prefix", &c.Prefix)
+	str("prefix", &c.RootDirectory) // distribution's name; rootdirectory is the alias
 	str("secretkey", &c.SecretKey)
 	str("accesskey", &c.AccessKey)
 	if err != nil {
@@ -81,33 +80,8 @@ func FromParameters(params map[string]any) (Config, error) {
 	if c.AuthVersion, err = p.Int("authversion", 0); err != nil {
 		return c, err
 	}
-	if c.ChunkSize, err = p.Int64("chunksize", 0); err != nil {
+	if c.ChunkSize, err = p.Positive64("chunksize"); err != nil {
 		return c, err
-	}
-	if c.MaxConcurrency, err = p.Int("maxconcurrency", 0); err != nil {
-		return c, err
-	}
-	if c.DeleteBatchSize, err = p.Int("deletebatchsize", 0); err != nil {
-		return c, err
-	}
-	for _, key := range []string{"chunksize", "maxconcurrency", "deletebatchsize"} {
-		if v, ok := params[key]; ok && v != nil && v != "" {
-			if n, _ := p.Int64(key, 0); n <= 0 {
-				return c, &driver.ConfigError{DriverName: DriverName, Parameter: key, Err: fmt.Errorf("must be positive")}
-			}
-		}
-	}
-	retries, err := p.Int("maxretries", DefaultMaxRetries)
-	if err != nil {
-		return c, err
-	}
-	switch {
-	case retries == 0:
-		c.MaxRetries = -1 // explicitly none
-	case retries < 0:
-		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "maxretries", Err: fmt.Errorf("%d is negative", retries)}
-	default:
-		c.MaxRetries = retries
 	}
 	switch v := params["tempurlmethods"].(type) {
 	case nil:
@@ -125,13 +99,6 @@ func FromParameters(params map[string]any) (Config, error) {
 		}
 	default:
 		return c, &driver.ConfigError{DriverName: DriverName, Parameter: "tempurlmethods", Err: fmt.Errorf("want a list of methods, got %T", v)}
-	}
-	if v, ok := params[driver.HTTPClientParam]; ok && v != nil {
-		hc, ok := v.(*http.Client)
-		if !ok {
-			return c, &driver.ConfigError{DriverName: DriverName, Parameter: driver.HTTPClientParam, Err: fmt.Errorf("want an *http.Client, got %T", v)}
-		}
-		c.HTTPClient = hc
 	}
 	return c.normalize()
 }

@@ -40,11 +40,11 @@ func TestFromParametersDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"SegmentsContainer", c.SegmentsContainer, "registry_segments"},
-		{"Prefix", c.Prefix, ""},
+		{"RootDirectory", c.RootDirectory, ""},
 		{"ChunkSize", c.ChunkSize, int64(DefaultChunkSize)},
 		{"MaxRetries", c.MaxRetries, DefaultMaxRetries},
 		{"MaxConcurrency", c.MaxConcurrency, DefaultMaxConcurrency},
-		{"DeleteBatchSize", c.DeleteBatchSize, 0},
+		{"DeleteBatchSize", c.DeleteBatchSize, MaxDeleteBatchSize},
 		{"ListLimit", c.ListLimit, ListPageSize},
 		{"TempURLMethods", len(c.TempURLMethods), 2},
 		{"ConnectTimeout", c.ConnectTimeout, 10 * time.Minute},
@@ -100,14 +100,14 @@ func TestFromParametersAll(t *testing.T) {
 		{"AuthVersion", c.AuthVersion, 3},
 		{"EndpointType", c.EndpointType, "internal"},
 		{"InsecureSkipVerify", c.InsecureSkipVerify, true},
-		{"Prefix", c.Prefix, "docker/registry"},
+		{"RootDirectory", c.RootDirectory, "docker/registry"},
 		{"ChunkSize", c.ChunkSize, int64(5 << 20)},
 		{"SecretKey", c.SecretKey, "s3cr3t"},
 		{"AccessKey", c.AccessKey, "ak"},
 		{"TempURLContainerKey", c.TempURLContainerKey, true},
 		{"TempURLMethods", c.TempURLMethods[0] + "," + c.TempURLMethods[1], "GET,PUT"},
 		{"SegmentsContainer", c.SegmentsContainer, "segs"},
-		{"MaxRetries", c.MaxRetries, 0},
+		{"MaxRetries", c.MaxRetries, -1}, // explicitly none
 		{"MaxConcurrency", c.MaxConcurrency, 3},
 		{"DeleteBatchSize", c.DeleteBatchSize, 500},
 		{"HTTPClient", c.HTTPClient, hc},
@@ -119,8 +119,8 @@ func TestFromParametersAll(t *testing.T) {
 	}
 	// rootdirectory alone is the prefix.
 	c, err = FromParameters(with(map[string]any{"rootdirectory": "/reg/"}))
-	if err != nil || c.Prefix != "reg" {
-		t.Errorf("rootdirectory alone: Prefix = %q, %v", c.Prefix, err)
+	if err != nil || c.RootDirectory != "reg" {
+		t.Errorf("rootdirectory alone: RootDirectory = %q, %v", c.RootDirectory, err)
 	}
 }
 
@@ -143,7 +143,7 @@ func TestFromParametersErrors(t *testing.T) {
 		{"insecureskipverify", with(map[string]any{"insecureskipverify": "maybe"})},
 		{"tempurlmethods", with(map[string]any{"tempurlmethods": 7})},
 		{driver.HTTPClientParam, with(map[string]any{driver.HTTPClientParam: "client"})},
-		{"prefix", with(map[string]any{"prefix": "a//b"})},
+		{"rootdirectory", with(map[string]any{"prefix": "a//b"})}, // prefix is the root directory
 	}
 	for _, tc := range cases {
 		_, err := FromParameters(tc.params)
@@ -154,8 +154,21 @@ func TestFromParametersErrors(t *testing.T) {
 	}
 }
 
+// offline returns a Driver over c (with the required settings filled in)
+// that sends no request: its connection is authenticated already.
+func offline(t *testing.T, c Config) *Driver {
+	t.Helper()
+	c.AuthURL, c.UserName, c.Password = "http://127.0.0.1:1/auth/v1.0", "u", "p"
+	c, err := c.normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &ncw.Connection{StorageUrl: "https://swift.example/v1/AUTH_test", AuthToken: "token"}
+	return newDriver(c, conn, serverInfo{bulkDelete: true, maxDeletes: MaxDeleteBatchSize})
+}
+
 func TestURLForWithoutKeyIsUnsupported(t *testing.T) {
-	d := &Driver{cfg: Config{Container: "c"}}
+	d := offline(t, Config{Container: "c"})
 	_, err := d.URLFor(t.Context(), "/a", nil)
 	if !errors.Is(err, driver.ErrUnsupportedMethod) {
 		t.Errorf("URLFor without a secret key = %v, want ErrUnsupportedMethod", err)
@@ -181,11 +194,7 @@ func TestTempURLSignature(t *testing.T) {
 // With a key, URLFor signs the methods it is configured for and refuses
 // the others; it sends no request.
 func TestURLForWithKey(t *testing.T) {
-	d := &Driver{
-		cfg:    Config{Container: "c", SecretKey: "key", TempURLMethods: []string{"GET"}},
-		conn:   &ncw.Connection{StorageUrl: "https://swift.example/v1/AUTH_test"},
-		prefix: "root/",
-	}
+	d := offline(t, Config{CommonConfig: driver.CommonConfig{RootDirectory: "root"}, Container: "c", SecretKey: "key", TempURLMethods: []string{"GET"}})
 	exp := time.Unix(1700000000, 0).Add(100 * 365 * 24 * time.Hour)
 	got, err := d.URLFor(t.Context(), "/a/b", map[string]any{"expiry": exp})
 	if err != nil {

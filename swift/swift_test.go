@@ -26,13 +26,15 @@ func testConfig(t testing.TB, root string, hc *http.Client) swift.Config {
 		UserName:  env.User,
 		Password:  env.Key,
 		Container: env.Container,
-		Prefix:    root,
+		CommonConfig: driver.CommonConfig{
+			RootDirectory: root,
+			HTTPClient:    hc,
+			// Keep retries quick: the fault tests make many.
+			RetryBaseDelay:  5 * time.Millisecond,
+			RetryMaxBackoff: 200 * time.Millisecond,
+		},
 		// Small segments, so that the suite's writers cross them.
-		ChunkSize:  1 << 20,
-		HTTPClient: hc,
-		// Keep retries quick: the fault tests make many.
-		RetryBaseDelay:  5 * time.Millisecond,
-		RetryMaxBackoff: 200 * time.Millisecond,
+		ChunkSize: 1 << 20,
 	}
 }
 
@@ -52,12 +54,6 @@ func harness() conformance.Harness {
 		Name: "swift",
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
 			return newDriver(t, testConfig(t, env.Root, env.HTTPClient))
-		},
-		Caps: conformance.Capabilities{
-			HTTP:             true,
-			DeleteBatchLimit: swift.MaxDeleteBatchSize,
-			ListPageSize:     swift.ListPageSize,
-			SignedURLs:       false,
 		},
 	}
 }

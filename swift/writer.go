@@ -44,7 +44,7 @@ type upload struct {
 	committed bool
 }
 
-// Writer implements driver.StorageDriver; see the package documentation
+// Writer implements driver.Backend; see the package documentation
 // for the layout. Writer lists the path's upload name space once (one
 // request); with append false it also bulk-deletes the uncommitted
 // uploads it finds. No request is made for a writer that writes less than
@@ -61,14 +61,8 @@ type upload struct {
 // resumes, Commit concatenates the copy and the new segments server-side,
 // and Cancel deletes only the upload's objects (the committed file and
 // the segments of an SLO stay).
-func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
-	if err := driver.ValidatePath(DriverName, path); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	uploads, err := d.uploadsOf(ctx, "Writer", path)
+func (b *backend) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
+	uploads, err := b.uploadsOf(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +72,7 @@ func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.F
 			open = append(open, u)
 		}
 	}
-	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, d: d, ctx: ctx, path: path}
+	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, b: b, ctx: ctx, path: path}
 	if !resume {
 		var names []string
 		for _, u := range open {
@@ -87,7 +81,7 @@ func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.F
 			}
 			names = append(names, u.others...)
 		}
-		if err := d.deleteSegments(ctx, "Writer", path, names); err != nil {
+		if err := b.deleteSegments(ctx, "Writer", path, names); err != nil {
 			return nil, err
 		}
 		w.id = newUploadID()
@@ -123,23 +117,19 @@ func (d *Driver) Writer(ctx context.Context, path string, resume bool) (driver.F
 // deletes), so even a file above max_file_size is continued without
 // moving its bytes.
 func (w *writer) continueFile(ctx context.Context) error {
-	d := w.d
-	h, err := d.head(ctx, "Writer", w.path)
+	b := w.b
+	h, err := b.head(ctx, w.path)
 	if err != nil {
 		return err
 	}
 	size, _ := sizeAndTime(h)
-	if size < d.cfg.ChunkSize {
-		b, err := d.GetContent(ctx, w.path)
-		if err != nil {
-			return err
-		}
-		w.buf = b
-		return nil
+	if size < b.cfg.ChunkSize {
+		w.buf, err = b.getAll(ctx, b.cfg.Container, b.keys.Key(w.path), nil)
+		return err
 	}
 	slo := isSLO(h)
 	name := w.segName(0)
-	ch, err := d.copyToSegments(ctx, w.path, name, slo)
+	ch, err := b.copyToSegments(ctx, w.path, name, slo)
 	if err != nil {
 		return err
 	}
@@ -147,8 +137,7 @@ func (w *writer) continueFile(ctx context.Context) error {
 	if seg.etag != unquote(h["Etag"]) {
 		// The file changed between the HEAD and the COPY: the copy is the
 		// snapshot, so take its size and kind.
-		_, sh, err := d.do(ctx, request{op: "Writer", path: w.path, method: http.MethodHead,
-			container: d.cfg.SegmentsContainer, object: name})
+		_, sh, err := b.do(ctx, request{method: http.MethodHead, container: b.cfg.SegmentsContainer, object: name})
 		if err != nil {
 			return err
 		}
@@ -164,14 +153,14 @@ func (w *writer) continueFile(ctx context.Context) error {
 // of the segments container, creating the container when it is missing;
 // with manifest set, a static large object's manifest is copied. It
 // returns the headers of the COPY's answer.
-func (d *Driver) copyToSegments(ctx context.Context, path, name string, manifest bool) (swift.Headers, error) {
-	h, err := d.copyObject(ctx, "Writer", path, d.cfg.Container, d.name(path), d.cfg.SegmentsContainer, name, manifest)
-	if isNotFound(err) {
+func (b *backend) copyToSegments(ctx context.Context, path, name string, manifest bool) (swift.Headers, error) {
+	h, err := b.copyObject(ctx, b.cfg.Container, b.keys.Key(path), b.cfg.SegmentsContainer, name, manifest)
+	if statusOf(err) == http.StatusNotFound {
 		// Either the file went away or the segments container is missing.
-		if cerr := d.createSegmentsContainer(ctx, path); cerr != nil {
+		if cerr := b.createSegmentsContainer(ctx); cerr != nil {
 			return nil, cerr
 		}
-		h, err = d.copyObject(ctx, "Writer", path, d.cfg.Container, d.name(path), d.cfg.SegmentsContainer, name, manifest)
+		h, err = b.copyObject(ctx, b.cfg.Container, b.keys.Key(path), b.cfg.SegmentsContainer, name, manifest)
 	}
 	return h, err
 }
@@ -194,21 +183,16 @@ func (w *writer) loadTail(ctx context.Context) error {
 		return nil
 	}
 	last := w.segs[len(w.segs)-1]
-	if last.size >= w.d.cfg.ChunkSize {
+	if last.size >= w.b.cfg.ChunkSize {
 		return nil
 	}
 	if last.size > 0 {
-		resp, _, err := w.d.do(ctx, request{op: "Writer", path: w.path, method: http.MethodGet,
-			container: w.d.cfg.SegmentsContainer, object: last.name, keep: true})
+		b, err := w.b.getAll(ctx, w.b.cfg.SegmentsContainer, last.name, nil)
 		if err != nil {
 			return err
 		}
-		b, err := readAll(resp)
-		if err != nil {
-			return w.d.wrap(ctx, "Writer", w.path, err)
-		}
 		if int64(len(b)) != last.size {
-			return fmt.Errorf("%s: Writer %s: segment %s has %d bytes, the listing said %d", DriverName, w.path, last.name, len(b), last.size)
+			return fmt.Errorf("segment %s has %d bytes, the listing said %d", last.name, len(b), last.size)
 		}
 		w.buf = b
 	}
@@ -224,13 +208,13 @@ func newUploadID() string {
 }
 
 // uploadsOf lists path's uploads in the segments container, oldest first.
-func (d *Driver) uploadsOf(ctx context.Context, op, path string) ([]upload, error) {
-	base := d.uploadBase(path)
+func (b *backend) uploadsOf(ctx context.Context, path string) ([]upload, error) {
+	base := b.uploadBase(path)
 	byID := map[string]*upload{}
 	var ids []string
 	lo := listOpts{prefix: base}
 	for {
-		page, err := d.listPage(ctx, op, path, d.cfg.SegmentsContainer, lo)
+		page, err := b.listPage(ctx, b.cfg.SegmentsContainer, lo)
 		if errors.Is(err, errContainerNotFound) {
 			return nil, nil
 		}
@@ -261,7 +245,7 @@ func (d *Driver) uploadsOf(ctx context.Context, op, path string) ([]upload, erro
 				u.others = append(u.others, o.Name)
 			}
 		}
-		if len(page) < d.cfg.ListLimit {
+		if len(page) < b.cfg.ListLimit {
 			break
 		}
 		lo.marker = page[len(page)-1].Name
@@ -275,36 +259,23 @@ func (d *Driver) uploadsOf(ctx context.Context, op, path string) ([]upload, erro
 	return out, nil
 }
 
-// deleteSegments bulk-deletes names of the segments container.
-func (d *Driver) deleteSegments(ctx context.Context, op, path string, names []string) error {
-	if len(names) == 0 {
-		return nil
+// deleteSegments deletes names of the segments container, in bulk-delete
+// batches, for operation op of the writer of path.
+func (b *backend) deleteSegments(ctx context.Context, op, path string, names []string) error {
+	objs := make([]driver.Object, len(names))
+	for i, n := range names {
+		objs[i] = driver.Object{Key: n}
 	}
-	var failures []driver.DeleteFailure
-	for start := 0; start < len(names); start += d.batch {
-		chunk := names[start:min(start+d.batch, len(names))]
-		if !d.info.bulkDelete {
-			for _, n := range chunk {
-				failures = append(failures, d.deleteOne(ctx, path, d.cfg.SegmentsContainer, n, false)...)
-			}
-			continue
-		}
-		paths := make([]string, len(chunk))
-		for i := range chunk {
-			paths[i] = path
-		}
-		failures = append(failures, d.bulkDelete(ctx, d.cfg.SegmentsContainer, chunk, paths)...)
-	}
-	if len(failures) > 0 {
-		return fmt.Errorf("%s: %s %s: deleting upload segments: %w", DriverName, op, path, failures[0].Err)
+	if err := b.segments().All(ctx, op, objs); err != nil {
+		return &driver.OpError{DriverName: DriverName, Op: op, Path: path, Err: fmt.Errorf("deleting upload segments: %w", err)}
 	}
 	return nil
 }
 
-// writer is the FileWriter of Driver.Writer.
+// writer is the FileWriter of backend.Writer.
 type writer struct {
 	driver.WriterState
-	d    *Driver
+	b    *backend
 	ctx  context.Context // of the Writer call: Write and Close use it
 	path string
 
@@ -323,31 +294,18 @@ func (w *writer) Size() int64 { return w.segSize + int64(len(w.buf)) }
 // before Write returns; when that fails the bytes stay buffered (Size
 // counts them) and Write reports the error.
 func (w *writer) Write(p []byte) (int, error) {
-	if err := w.CheckWrite(); err != nil {
-		return 0, err
-	}
-	if err := w.ctx.Err(); err != nil {
-		return 0, err
-	}
-	chunk := int(w.d.cfg.ChunkSize)
-	w.buf = append(w.buf, p...)
-	for len(w.buf) >= chunk {
-		if err := w.flush(w.ctx, w.buf[:chunk]); err != nil {
-			return len(p), err
-		}
-		w.buf = append(w.buf[:0], w.buf[chunk:]...)
-	}
-	return len(p), nil
+	n, err := w.WriteChunks(w.ctx, &w.buf, p, w.b.cfg.ChunkSize, w.flush)
+	return n, wrap(w.ctx, "Write", w.path, err)
 }
 
 // segName names segment number n of the upload.
 func (w *writer) segName(n int) string {
-	return w.d.uploadBase(w.path) + w.id + "/" + fmt.Sprintf("%010d", n)
+	return w.b.uploadBase(w.path) + w.id + "/" + fmt.Sprintf("%010d", n)
 }
 
 // uploadName names a bookkeeping object of the upload.
 func (w *writer) uploadName(name string) string {
-	return w.d.uploadBase(w.path) + w.id + "/" + name
+	return w.b.uploadBase(w.path) + w.id + "/" + name
 }
 
 // flush uploads data as the next segment.
@@ -362,7 +320,7 @@ func (w *writer) flush(ctx context.Context, data []byte) error {
 		n++
 	}
 	name := w.segName(n)
-	h, err := w.d.putSegment(ctx, w.path, name, data)
+	h, err := w.b.putSegment(ctx, name, data)
 	if err != nil {
 		return err
 	}
@@ -374,24 +332,23 @@ func (w *writer) flush(ctx context.Context, data []byte) error {
 
 // putSegment stores an object in the segments container, creating the
 // container when it is missing.
-func (d *Driver) putSegment(ctx context.Context, path, name string, data []byte) (swift.Headers, error) {
-	r := request{op: "Writer", path: path, method: http.MethodPut, container: d.cfg.SegmentsContainer, object: name,
+func (b *backend) putSegment(ctx context.Context, name string, data []byte) (swift.Headers, error) {
+	r := request{method: http.MethodPut, container: b.cfg.SegmentsContainer, object: name,
 		headers: swift.Headers{"Content-Type": "application/octet-stream"}, body: data, hasBody: true}
-	_, h, err := d.do(ctx, r)
-	if isNotFound(err) {
-		if cerr := d.createSegmentsContainer(ctx, path); cerr != nil {
+	_, h, err := b.do(ctx, r)
+	if statusOf(err) == http.StatusNotFound {
+		if cerr := b.createSegmentsContainer(ctx); cerr != nil {
 			return nil, cerr
 		}
-		_, h, err = d.do(ctx, r)
+		_, h, err = b.do(ctx, r)
 	}
 	return h, err
 }
 
 // createSegmentsContainer creates the segments container (a PUT of an
 // existing container changes nothing).
-func (d *Driver) createSegmentsContainer(ctx context.Context, path string) error {
-	_, _, err := d.do(ctx, request{op: "Writer", path: path, method: http.MethodPut,
-		container: d.cfg.SegmentsContainer, hasBody: true})
+func (b *backend) createSegmentsContainer(ctx context.Context) error {
+	_, _, err := b.do(ctx, request{method: http.MethodPut, container: b.cfg.SegmentsContainer, hasBody: true})
 	return err
 }
 
@@ -416,7 +373,7 @@ func (w *writer) Close() error {
 		w.tail = nil
 	case len(w.buf) > 0 || len(w.segs) == 0:
 		if err := w.flush(ctx, w.buf); err != nil {
-			return err
+			return wrap(ctx, "Close", w.path, err)
 		}
 	}
 	w.buf = nil
@@ -447,13 +404,18 @@ func (w *writer) Commit(ctx context.Context) error {
 	if err := w.BeginCommit(); err != nil {
 		return err
 	}
+	return wrap(ctx, "Commit", w.path, w.commit(ctx))
+}
+
+// commit is Commit after the state check.
+func (w *writer) commit(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d := w.d
+	d := w.b
 	if w.segSize == 0 {
 		// Nothing but the buffer holds content: one PUT.
-		if err := d.putObject(ctx, "Commit", w.path, d.cfg.Container, d.name(w.path), w.buf); err != nil {
+		if err := d.putObject(ctx, d.cfg.Container, d.keys.Key(w.path), w.buf); err != nil {
 			return err
 		}
 		w.cleanup(ctx)
@@ -471,7 +433,7 @@ func (w *writer) Commit(ctx context.Context) error {
 		if s.slo {
 			// The copy of a continued SLO's manifest: its entries, so that
 			// continuing a file never nests manifests deeper.
-			sub, err := d.manifestEntries(ctx, w.path, s.name)
+			sub, err := d.manifestEntries(ctx, s.name)
 			if err != nil {
 				return err
 			}
@@ -491,11 +453,11 @@ func (w *writer) Commit(ctx context.Context) error {
 		// A temporary manifest, copied (concatenated) server-side into a
 		// plain object, then every object of the upload deleted.
 		manifest := w.uploadName(manifestName)
-		if err := d.putManifest(ctx, w.path, d.cfg.SegmentsContainer, manifest, entries); err != nil {
+		if err := d.putManifest(ctx, d.cfg.SegmentsContainer, manifest, entries); err != nil {
 			return err
 		}
 		w.others = appendNew(w.others, manifest)
-		if _, err := d.copyObject(ctx, "Commit", w.path, d.cfg.SegmentsContainer, manifest, d.cfg.Container, d.name(w.path), false); err != nil {
+		if _, err := d.copyObject(ctx, d.cfg.SegmentsContainer, manifest, d.cfg.Container, d.keys.Key(w.path), false); err != nil {
 			return err
 		}
 		w.cleanup(ctx)
@@ -506,10 +468,10 @@ func (w *writer) Commit(ctx context.Context) error {
 	// committed first, so that no later Writer takes its segments for
 	// uncommitted state (a crash in between leaves garbage, never a
 	// manifest without segments).
-	if err := d.putObject(ctx, "Commit", w.path, d.cfg.SegmentsContainer, w.uploadName(committedName), nil); err != nil {
+	if err := d.putObject(ctx, d.cfg.SegmentsContainer, w.uploadName(committedName), nil); err != nil {
 		return err
 	}
-	if err := d.putManifest(ctx, w.path, d.cfg.Container, d.name(w.path), entries); err != nil {
+	if err := d.putManifest(ctx, d.cfg.Container, d.keys.Key(w.path), entries); err != nil {
 		return err
 	}
 	w.Committed()
@@ -519,19 +481,14 @@ func (w *writer) Commit(ctx context.Context) error {
 
 // manifestEntries reads the manifest name of the segments container (a
 // copy of a committed SLO's manifest) as entries of a new manifest.
-func (d *Driver) manifestEntries(ctx context.Context, path, name string) ([]manifestEntry, error) {
-	resp, _, err := d.do(ctx, request{op: "Commit", path: path, method: http.MethodGet, container: d.cfg.SegmentsContainer,
-		object: name, query: url.Values{"multipart-manifest": {"get"}}, keep: true})
+func (b *backend) manifestEntries(ctx context.Context, name string) ([]manifestEntry, error) {
+	body, err := b.getAll(ctx, b.cfg.SegmentsContainer, name, url.Values{"multipart-manifest": {"get"}})
 	if err != nil {
 		return nil, err
 	}
-	b, err := readAll(resp)
-	if err != nil {
-		return nil, d.wrap(ctx, "Commit", path, err)
-	}
 	var stored []storedEntry
-	if err := json.Unmarshal(b, &stored); err != nil {
-		return nil, fmt.Errorf("%s: Commit %s: manifest %s: %w", DriverName, path, name, err)
+	if err := json.Unmarshal(body, &stored); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", name, err)
 	}
 	entries := make([]manifestEntry, 0, len(stored))
 	for _, e := range stored {
@@ -557,8 +514,8 @@ func (w *writer) deleteManifestCopies(ctx context.Context) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := w.d.deleteSegments(cctx, "Commit", w.path, names); err != nil {
-		w.d.cfg.Logger.Warn("swift: deleting a copied manifest failed", "path", w.path, "error", err)
+	if err := w.b.deleteSegments(cctx, "Commit", w.path, names); err != nil {
+		w.b.cfg.Logger.Warn("swift: deleting a copied manifest failed", "path", w.path, "error", err)
 	}
 }
 
@@ -576,7 +533,7 @@ func appendNew(list []string, s string) []string {
 // max_manifest_segments are grouped into sub-manifests (one level, so up
 // to max² segments).
 func (w *writer) nest(ctx context.Context, entries []manifestEntry) ([]manifestEntry, error) {
-	d := w.d
+	d := w.b
 	limit := d.info.maxManifestSegments
 	if d.cfg.MaxManifestSegments > 0 {
 		limit = min(limit, d.cfg.MaxManifestSegments)
@@ -587,25 +544,25 @@ func (w *writer) nest(ctx context.Context, entries []manifestEntry) ([]manifestE
 	var top []manifestEntry
 	for i := 0; i < len(entries); i += limit {
 		name := w.uploadName(fmt.Sprintf("%s-%06d", manifestName, i/limit))
-		if err := d.putManifest(ctx, w.path, d.cfg.SegmentsContainer, name, entries[i:min(i+limit, len(entries))]); err != nil {
+		if err := d.putManifest(ctx, d.cfg.SegmentsContainer, name, entries[i:min(i+limit, len(entries))]); err != nil {
 			return nil, err
 		}
 		w.others = appendNew(w.others, name)
 		top = append(top, manifestEntry{Path: "/" + d.cfg.SegmentsContainer + "/" + name})
 	}
 	if len(top) > limit {
-		return nil, fmt.Errorf("%s: Commit %s: %d segments are more than %d² (chunksize too small)", DriverName, w.path, len(entries), limit)
+		return nil, fmt.Errorf("%d segments are more than %d² (chunksize too small)", len(entries), limit)
 	}
 	return top, nil
 }
 
 // putManifest stores an SLO manifest.
-func (d *Driver) putManifest(ctx context.Context, path, container, name string, entries []manifestEntry) error {
+func (b *backend) putManifest(ctx context.Context, container, name string, entries []manifestEntry) error {
 	body, err := json.Marshal(entries)
 	if err != nil {
 		return err
 	}
-	_, _, err = d.do(ctx, request{op: "Commit", path: path, method: http.MethodPut, container: container, object: name,
+	_, _, err = b.do(ctx, request{method: http.MethodPut, container: container, object: name,
 		query: url.Values{"multipart-manifest": {"put"}}, headers: swift.Headers{"Content-Type": "application/octet-stream"},
 		body: body})
 	return err
@@ -619,10 +576,10 @@ func (w *writer) Cancel(ctx context.Context) error {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return wrap(ctx, "Cancel", w.path, err)
 	}
-	if err := w.d.deleteSegments(ctx, "Cancel", w.path, w.names()); err != nil {
-		return err
+	if err := w.b.deleteSegments(ctx, "Cancel", w.path, w.names()); err != nil {
+		return wrap(ctx, "Cancel", w.path, err)
 	}
 	w.buf, w.segs, w.tail, w.others, w.segSize = nil, nil, nil, nil, 0
 	w.Cancelled()
@@ -647,7 +604,7 @@ func (w *writer) names() []string {
 func (w *writer) cleanup(ctx context.Context) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := w.d.deleteSegments(cctx, "Commit", w.path, w.names()); err != nil {
-		w.d.cfg.Logger.Warn("swift: deleting committed upload segments failed", "path", w.path, "error", err)
+	if err := w.b.deleteSegments(cctx, "Commit", w.path, w.names()); err != nil {
+		w.b.cfg.Logger.Warn("swift: deleting committed upload segments failed", "path", w.path, "error", err)
 	}
 }
