@@ -68,7 +68,6 @@ var _ driver.StorageDriver = (*Driver)(nil)
 // client's.
 type backend struct {
 	cfg    Config
-	client *storage.Client
 	bucket *storage.BucketHandle
 	batch  *batchClient
 	keys   driver.KeyMap
@@ -100,7 +99,7 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 		return nil, err
 	}
 	keys := driver.NewKeyMap(c.RootDirectory)
-	b := &backend{cfg: c, client: client, bucket: client.Bucket(c.Bucket), batch: batch, keys: keys}
+	b := &backend{cfg: c, bucket: client.Bucket(c.Bucket), batch: batch, keys: keys}
 	if c.Endpoint != DefaultEndpoint {
 		u, err := url.Parse(c.Endpoint) // checked by normalize
 		if err != nil {

@@ -40,8 +40,11 @@ func init() {
 //	deletebatchsize  deletes per JSON batch request, capped at 100 (default 100)
 //	httpclient       an *http.Client (driver.HTTPClientParam)
 //
-// Sizes accept suffixes such as "16mb" (see driver.Params). Unknown
-// parameters are ignored, as distribution does.
+// The common ones (rootdirectory, maxretries, maxconcurrency,
+// deletebatchsize, httpclient) are read by
+// driver.CommonConfig.ReadParameters. Sizes accept suffixes such as "16mb"
+// (see driver.Params). Unknown parameters are ignored, as distribution
+// does.
 func FromParameters(params map[string]any) (Config, error) {
 	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"cloud.google.com/go/storage"
-	"google.golang.org/api/iterator"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -134,24 +133,20 @@ type object struct {
 
 // listUpload lists every object under the upload prefix up, in name order.
 func (b *backend) listUpload(ctx context.Context, up string) ([]object, error) {
-	q := &storage.Query{Prefix: up}
-	if err := q.SetAttrSelection([]string{"Name", "Size"}); err != nil {
-		return nil, err
-	}
-	pager := iterator.NewPager(b.bucket.Objects(ctx, q), ListPageSize, "")
+	q := driver.ListQuery{Prefix: up}
 	var out []object
 	for {
-		var objs []*storage.ObjectAttrs
-		next, err := pager.NextPage(&objs)
+		page, err := b.List(ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range objs {
-			out = append(out, object{name: o.Name, size: o.Size})
+		for _, o := range page.Objects {
+			out = append(out, object{name: o.Key, size: o.Size})
 		}
-		if next == "" {
+		if page.Next == "" {
 			break
 		}
+		q.Token = page.Next
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
