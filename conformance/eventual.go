@@ -568,8 +568,8 @@ func (e *Eventual) PutContent(ctx context.Context, p string, content []byte) err
 
 // Writer returns the wrapped driver's writer; its Commit is a change like
 // PutContent.
-func (e *Eventual) Writer(ctx context.Context, p string, appendMode bool) (driver.FileWriter, error) {
-	fw, err := e.d.Writer(ctx, p, appendMode)
+func (e *Eventual) Writer(ctx context.Context, p string, append bool) (driver.FileWriter, error) {
+	fw, err := e.d.Writer(ctx, p, append)
 	if err != nil {
 		return nil, err
 	}

@@ -31,11 +31,11 @@ func (w *wrapped) PutContent(ctx context.Context, p string, content []byte) erro
 // Commit can record the file's size and hash. A writer resumed in this
 // process continues the hash of the sessions before it; one resumed from
 // another process's upload records the size only.
-func (w *wrapped) Writer(ctx context.Context, p string, appendMode bool) (driver.FileWriter, error) {
+func (w *wrapped) Writer(ctx context.Context, p string, append bool) (driver.FileWriter, error) {
 	if err := driver.ValidatePath(w.name, p); err != nil {
 		return nil, err
 	}
-	fw, err := w.d.Writer(ctx, p, appendMode)
+	fw, err := w.d.Writer(ctx, p, append)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (w *wrapped) Writer(ctx context.Context, p string, appendMode bool) (driver
 	w.mu.Unlock()
 	ww := &writer{w: w, fw: fw, path: p}
 	switch {
-	case appendMode && saved != nil && saved.size == fw.Size():
+	case append && saved != nil && saved.size == fw.Size():
 		ww.h, ww.hashed = saved.h, true
 	case fw.Size() == 0:
 		ww.h, ww.hashed = new(maphash.Hash), true
