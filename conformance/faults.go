@@ -61,6 +61,19 @@ type FaultHarness struct {
 	// ResumesDownloads is set when a download whose body is cut resumes
 	// from where it broke, in new requests the suite can count.
 	ResumesDownloads bool
+	// StatRetries is set when Stat of a file sends one request a try, so
+	// that RetriesExhausted checks it as it checks PutContent.
+	StatRetries bool
+	// BatchRetries is set when a bulk delete answered 503 as a whole is
+	// retried after a backoff: CancelDuringBackoff then checks DeleteFiles
+	// in it too (WholeBatchRetry).
+	BatchRetries bool
+	// RoundTripMore, when set, runs in the round trip once the writer's
+	// file /rt/big (several parts) is committed, before Move, on the
+	// round trip's driver d over root: what only this backend does, under
+	// the same faults. It may change the content of /rt/f0 to /rt/f3 and
+	// /rt/big, and must leave no other object behind.
+	RoundTripMore func(t *testing.T, d driver.StorageDriver, root string)
 }
 
 // FaultReply is an injected answer: status, headers and body.
@@ -244,6 +257,9 @@ func faultsRoundTrip(t *testing.T, h FaultHarness, faults *transport.Faults) {
 	if got := h.Read(t, root+"/rt/big"); !bytes.Equal(got, big) {
 		t.Fatalf("the server has %d bytes at /rt/big, want the %d written", len(got), len(big))
 	}
+	if h.RoundTripMore != nil {
+		h.RoundTripMore(t, d, root)
+	}
 
 	// Move, List, Walk, Delete.
 	if err := d.Move(ctx, "/rt/f4", "/moved/f4"); err != nil {
@@ -301,6 +317,11 @@ func faultsExhausted(t *testing.T, h FaultHarness, r FaultReply) {
 	before = c.Total()
 	_, err := d.GetContent(ctx, "/f")
 	check("GetContent", err, c.Total()-before)
+	if h.StatRetries {
+		before = c.Total()
+		_, err = d.Stat(ctx, "/f")
+		check("Stat", err, c.Total()-before)
+	}
 
 	before = c.Total()
 	n, err := d.DeleteFiles(ctx, []string{"/a", "/b", "/c"})
@@ -320,24 +341,25 @@ func faultsExhausted(t *testing.T, h FaultHarness, r FaultReply) {
 // faultsCancel: cancelling the context ends a call at once, in the middle
 // of an hour-long backoff, having sent just the one request.
 func faultsCancel(t *testing.T, h FaultHarness) {
-	cases := []struct {
+	type cancelCase struct {
 		name string
 		rt   http.RoundTripper
 		call func(ctx context.Context, d driver.StorageDriver) error
-	}{
+	}
+	deleteFiles := func(ctx context.Context, d driver.StorageDriver) error {
+		_, err := d.DeleteFiles(ctx, []string{"/a", "/b"})
+		return err
+	}
+	cases := []cancelCase{
 		{"RequestRetry", &transport.Faults{Rate: 1, Status: http.StatusServiceUnavailable}, func(ctx context.Context, d driver.StorageDriver) error {
 			return d.PutContent(ctx, "/f", []byte("x"))
 		}},
 	}
+	if h.BatchRetries {
+		cases = append(cases, cancelCase{"WholeBatchRetry", &transport.Faults{Rate: 1, Status: http.StatusServiceUnavailable}, deleteFiles})
+	}
 	if h.ItemFailures != nil {
-		cases = append(cases, struct {
-			name string
-			rt   http.RoundTripper
-			call func(ctx context.Context, d driver.StorageDriver) error
-		}{"PerItemRetry", h.ItemFailures(http.DefaultTransport), func(ctx context.Context, d driver.StorageDriver) error {
-			_, err := d.DeleteFiles(ctx, []string{"/a", "/b"})
-			return err
-		}})
+		cases = append(cases, cancelCase{"PerItemRetry", h.ItemFailures(http.DefaultTransport), deleteFiles})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
