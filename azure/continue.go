@@ -11,7 +11,7 @@ import (
 )
 
 // The continuation of a committed file by Writer(ctx, path, true): see
-// Driver.Writer for the two ways, and blockid.go for the markers.
+// backend.Writer for the two ways, and blockid.go for the markers.
 
 // continueCommitted makes w, a writer of a new generation, continue the
 // file committed at w.path as st shows it, or returns a

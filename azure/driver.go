@@ -13,8 +13,8 @@
 // "registry/docker/x" in the configured container. DeleteFiles sends blob
 // batch requests of up to 256 deletes, Delete and Walk list flat (one List
 // Blobs request per 5,000 blobs), Writer stages blocks of a block blob that
-// survive the process (see Driver.Writer), Move copies server-side and
-// URLFor signs a service SAS with the shared key.
+// survive the process (writer.go has the details), Move copies server-side
+// and URLFor signs a service SAS with the shared key.
 //
 // Only block blobs with a committed block list are visible: a blob that
 // has only uncommitted blocks (a Writer that has not committed) is absent
