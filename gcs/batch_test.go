@@ -21,6 +21,7 @@ import (
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gcs"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 )
 
 // batchServer answers POST /batch/storage/v1 as GCS does (204 for a
@@ -98,11 +99,21 @@ func (s *batchServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := len(s.batches)
 	s.mu.Unlock()
 
+	codes := make([]int, len(names))
+	for i, name := range names {
+		codes[i] = s.answer(n, name)
+	}
+	writeBatchAnswers(w, ids, codes)
+}
+
+// writeBatchAnswers answers, as GCS does, a batch request whose calls
+// have the Content-IDs ids: the i-th with status codes[i], 204 for a
+// deleted object, a JSON error otherwise, or no answer for 0.
+func writeBatchAnswers(w http.ResponseWriter, ids []string, codes []int) {
 	mw := multipart.NewWriter(w)
 	w.Header().Set("Content-Type", "multipart/mixed; boundary="+mw.Boundary())
 	w.WriteHeader(http.StatusOK)
-	for i, name := range names {
-		code := s.answer(n, name)
+	for i, code := range codes {
 		if code == 0 {
 			continue
 		}
@@ -147,7 +158,7 @@ func batchDriver(t *testing.T, answer func(n int, name string) int, tweak func(*
 // retried alone, 403 reported, an unanswered call retried; 250 paths in
 // batches of 100.
 func TestBatchAnswersOfGCS(t *testing.T) {
-	paths := numbered("/d", 250)
+	paths := cloudtest.Numbered("/d", 250)
 	seen := map[string]bool{}
 	answer := func(n int, name string) int {
 		again := seen[name]

@@ -12,9 +12,6 @@ import (
 	"github.com/stowage-dev/stowage/internal/testenv"
 )
 
-// configT is the driver's Config, for test helpers that tweak it.
-type configT = gcs.Config
-
 // testConfig returns a Config for the fake-gcs-server of testenv/up, rooted
 // at root and sending through hc, with a test service account key to sign
 // URLs with (the emulator does not check signatures; signature_test.go

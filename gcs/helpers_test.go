@@ -2,15 +2,11 @@ package gcs_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"cloud.google.com/go/storage"
@@ -18,20 +14,11 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/internal/testenv"
-	"github.com/stowage-dev/stowage/transport"
 )
 
 // ---- request classification -------------------------------------------------
-
-// ops counts requests by GCS operation, told apart by method, path and
-// query, and passes them to Base.
-type ops struct {
-	Base http.RoundTripper
-
-	mu     sync.Mutex
-	counts map[string]int
-}
 
 // opName names the GCS operation of req.
 func opName(req *http.Request) string {
@@ -68,56 +55,6 @@ func opName(req *http.Request) string {
 		return "Read" // XML API: /BUCKET/OBJECT
 	}
 	return req.Method + " " + p
-}
-
-// RoundTrip counts req and passes it on.
-func (o *ops) RoundTrip(req *http.Request) (*http.Response, error) {
-	o.mu.Lock()
-	if o.counts == nil {
-		o.counts = map[string]int{}
-	}
-	o.counts[opName(req)]++
-	o.mu.Unlock()
-	base := o.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return base.RoundTrip(req)
-}
-
-// Take returns the counts so far and resets them.
-func (o *ops) Take() map[string]int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	c := o.counts
-	o.counts = nil
-	if c == nil {
-		c = map[string]int{}
-	}
-	return c
-}
-
-// countingClient returns a client whose requests go through a
-// transport.Counter and then an ops classifier to base.
-func countingClient(base http.RoundTripper) (*http.Client, *transport.Counter, *ops) {
-	o := &ops{Base: base}
-	c := &transport.Counter{Base: o}
-	return &http.Client{Transport: c}, c, o
-}
-
-// wantOps fails t unless got holds exactly want.
-func wantOps(t testing.TB, what string, got, want map[string]int) {
-	t.Helper()
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %d %s requests, want %d (all: %v)", what, got[k], k, v, got)
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: %d unexpected %s requests (all: %v)", what, v, k, got)
-		}
-	}
 }
 
 // ---- an independent client ----------------------------------------------------
@@ -204,78 +141,20 @@ func (m *independent) clean(prefix string) {
 // it, hidden objects included, when the test ends.
 func freshRoot(t testing.TB) string {
 	t.Helper()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	root := "gcstest-" + hex.EncodeToString(b[:])
-	m := newIndependent(t)
-	t.Cleanup(func() { m.clean(root + "/") })
-	return root
+	return cloudtest.FreshRoot(t, "gcstest", newIndependent(t).clean)
 }
 
-// putAll stores every path with its own path as content, 16 at a time.
-func putAll(t testing.TB, d driver.StorageDriver, paths []string) {
-	t.Helper()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		next  = make(chan string)
-	)
-	for i := 0; i < 16; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range next {
-				if err := d.PutContent(context.Background(), p, []byte(p)); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
+// backend plugs the driver into the cloud backends' shared tests.
+func backend() cloudtest.Backend {
+	return cloudtest.Backend{
+		Name: "the SDK",
+		Root: freshRoot,
+		New: func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
+			return newDriver(t, testConfig(t, root, hc))
+		},
+		Op:   opName,
+		Keys: func(t testing.TB, prefix string) []string { return newIndependent(t).names(prefix) },
+		Get:  func(t testing.TB, key string) []byte { return newIndependent(t).get(key) },
+		Put:  func(t testing.TB, key string, content []byte) { newIndependent(t).put(key, content) },
 	}
-	for _, p := range paths {
-		next <- p
-	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		t.Fatalf("PutContent: %v", first)
-	}
-}
-
-// numbered returns n paths dir/fNNNNN.
-func numbered(dir string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s/f%05d", dir, i)
-	}
-	return out
-}
-
-// namesOf maps paths to object names under root, sorted.
-func namesOf(root string, paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = root + p
-	}
-	slices.Sort(out)
-	return out
-}
-
-// patternBytes returns n bytes that differ from one offset to the next.
-func patternBytes(n int) []byte {
-	b := make([]byte, n)
-	x := uint32(2463534242)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
 }

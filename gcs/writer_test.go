@@ -6,40 +6,34 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"slices"
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gcs"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 )
 
 const kib = 1 << 10
 
-// writerDriver returns a new driver instance over root with 256 KiB parts
-// and an op classifier, as a new process would build it.
-func writerDriver(t *testing.T, root string) (driver.StorageDriver, *ops) {
-	t.Helper()
-	hc, _, o := countingClient(nil)
-	cfg := testConfig(t, root, hc)
-	cfg.ChunkSize = gcs.MinChunkSize
-	return newDriver(t, cfg), o
+// writerBackend is backend() with 256 KiB parts.
+func writerBackend() cloudtest.Backend {
+	b := backend()
+	b.New = func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
+		cfg := testConfig(t, root, hc)
+		cfg.ChunkSize = gcs.MinChunkSize
+		return newDriver(t, cfg)
+	}
+	return b
 }
 
-// session resumes (or starts) the writer of p on d, checks its size,
-// writes data and returns it.
-func session(t *testing.T, d driver.StorageDriver, p string, resume bool, wantSize int64, data []byte) driver.FileWriter {
+// writerDriver returns a new driver instance over root with 256 KiB parts
+// and an op classifier, as a new process would build it.
+func writerDriver(t testing.TB, root string) (driver.StorageDriver, *cloudtest.Ops) {
 	t.Helper()
-	w, err := d.Writer(context.Background(), p, resume)
-	if err != nil {
-		t.Fatalf("Writer(%s, %v): %v", p, resume, err)
-	}
-	if w.Size() != wantSize {
-		t.Fatalf("Writer(%s, %v).Size() = %d, want %d", p, resume, w.Size(), wantSize)
-	}
-	if n, err := w.Write(data); err != nil || n != len(data) {
-		t.Fatalf("Write(%d bytes) = %d, %v", len(data), n, err)
-	}
-	return w
+	d, _, o := writerBackend().Counting(t, root)
+	return d, o
 }
 
 // uploadPrefix is where the driver keeps the parts of path under root (the
@@ -56,45 +50,22 @@ func TestWriterPartsAcrossDrivers(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
-	content := patternBytes(1<<20 + 123)
-	cuts := []int{100 * kib, 700 * kib, 700*kib + 1, len(content)} // sessions end at these offsets
-
-	d, o := writerDriver(t, root)
-	w := session(t, d, "/blob", false, 0, content[:cuts[0]])
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// One list to discard older state, one upload for the 100 KiB part.
-	wantOps(t, "first session", o.Take(), map[string]int{"List": 1, "Upload": 1})
-	if got := m.names(uploadPrefix(root, "/blob")); len(got) != 1 {
-		t.Fatalf("hidden objects %v, want one part", got)
-	}
-	if got, err := d.List(ctx, "/"); err != nil || len(got) != 0 {
-		t.Errorf("List(/) = %v, %v; the uncommitted upload must be invisible", got, err)
-	}
-
-	for i := 1; i < len(cuts); i++ {
-		d, o = writerDriver(t, root) // a new process
-		w = session(t, d, "/blob", true, int64(cuts[i-1]), content[cuts[i-1]:cuts[i]])
-		if i < len(cuts)-1 {
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		o.Take()
-		if err := w.Commit(ctx); err != nil {
-			t.Fatalf("Commit: %v", err)
-		}
-		if w.Size() != int64(len(content)) {
-			t.Errorf("Size() after Commit = %d, want %d", w.Size(), len(content))
-		}
+	content := cloudtest.PatternBytes(1<<20 + 123)
+	cloudtest.WriteSessions(t, cloudtest.Sessions{
+		Path:    "/blob",
+		Content: content,
+		Cuts:    []int{100 * kib, 700 * kib, 700*kib + 1, len(content)}, // sessions end at these offsets
+		New:     func(t testing.TB) (driver.StorageDriver, *cloudtest.Ops) { return writerDriver(t, root) },
+		// One list to discard older state, one upload for the 100 KiB part.
+		First: map[string]int{"List": 1, "Upload": 1},
 		// The last part, one compose, one batch deleting the parts.
-		wantOps(t, "Commit", o.Take(), map[string]int{"Upload": 1, "Compose": 1, "Batch": 1})
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
+		Commit: map[string]int{"Upload": 1, "Compose": 1, "Batch": 1},
+		AfterFirst: func(t testing.TB) {
+			if got := m.names(uploadPrefix(root, "/blob")); len(got) != 1 {
+				t.Fatalf("hidden objects %v, want one part", got)
+			}
+		},
+	})
 	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
 		t.Fatalf("the SDK reads %d bytes of /blob, want the %d written", len(got), len(content))
 	}
@@ -102,6 +73,7 @@ func TestWriterPartsAcrossDrivers(t *testing.T) {
 		t.Errorf("hidden objects left after Commit: %v", got)
 	}
 	// Appending now continues the committed file; Cancel leaves it whole.
+	d, _ := writerDriver(t, root)
 	w, err := d.Writer(ctx, "/blob", true)
 	if err != nil {
 		t.Fatalf("Writer(append) after Commit: %v", err)
@@ -127,22 +99,22 @@ func TestWriterComposeTree(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
-	content := patternBytes(40*gcs.MinChunkSize + 5)
+	content := cloudtest.PatternBytes(40*gcs.MinChunkSize + 5)
 
 	d, o := writerDriver(t, root)
-	w := session(t, d, "/big", false, 0, content[:20*gcs.MinChunkSize+3])
+	w := cloudtest.Session(t, d, "/big", false, 0, content[:20*gcs.MinChunkSize+3])
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	// 20 full parts while writing, the 3-byte rest at Close.
-	wantOps(t, "first session", o.Take(), map[string]int{"List": 1, "Upload": 21})
-	w = session(t, d, "/big", true, 20*gcs.MinChunkSize+3, content[20*gcs.MinChunkSize+3:])
+	cloudtest.WantOps(t, "first session", o.Take(), map[string]int{"List": 1, "Upload": 21})
+	w = cloudtest.Session(t, d, "/big", true, 20*gcs.MinChunkSize+3, content[20*gcs.MinChunkSize+3:])
 	o.Take()
 	if err := w.Commit(ctx); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
 	// 21 + 20 parts and the 2-byte rest: 42 parts, two intermediates.
-	wantOps(t, "Commit of 42 parts", o.Take(), map[string]int{"Upload": 1, "Compose": 3, "Batch": 1})
+	cloudtest.WantOps(t, "Commit of 42 parts", o.Take(), map[string]int{"Upload": 1, "Compose": 3, "Batch": 1})
 	if got := m.get(root + "/big"); !bytes.Equal(got, content) {
 		t.Fatalf("the SDK reads %d bytes of /big, want the %d written", len(got), len(content))
 	}
@@ -171,12 +143,12 @@ func TestWriterStaleAndEmpty(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wantOps(t, "empty session", o.Take(), map[string]int{"List": 1, "Upload": 1})
+	cloudtest.WantOps(t, "empty session", o.Take(), map[string]int{"List": 1, "Upload": 1})
 	up := uploadPrefix(root, "/e")
 	if got := m.names(up); len(got) != 1 {
 		t.Fatalf("hidden objects %v after an empty session, want one marker", got)
 	}
-	w = session(t, d, "/e", true, 0, []byte("abc"))
+	w = cloudtest.Session(t, d, "/e", true, 0, []byte("abc"))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +156,7 @@ func TestWriterStaleAndEmpty(t *testing.T) {
 	m.put(up+"c00-000000", []byte("intermediate"))
 
 	d, _ = writerDriver(t, root)
-	w = session(t, d, "/e", true, 3, []byte("def"))
+	w = cloudtest.Session(t, d, "/e", true, 3, []byte("def"))
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -197,21 +169,21 @@ func TestWriterStaleAndEmpty(t *testing.T) {
 }
 
 // The common registry case costs two requests: Writer lists (to discard
-// older state), Commit uploads once. Cancel and Writer(false) delete the
-// parts in one batch.
+// older state), Commit uploads once. Resuming and Cancel cost one list and
+// one batch deleting the parts, and leave nothing hidden.
 func TestWriterCounts(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
 	d, o := writerDriver(t, root)
 
-	w := session(t, d, "/small", false, 0, []byte("manifest"))
+	w := cloudtest.Session(t, d, "/small", false, 0, []byte("manifest"))
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wantOps(t, "a small writer", o.Take(), map[string]int{"List": 1, "Upload": 1})
+	cloudtest.WantOps(t, "a small writer", o.Take(), map[string]int{"List": 1, "Upload": 1})
 
-	w = session(t, d, "/c", false, 0, patternBytes(600*kib))
+	w = cloudtest.Session(t, d, "/c", false, 0, cloudtest.PatternBytes(600*kib))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -223,27 +195,27 @@ func TestWriterCounts(t *testing.T) {
 	if err := w.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wantOps(t, "resume and Cancel", o.Take(), map[string]int{"List": 1, "Batch": 1})
-	if got := m.names(root + "/~stowage/"); len(got) != 0 {
-		t.Errorf("hidden objects left after Cancel: %v", got)
+	cloudtest.WantOps(t, "resume and Cancel", o.Take(), map[string]int{"List": 1, "Batch": 1})
+	if got := m.names(root + "/"); !slices.Equal(got, []string{root + "/small"}) {
+		t.Errorf("the SDK lists %v after Cancel, want only /small", got)
 	}
+}
 
-	w = session(t, d, "/n", false, 0, []byte("old"))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	o.Take()
-	w = session(t, d, "/n", false, 0, []byte("new"))
-	wantOps(t, "Writer(false) over an upload", o.Take(), map[string]int{"List": 1, "Batch": 1})
-	if err := w.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.get(root + "/n"); string(got) != "new" {
-		t.Errorf("committed %q, want new", got)
-	}
-	if got := m.names(root + "/"); !slices.Equal(got, []string{root + "/n", root + "/small"}) {
-		t.Errorf("the SDK lists %v", got)
-	}
+// Writer(false) over an upload of two sessions deletes its parts in one
+// batch, after the list it sends anyway; Commit of 3 bytes is one upload.
+// Cancel deletes the parts of a resumed writer, and nothing is left to
+// resume.
+func TestWriterDiscardsAndCancels(t *testing.T) {
+	cloudtest.WriterDiscardsAndCancels(t, cloudtest.DiscardCancel{
+		Backend: writerBackend(),
+		FSize:   3,
+		GSize:   600 * kib,
+		Left: func(t testing.TB, root, path string) []string {
+			return newIndependent(t).names(uploadPrefix(root, path))
+		},
+		Discard: map[string]int{"List": 1, "Batch": 1},
+		Commit:  map[string]int{"Upload": 1},
+	})
 }
 
 // Continuing a committed file copies it server-side: Writer(append) sends
@@ -255,7 +227,7 @@ func TestWriterContinueCopiesServerSide(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
-	old := patternBytes(3<<20 + 11) // 12 parts' worth, never read back
+	old := cloudtest.PatternBytes(3<<20 + 11) // 12 parts' worth, never read back
 	more := []byte("appended after the copy")
 
 	d, o := writerDriver(t, root)
@@ -263,8 +235,8 @@ func TestWriterContinueCopiesServerSide(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Take()
-	w := session(t, d, "/big", true, int64(len(old)), more)
-	wantOps(t, "Writer(append) on a committed file", o.Take(), map[string]int{"List": 1, "Rewrite": 1})
+	w := cloudtest.Session(t, d, "/big", true, int64(len(old)), more)
+	cloudtest.WantOps(t, "Writer(append) on a committed file", o.Take(), map[string]int{"List": 1, "Rewrite": 1})
 	if got := m.names(uploadPrefix(root, "/big")); len(got) != 1 {
 		t.Fatalf("hidden objects %v after Writer(append), want the copy", got)
 	}
@@ -274,17 +246,17 @@ func TestWriterContinueCopiesServerSide(t *testing.T) {
 	if w.Size() != int64(len(old)+len(more)) {
 		t.Errorf("Size() after Close = %d, want %d", w.Size(), len(old)+len(more))
 	}
-	wantOps(t, "Close", o.Take(), map[string]int{"Upload": 1})
+	cloudtest.WantOps(t, "Close", o.Take(), map[string]int{"Upload": 1})
 	if err := d.PutContent(ctx, "/big", []byte("replaced meanwhile")); err != nil {
 		t.Fatal(err)
 	}
 
 	d, o = writerDriver(t, root) // a new process
-	w = session(t, d, "/big", true, int64(len(old)+len(more)), nil)
+	w = cloudtest.Session(t, d, "/big", true, int64(len(old)+len(more)), nil)
 	if err := w.Commit(ctx); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
-	wantOps(t, "resume and Commit", o.Take(), map[string]int{"List": 1, "Compose": 1, "Batch": 1})
+	cloudtest.WantOps(t, "resume and Commit", o.Take(), map[string]int{"List": 1, "Compose": 1, "Batch": 1})
 	if got, want := m.get(root+"/big"), append(old, more...); !bytes.Equal(got, want) {
 		t.Errorf("the SDK reads %d bytes of /big, want the %d of the snapshot and the appended bytes", len(got), len(want))
 	}
@@ -307,11 +279,11 @@ func TestWriterContinueZeroByteAndMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Take()
-	w := session(t, d, "/e", true, 0, []byte("x"))
+	w := cloudtest.Session(t, d, "/e", true, 0, []byte("x"))
 	if err := w.Commit(ctx); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
-	wantOps(t, "continuing a zero-byte file", o.Take(), map[string]int{"List": 1, "Rewrite": 1, "Upload": 1, "Batch": 1})
+	cloudtest.WantOps(t, "continuing a zero-byte file", o.Take(), map[string]int{"List": 1, "Rewrite": 1, "Upload": 1, "Batch": 1})
 	if got := m.get(root + "/e"); string(got) != "x" {
 		t.Errorf("committed %q, want x", got)
 	}
@@ -321,18 +293,12 @@ func TestWriterContinueZeroByteAndMissing(t *testing.T) {
 	}
 	o.Take()
 	for _, p := range []string{"/missing", "/dir"} {
-		if _, err := d.Writer(ctx, p, true); !isNotFound(err) {
+		if _, err := d.Writer(ctx, p, true); !cloudtest.IsNotFound(err) {
 			t.Errorf("Writer(%s, append): %v, want PathNotFoundError", p, err)
 		}
 	}
-	wantOps(t, "Writer(append) with nothing to continue", o.Take(), map[string]int{"List": 2, "Rewrite": 2})
+	cloudtest.WantOps(t, "Writer(append) with nothing to continue", o.Take(), map[string]int{"List": 2, "Rewrite": 2})
 	if got := m.names(root + "/~stowage/"); len(got) != 0 {
 		t.Errorf("hidden objects left: %v", got)
 	}
-}
-
-// isNotFound reports whether err is a *driver.PathNotFoundError.
-func isNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errorsAs(err, &nf)
 }
