@@ -97,6 +97,23 @@ type FaultOptions struct {
 	RetryMaxBackoff time.Duration
 }
 
+// Apply sets in c the fields o sets: all but ChunkSize, which is the
+// backend's own setting.
+func (o FaultOptions) Apply(c *driver.CommonConfig) {
+	if o.MaxRetries != 0 {
+		c.MaxRetries = o.MaxRetries
+	}
+	if o.DeleteBatchSize != 0 {
+		c.DeleteBatchSize = o.DeleteBatchSize
+	}
+	if o.RetryBaseDelay != 0 {
+		c.RetryBaseDelay = o.RetryBaseDelay
+	}
+	if o.RetryMaxBackoff != 0 {
+		c.RetryMaxBackoff = o.RetryMaxBackoff
+	}
+}
+
 // RunFaults runs the fault-injection tests every HTTP backend passes:
 // DeleteFiles and a round trip through every method under a fifth of the
 // requests failing (Busy answers, or connections dropped before, after or
