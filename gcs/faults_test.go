@@ -33,20 +33,9 @@ func faultHarness() conformance.FaultHarness {
 		Root: freshRoot,
 		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
 			cfg := testConfig(t, root, hc)
-			if o.MaxRetries != 0 {
-				cfg.MaxRetries = o.MaxRetries
-			}
-			if o.DeleteBatchSize != 0 {
-				cfg.DeleteBatchSize = o.DeleteBatchSize
-			}
+			o.Apply(&cfg.CommonConfig)
 			if o.ChunkSize != 0 {
 				cfg.ChunkSize = o.ChunkSize
-			}
-			if o.RetryBaseDelay != 0 {
-				cfg.RetryBaseDelay = o.RetryBaseDelay
-			}
-			if o.RetryMaxBackoff != 0 {
-				cfg.RetryMaxBackoff = o.RetryMaxBackoff
 			}
 			return newDriver(t, cfg)
 		},
