@@ -10,7 +10,7 @@ import (
 	"github.com/stowage-dev/stowage/filesystem"
 )
 
-func TestConfigFromParameters(t *testing.T) {
+func TestFromParameters(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		params map[string]any
