@@ -161,6 +161,67 @@ func (p Params) HTTPClient() (*http.Client, error) {
 	return hc, nil
 }
 
+// Fields reads parameters into the fields of a Config, one line a
+// setting, keeping the first error (see Fields.Err). A parameter that is
+// absent leaves its field as it is, so defaults are set first.
+func (p Params) Fields() *Fields { return &Fields{p: p} }
+
+// Fields is a reader of parameters into fields; see Params.Fields.
+type Fields struct {
+	p   Params
+	err error
+}
+
+// Err returns the first error of the reads so far.
+func (f *Fields) Err() error { return f.err }
+
+// String reads the string parameter key into dst.
+func (f *Fields) String(key string, dst *string) {
+	if f.err == nil {
+		*dst, f.err = f.p.String(key, *dst)
+	}
+}
+
+// Bool reads the boolean parameter key into dst.
+func (f *Fields) Bool(key string, dst *bool) {
+	if f.err == nil {
+		*dst, f.err = f.p.Bool(key, *dst)
+	}
+}
+
+// Int reads the integer parameter key into dst.
+func (f *Fields) Int(key string, dst *int) {
+	if f.err == nil {
+		*dst, f.err = f.p.Int(key, *dst)
+	}
+}
+
+// Positive reads the integer parameter key, which must be positive when
+// given, into dst.
+func (f *Fields) Positive(key string, dst *int) {
+	if f.err == nil {
+		if _, given := f.p.Values[key]; given {
+			*dst, f.err = f.p.Positive(key)
+		}
+	}
+}
+
+// Positive64 is Positive for an int64 field (sizes).
+func (f *Fields) Positive64(key string, dst *int64) {
+	if f.err == nil {
+		if _, given := f.p.Values[key]; given {
+			*dst, f.err = f.p.Positive64(key)
+		}
+	}
+}
+
+// Duration reads the duration parameter key into dst.
+func (f *Fields) Duration(key string, dst *time.Duration) {
+	if f.err == nil {
+		*dst, f.err = f.p.Duration(key, *dst)
+	}
+}
+
 func (p Params) errorf(key, format string, args ...any) error {
 	return &ConfigError{DriverName: p.DriverName, Parameter: key, Err: fmt.Errorf(format, args...)}
 }

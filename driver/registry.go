@@ -32,6 +32,19 @@ func Register(name string, factory Factory) {
 	factories[name] = factory
 }
 
+// RegisterConfig registers, under name, the factory every backend has:
+// parse the parameters with fromParameters, then build the driver with
+// open. A backend's init calls it with its FromParameters and New.
+func RegisterConfig[C any, D StorageDriver](name string, fromParameters func(map[string]any) (C, error), open func(context.Context, C) (D, error)) {
+	Register(name, func(ctx context.Context, params map[string]any) (StorageDriver, error) {
+		cfg, err := fromParameters(params)
+		if err != nil {
+			return nil, err
+		}
+		return open(ctx, cfg)
+	})
+}
+
 // Registered returns the names of the registered backends, sorted.
 func Registered() []string {
 	factoriesMu.RLock()

@@ -1,22 +1,13 @@
 package gcs
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/stowage-dev/stowage/driver"
 )
 
-func init() {
-	driver.Register(DriverName, func(ctx context.Context, params map[string]any) (driver.StorageDriver, error) {
-		cfg, err := FromParameters(params)
-		if err != nil {
-			return nil, err
-		}
-		return New(ctx, cfg)
-	})
-}
+func init() { driver.RegisterConfig(DriverName, FromParameters, New) }
 
 // FromParameters builds a Config from distribution-style parameters (the
 // `storage.gcs` section of a registry configuration), so an existing
@@ -51,32 +42,27 @@ func FromParameters(params map[string]any) (Config, error) {
 	if err := c.CommonConfig.ReadParameters(p); err != nil {
 		return c, err
 	}
-	var err error
-	str := func(key string, dst *string) {
-		if err == nil {
-			*dst, err = p.String(key, "")
-		}
-	}
+	f := p.Fields()
 	var privateKey string
-	str("bucket", &c.Bucket)
-	str("keyfile", &c.KeyFile)
-	str("endpoint", &c.Endpoint)
-	str("googleaccessid", &c.GoogleAccessID)
-	str("privatekey", &privateKey)
-	if err != nil {
+	f.String("bucket", &c.Bucket)
+	f.String("keyfile", &c.KeyFile)
+	f.String("endpoint", &c.Endpoint)
+	f.String("googleaccessid", &c.GoogleAccessID)
+	f.String("privatekey", &privateKey)
+	f.Positive64("chunksize", &c.ChunkSize)
+	if err := f.Err(); err != nil {
 		return c, err
 	}
 	if privateKey != "" {
 		c.PrivateKey = []byte(privateKey)
 	}
+	var err error
 	if c.Credentials, err = credentialsParam(params["credentials"]); err != nil {
 		return c, err
 	}
-	anonDefault := c.Endpoint != "" && c.KeyFile == "" && len(c.Credentials) == 0
-	if c.Anonymous, err = p.Bool("anonymous", anonDefault); err != nil {
-		return c, err
-	}
-	if c.ChunkSize, err = p.Positive64("chunksize"); err != nil {
+	c.Anonymous = c.Endpoint != "" && c.KeyFile == "" && len(c.Credentials) == 0
+	f.Bool("anonymous", &c.Anonymous)
+	if err := f.Err(); err != nil {
 		return c, err
 	}
 	return c.normalize()

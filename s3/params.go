@@ -1,21 +1,12 @@
 package s3
 
 import (
-	"context"
 	"strings"
 
 	"github.com/stowage-dev/stowage/driver"
 )
 
-func init() {
-	driver.Register(DriverName, func(ctx context.Context, params map[string]any) (driver.StorageDriver, error) {
-		cfg, err := FromParameters(params)
-		if err != nil {
-			return nil, err
-		}
-		return New(ctx, cfg)
-	})
-}
+func init() { driver.RegisterConfig(DriverName, FromParameters, New) }
 
 // FromParameters builds a Config from distribution-style parameters (the
 // `storage.s3` section of a registry configuration), so an existing
@@ -47,28 +38,21 @@ func init() {
 func FromParameters(params map[string]any) (Config, error) {
 	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config
-	var err error
-	str := func(key string, dst *string) {
-		if err == nil {
-			*dst, err = p.String(key, "")
-		}
-	}
-	str("bucket", &c.Bucket)
-	str("region", &c.Region)
-	str("regionendpoint", &c.RegionEndpoint)
-	str("accesskey", &c.AccessKey)
-	str("secretkey", &c.SecretKey)
-	str("sessiontoken", &c.SessionToken)
-	str("storageclass", &c.StorageClass)
-	str("keyid", &c.KeyID)
-	str("checksum", &c.Checksum)
-	if err != nil {
+	if err := c.CommonConfig.ReadParameters(p); err != nil {
 		return c, err
 	}
-	secure, err := p.Bool("secure", true)
-	if err != nil {
-		return c, err
-	}
+	f := p.Fields()
+	f.String("bucket", &c.Bucket)
+	f.String("region", &c.Region)
+	f.String("regionendpoint", &c.RegionEndpoint)
+	f.String("accesskey", &c.AccessKey)
+	f.String("secretkey", &c.SecretKey)
+	f.String("sessiontoken", &c.SessionToken)
+	f.String("storageclass", &c.StorageClass)
+	f.String("keyid", &c.KeyID)
+	f.String("checksum", &c.Checksum)
+	secure := true
+	f.Bool("secure", &secure)
 	if c.RegionEndpoint != "" && !strings.Contains(c.RegionEndpoint, "://") {
 		if secure {
 			c.RegionEndpoint = "https://" + c.RegionEndpoint
@@ -76,27 +60,14 @@ func FromParameters(params map[string]any) (Config, error) {
 			c.RegionEndpoint = "http://" + c.RegionEndpoint
 		}
 	}
-	if c.ForcePathStyle, err = p.Bool("forcepathstyle", c.RegionEndpoint != ""); err != nil {
-		return c, err
-	}
-	if c.Encrypt, err = p.Bool("encrypt", false); err != nil {
-		return c, err
-	}
-	size := func(key string, dst *int64) {
-		if err == nil {
-			*dst, err = p.Positive64(key)
-		}
-	}
-	size("chunksize", &c.ChunkSize)
-	size("multipartcopychunksize", &c.MultipartCopyChunkSize)
-	size("multipartcopythresholdsize", &c.MultipartCopyThresholdSize)
-	if err != nil {
-		return c, err
-	}
-	if c.MultipartCopyMaxConcurrency, err = p.Positive("multipartcopymaxconcurrency"); err != nil {
-		return c, err
-	}
-	if err := c.CommonConfig.ReadParameters(p); err != nil {
+	c.ForcePathStyle = c.RegionEndpoint != ""
+	f.Bool("forcepathstyle", &c.ForcePathStyle)
+	f.Bool("encrypt", &c.Encrypt)
+	f.Positive64("chunksize", &c.ChunkSize)
+	f.Positive64("multipartcopychunksize", &c.MultipartCopyChunkSize)
+	f.Positive64("multipartcopythresholdsize", &c.MultipartCopyThresholdSize)
+	f.Positive("multipartcopymaxconcurrency", &c.MultipartCopyMaxConcurrency)
+	if err := f.Err(); err != nil {
 		return c, err
 	}
 	return c.normalize()

@@ -1,22 +1,13 @@
 package swift
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
 	"github.com/stowage-dev/stowage/driver"
 )
 
-func init() {
-	driver.Register(DriverName, func(ctx context.Context, params map[string]any) (driver.StorageDriver, error) {
-		cfg, err := FromParameters(params)
-		if err != nil {
-			return nil, err
-		}
-		return New(ctx, cfg)
-	})
-}
+func init() { driver.RegisterConfig(DriverName, FromParameters, New) }
 
 // FromParameters builds a Config from distribution-style parameters (the
 // `storage.swift` section of a registry configuration), so an existing
@@ -46,41 +37,28 @@ func init() {
 func FromParameters(params map[string]any) (Config, error) {
 	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config
-	err := c.CommonConfig.ReadParameters(p)
-	str := func(key string, dst *string) {
-		if err == nil {
-			*dst, err = p.String(key, *dst)
-		}
-	}
-	str("authurl", &c.AuthURL)
-	str("username", &c.UserName)
-	str("password", &c.Password)
-	str("tenant", &c.Tenant)
-	str("tenantid", &c.TenantID)
-	str("domain", &c.Domain)
-	str("domainid", &c.DomainID)
-	str("tenantdomain", &c.TenantDomain)
-	str("trustid", &c.TrustID)
-	str("region", &c.Region)
-	str("endpointtype", &c.EndpointType)
-	str("container", &c.Container)
-	str("segmentscontainer", &c.SegmentsContainer)
-	str("prefix", &c.RootDirectory) // distribution's name; rootdirectory is the alias
-	str("secretkey", &c.SecretKey)
-	str("accesskey", &c.AccessKey)
-	if err != nil {
+	if err := c.CommonConfig.ReadParameters(p); err != nil {
 		return c, err
 	}
-	if c.InsecureSkipVerify, err = p.Bool("insecureskipverify", false); err != nil {
-		return c, err
+	f := p.Fields()
+	for _, field := range []struct {
+		key string
+		dst *string
+	}{
+		{"authurl", &c.AuthURL}, {"username", &c.UserName}, {"password", &c.Password},
+		{"tenant", &c.Tenant}, {"tenantid", &c.TenantID}, {"domain", &c.Domain}, {"domainid", &c.DomainID},
+		{"tenantdomain", &c.TenantDomain}, {"trustid", &c.TrustID}, {"region", &c.Region},
+		{"endpointtype", &c.EndpointType}, {"container", &c.Container}, {"segmentscontainer", &c.SegmentsContainer},
+		{"secretkey", &c.SecretKey}, {"accesskey", &c.AccessKey},
+	} {
+		f.String(field.key, field.dst)
 	}
-	if c.TempURLContainerKey, err = p.Bool("tempurlcontainerkey", false); err != nil {
-		return c, err
-	}
-	if c.AuthVersion, err = p.Int("authversion", 0); err != nil {
-		return c, err
-	}
-	if c.ChunkSize, err = p.Positive64("chunksize"); err != nil {
+	f.String("prefix", &c.RootDirectory) // distribution's name; rootdirectory is the alias
+	f.Bool("insecureskipverify", &c.InsecureSkipVerify)
+	f.Bool("tempurlcontainerkey", &c.TempURLContainerKey)
+	f.Int("authversion", &c.AuthVersion)
+	f.Positive64("chunksize", &c.ChunkSize)
+	if err := f.Err(); err != nil {
 		return c, err
 	}
 	switch v := params["tempurlmethods"].(type) {
