@@ -2,32 +2,20 @@ package swift_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
+	"errors"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	ncw "github.com/ncw/swift/v2"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/internal/testenv"
-	"github.com/stowage-dev/stowage/transport"
 )
 
 // ---- request classification -------------------------------------------------
-
-// ops counts requests by Swift operation and passes them to Base.
-type ops struct {
-	Base http.RoundTripper
-
-	mu     sync.Mutex
-	counts map[string]int
-}
 
 // opName names the Swift operation of req: Auth, Info, BulkDelete, List,
 // CreateContainer, Get, GetManifest (of an SLO's manifest, not its
@@ -76,56 +64,6 @@ func opName(req *http.Request) string {
 	return req.Method + " " + req.URL.RawQuery
 }
 
-// RoundTrip counts req and passes it on.
-func (o *ops) RoundTrip(req *http.Request) (*http.Response, error) {
-	o.mu.Lock()
-	if o.counts == nil {
-		o.counts = map[string]int{}
-	}
-	o.counts[opName(req)]++
-	o.mu.Unlock()
-	base := o.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return base.RoundTrip(req)
-}
-
-// Take returns the counts so far and resets them.
-func (o *ops) Take() map[string]int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	c := o.counts
-	o.counts = nil
-	if c == nil {
-		c = map[string]int{}
-	}
-	return c
-}
-
-// countingClient returns a client whose requests go through a
-// transport.Counter and then an ops classifier to base.
-func countingClient(base http.RoundTripper) (*http.Client, *transport.Counter, *ops) {
-	o := &ops{Base: base}
-	c := &transport.Counter{Base: o}
-	return &http.Client{Transport: c}, c, o
-}
-
-// wantOps fails t unless got holds exactly want.
-func wantOps(t testing.TB, what string, got, want map[string]int) {
-	t.Helper()
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %d %s requests, want %d (all: %v)", what, got[k], k, v, got)
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: %d unexpected %s requests (all: %v)", what, v, k, got)
-		}
-	}
-}
-
 // ---- an independent client ----------------------------------------------------
 
 // independent is a plain ncw/swift connection on the test server, with its
@@ -160,6 +98,23 @@ func (m *independent) names(container, prefix string) []string {
 
 // keys lists the main container under prefix.
 func (m *independent) keys(prefix string) []string { return m.names(m.container, prefix) }
+
+// stored lists everything under prefix: the main container's objects and,
+// named "segments: <name>", the segments container's (none when it does
+// not exist yet).
+func (m *independent) stored(prefix string) []string {
+	m.t.Helper()
+	out := m.keys(prefix)
+	segs, err := m.c.ObjectNamesAll(context.Background(), m.segments, &ncw.ObjectsOpts{Prefix: prefix})
+	if err != nil && !errors.Is(err, ncw.ContainerNotFound) {
+		m.t.Fatalf("ncw/swift ObjectNamesAll(%s, %s): %v", m.segments, prefix, err)
+	}
+	for _, s := range segs {
+		out = append(out, "segments: "+s)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // get returns the content of an object of the main container.
 func (m *independent) get(name string) []byte {
@@ -199,82 +154,34 @@ func (m *independent) clean(prefix string) {
 
 // ---- fixtures -----------------------------------------------------------------
 
-// freshRoot returns a unique prefix and removes everything under it (in
-// both containers) when the test ends.
+// freshRoot returns a unique root directory and removes everything under
+// it (in both containers) when the test ends.
 func freshRoot(t testing.TB) string {
 	t.Helper()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	root := "swifttest-" + hex.EncodeToString(b[:])
-	m := newIndependent(t)
-	t.Cleanup(func() { m.clean(root + "/") })
-	return root
+	return cloudtest.FreshRoot(t, "swifttest", newIndependent(t).clean)
 }
 
-// putAll stores every path with its own path as content, 16 at a time.
-func putAll(t testing.TB, d driver.StorageDriver, paths []string) {
-	t.Helper()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		next  = make(chan string)
-	)
-	for i := 0; i < 16; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range next {
-				if err := d.PutContent(context.Background(), p, []byte(p)); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
+// backend plugs the driver into the cloud backends' shared tests; Keys
+// lists the main container only.
+func backend() cloudtest.Backend {
+	return backendWith(nil)
+}
+
+// backendWith is backend() with drivers whose Config tweak changes.
+func backendWith(tweak func(*configT)) cloudtest.Backend {
+	return cloudtest.Backend{
+		Name: "ncw/swift",
+		Root: freshRoot,
+		New: func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
+			cfg := testConfig(t, root, hc)
+			if tweak != nil {
+				tweak(&cfg)
 			}
-		}()
+			return newDriver(t, cfg)
+		},
+		Op:   opName,
+		Keys: func(t testing.TB, prefix string) []string { return newIndependent(t).keys(prefix) },
+		Get:  func(t testing.TB, key string) []byte { return newIndependent(t).get(key) },
+		Put:  func(t testing.TB, key string, content []byte) { newIndependent(t).put(key, content) },
 	}
-	for _, p := range paths {
-		next <- p
-	}
-	close(next)
-	wg.Wait()
-	if first != nil {
-		t.Fatalf("PutContent: %v", first)
-	}
-}
-
-// numbered returns n paths dir/fNNNNN.
-func numbered(dir string, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s/f%05d", dir, i)
-	}
-	return out
-}
-
-// keysOf maps paths to names under root, sorted.
-func keysOf(root string, paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = root + p
-	}
-	slices.Sort(out)
-	return out
-}
-
-// patternBytes returns n bytes that differ from one offset to the next.
-func patternBytes(n int) []byte {
-	b := make([]byte, n)
-	x := uint32(2463534242)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
 }

@@ -8,39 +8,17 @@ import (
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 )
 
 const mib = 1 << 20
 
 // writerDriver returns a new driver instance over root with 1 MiB
 // segments and an op classifier, as a new process would build it.
-func writerDriver(t *testing.T, root string, tweak func(*configT)) (driver.StorageDriver, *ops) {
+func writerDriver(t testing.TB, root string, tweak func(*configT)) (driver.StorageDriver, *cloudtest.Ops) {
 	t.Helper()
-	hc, _, o := countingClient(nil)
-	cfg := testConfig(t, root, hc)
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	d := newDriver(t, cfg)
-	o.Take()
+	d, _, o := backendWith(tweak).Counting(t, root)
 	return d, o
-}
-
-// session resumes (or starts) the writer of p on d, checks its size,
-// writes data and returns it.
-func session(t *testing.T, d driver.StorageDriver, p string, resume bool, wantSize int64, data []byte) driver.FileWriter {
-	t.Helper()
-	w, err := d.Writer(context.Background(), p, resume)
-	if err != nil {
-		t.Fatalf("Writer(%s, %v): %v", p, resume, err)
-	}
-	if w.Size() != wantSize {
-		t.Fatalf("Writer(%s, %v).Size() = %d, want %d", p, resume, w.Size(), wantSize)
-	}
-	if n, err := w.Write(data); err != nil || n != len(data) {
-		t.Fatalf("Write(%d bytes) = %d, %v", len(data), n, err)
-	}
-	return w
 }
 
 // Sessions in several driver instances keep their segments in the
@@ -51,43 +29,24 @@ func TestWriterAcrossDrivers(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
-	content := patternBytes(4*mib + 123)
+	content := cloudtest.PatternBytes(4*mib + 123)
 	cuts := []int{mib / 2, 2*mib + 5, 2*mib + 6, len(content)}
-
-	d, o := writerDriver(t, root, nil)
-	w := session(t, d, "/blob", false, 0, content[:cuts[0]])
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Half a segment: one listing to find old state, one segment at Close.
-	wantOps(t, "first session", o.Take(), map[string]int{"List": 1, "Put": 1})
-	if segs := m.names(m.segments, root+"/"); len(segs) != 1 {
-		t.Fatalf("segments %v, want one", segs)
-	}
-	if got, err := d.List(ctx, "/"); err != nil || len(got) != 0 {
-		t.Errorf("List(/) = %v, %v; the uncommitted upload must be invisible", got, err)
-	}
-
-	for i := 1; i < len(cuts); i++ {
-		d, o = writerDriver(t, root, nil) // a new process
-		w = session(t, d, "/blob", true, int64(cuts[i-1]), content[cuts[i-1]:cuts[i]])
-		if i < len(cuts)-1 {
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
+	cloudtest.WriteSessions(t, cloudtest.Sessions{
+		Path:    "/blob",
+		Content: content,
+		Cuts:    cuts, // sessions end at these offsets
+		New:     func(t testing.TB) (driver.StorageDriver, *cloudtest.Ops) { return writerDriver(t, root, nil) },
+		// Half a segment: one listing to find old state, one segment at Close.
+		First: map[string]int{"List": 1, "Put": 1},
+		AfterFirst: func(t testing.TB) {
+			if segs := m.names(m.segments, root+"/"); len(segs) != 1 {
+				t.Fatalf("segments %v, want one", segs)
 			}
-			continue
-		}
-		o.Take()
-		if err := w.Commit(ctx); err != nil {
-			t.Fatalf("Commit: %v", err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatalf("Close after Commit: %v", err)
-		}
+		},
 		// The buffered rest as the last segment, a temporary manifest, the
 		// server-side copy, and one bulk delete of the upload's objects.
-		wantOps(t, "Commit", o.Take(), map[string]int{"Put": 1, "PutManifest": 1, "Copy": 1, "BulkDelete": 1})
-	}
+		Commit: map[string]int{"Put": 1, "PutManifest": 1, "Copy": 1, "BulkDelete": 1},
+	})
 	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
 		t.Fatalf("swift reads %d bytes, want the %d written over %d sessions", len(got), len(content), len(cuts))
 	}
@@ -111,16 +70,16 @@ func TestWriterLargeFileStaysSLO(t *testing.T) {
 	m := newIndependent(t)
 	ctx := context.Background()
 	small := func(c *configT) { c.MaxFileSize = 2 * mib }
-	content := patternBytes(5*mib + 1)
+	content := cloudtest.PatternBytes(5*mib + 1)
 
 	d, o := writerDriver(t, root, small)
-	w := session(t, d, "/d/big", false, 0, content)
+	w := cloudtest.Session(t, d, "/d/big", false, 0, content)
 	o.Take()
 	if err := w.Commit(ctx); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
 	// The last byte as a segment, the committed marker, the manifest.
-	wantOps(t, "Commit above MaxFileSize", o.Take(), map[string]int{"Put": 2, "PutManifest": 1})
+	cloudtest.WantOps(t, "Commit above MaxFileSize", o.Take(), map[string]int{"Put": 2, "PutManifest": 1})
 	if got := m.get(root + "/d/big"); !bytes.Equal(got, content) {
 		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
 	}
@@ -163,7 +122,7 @@ func TestWriterLargeFileStaysSLO(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A listing, a HEAD, the COPY of the manifest, a bulk delete of the copy.
-	wantOps(t, "continuing an SLO and cancelling", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1, "BulkDelete": 1})
+	cloudtest.WantOps(t, "continuing an SLO and cancelling", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1, "BulkDelete": 1})
 	if got := m.get(root + "/d/big"); !bytes.Equal(got, content) {
 		t.Fatalf("after a cancelled continuation, swift reads %d bytes, want %d", len(got), len(content))
 	}
@@ -201,51 +160,24 @@ func TestWriterLargeFileStaysSLO(t *testing.T) {
 // A non-append Writer removes the path's uncommitted segments; Cancel
 // removes its own.
 func TestWriterDiscardsAndCancels(t *testing.T) {
-	root := freshRoot(t)
 	m := newIndependent(t)
-	ctx := context.Background()
-	d, o := writerDriver(t, root, nil)
-
-	for i := 0; i < 2; i++ {
-		w := session(t, d, "/f", i > 0, int64(i)*(mib+mib/2), make([]byte, mib+mib/2))
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if segs := m.names(m.segments, root+"/"); len(segs) != 3 {
-		t.Fatalf("segments of /f: %v, want 3 full ones (the second session completed the first's short one)", segs)
-	}
-	o.Take()
-	w := session(t, d, "/f", false, 0, []byte("new"))
-	wantOps(t, "non-append Writer over an upload", o.Take(), map[string]int{"List": 1, "BulkDelete": 1})
-	if segs := m.names(m.segments, root+"/"); len(segs) != 0 {
-		t.Errorf("segments %v after a non-append Writer", segs)
-	}
-	if err := w.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wantOps(t, "Commit of 3 bytes", o.Take(), map[string]int{"Put": 1})
-	if got := m.get(root + "/f"); string(got) != "new" {
-		t.Errorf("swift reads %q", got)
-	}
-
-	w = session(t, d, "/g", false, 0, make([]byte, 2*mib+1))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	w, err := d.Writer(ctx, "/g", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Cancel(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if segs := m.names(m.segments, root+"/"); len(segs) != 0 {
-		t.Errorf("segments %v after Cancel", segs)
-	}
-	if _, err := d.Writer(ctx, "/g", true); !isNotFound(err) {
-		t.Errorf("Writer(/g, true) after Cancel: %v, want PathNotFoundError", err)
-	}
+	cloudtest.WriterDiscardsAndCancels(t, cloudtest.DiscardCancel{
+		Backend: backend(),
+		FSize:   mib + mib/2,
+		GSize:   2*mib + 1,
+		Left: func(_ testing.TB, root, _ string) []string {
+			return m.names(m.segments, root+"/")
+		},
+		AfterClose: func(t testing.TB, root, p string) {
+			// /f: the second session completed the first's short segment;
+			// /g: two full segments and a byte.
+			if segs := m.names(m.segments, root+"/"); len(segs) != 3 {
+				t.Fatalf("segments after the sessions of %s: %v, want 3", p, segs)
+			}
+		},
+		Discard: map[string]int{"List": 1, "BulkDelete": 1},
+		Commit:  map[string]int{"Put": 1},
+	})
 }
 
 // More segments than max_manifest_segments are committed through
@@ -255,15 +187,15 @@ func TestWriterNestedManifests(t *testing.T) {
 	m := newIndependent(t)
 	ctx := context.Background()
 	d, o := writerDriver(t, root, func(c *configT) { c.MaxManifestSegments = 3 })
-	content := patternBytes(4*mib + 10)
-	w := session(t, d, "/many", false, 0, content)
+	content := cloudtest.PatternBytes(4*mib + 10)
+	w := cloudtest.Session(t, d, "/many", false, 0, content)
 	o.Take()
 	if err := w.Commit(ctx); err != nil {
 		t.Fatalf("Commit of 5 segments: %v", err)
 	}
 	// The last segment, two sub-manifests and the top one, the copy, and
 	// one bulk delete.
-	wantOps(t, "Commit of 5 segments", o.Take(), map[string]int{"Put": 1, "PutManifest": 3, "Copy": 1, "BulkDelete": 1})
+	cloudtest.WantOps(t, "Commit of 5 segments", o.Take(), map[string]int{"Put": 1, "PutManifest": 3, "Copy": 1, "BulkDelete": 1})
 	if got := m.get(root + "/many"); !bytes.Equal(got, content) {
 		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
 	}
@@ -283,7 +215,7 @@ func TestWriterShortSessionsShareTail(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		d, o := writerDriver(t, root, nil)
 		chunk := bytes.Repeat([]byte{byte('a' + i%26)}, 100_000)
-		w = session(t, d, "/f", i > 0, int64(len(want)), chunk)
+		w = cloudtest.Session(t, d, "/f", i > 0, int64(len(want)), chunk)
 		want = append(want, chunk...)
 		if i == 29 {
 			break
@@ -293,7 +225,7 @@ func TestWriterShortSessionsShareTail(t *testing.T) {
 		}
 		if i == 1 {
 			// List, GET of the tail, its replacement.
-			wantOps(t, "a short resumed session", o.Take(), map[string]int{"List": 1, "Get": 1, "Put": 1})
+			cloudtest.WantOps(t, "a short resumed session", o.Take(), map[string]int{"List": 1, "Get": 1, "Put": 1})
 		}
 	}
 	segs := m.names(m.segments, root+"/")
@@ -316,7 +248,7 @@ func TestWriterContinuesLargeFileServerSide(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
-	content := patternBytes(2*mib + 1 + 500_000)
+	content := cloudtest.PatternBytes(2*mib + 1 + 500_000)
 	old, more := content[:2*mib+1], content[2*mib+1:]
 	m.put(root+"/blob", old)
 	if err := m.c.ContainerCreate(ctx, m.segments, nil); err != nil {
@@ -324,10 +256,10 @@ func TestWriterContinuesLargeFileServerSide(t *testing.T) {
 	}
 
 	d, o := writerDriver(t, root, nil)
-	w := session(t, d, "/blob", true, int64(len(old)), more)
+	w := cloudtest.Session(t, d, "/blob", true, int64(len(old)), more)
 	// The listing of uploads, the HEAD of the file, its COPY; the 500,000
 	// new bytes (less than a chunk) are still buffered.
-	wantOps(t, "Writer(append) of a 2 MiB file", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1})
+	cloudtest.WantOps(t, "Writer(append) of a 2 MiB file", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1})
 	if got := m.get(root + "/blob"); !bytes.Equal(got, old) {
 		t.Fatalf("before Commit swift reads %d bytes, want the old %d", len(got), len(old))
 	}
@@ -342,7 +274,7 @@ func TestWriterContinuesLargeFileServerSide(t *testing.T) {
 	}
 	// The new bytes as a segment, a temporary manifest, the concatenating
 	// COPY and one bulk delete.
-	wantOps(t, "Commit", o.Take(), map[string]int{"Put": 1, "PutManifest": 1, "Copy": 1, "BulkDelete": 1})
+	cloudtest.WantOps(t, "Commit", o.Take(), map[string]int{"Put": 1, "PutManifest": 1, "Copy": 1, "BulkDelete": 1})
 	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
 		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
 	}
@@ -358,26 +290,7 @@ func TestWriterContinuesLargeFileServerSide(t *testing.T) {
 // file read into the buffer and for one copied server-side: overwriting the
 // file before Commit changes nothing in the result.
 func TestWriterContinueSnapshot(t *testing.T) {
-	root := freshRoot(t)
-	m := newIndependent(t)
-	ctx := context.Background()
-	d, _ := writerDriver(t, root, nil)
-	for _, size := range []int{10, 2*mib + 3} {
-		old := patternBytes(size)
-		if err := d.PutContent(ctx, "/f", old); err != nil {
-			t.Fatal(err)
-		}
-		w := session(t, d, "/f", true, int64(size), []byte("+more"))
-		if err := d.PutContent(ctx, "/f", []byte("overwritten")); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(ctx); err != nil {
-			t.Fatalf("%d bytes: Commit: %v", size, err)
-		}
-		if got, want := m.get(root+"/f"), append(old, "+more"...); !bytes.Equal(got, want) {
-			t.Errorf("%d bytes: swift reads %d bytes after Commit, want the %d of the snapshot and the appended", size, len(got), len(want))
-		}
-	}
+	cloudtest.WriterContinuesSnapshot(t, backend(), 10, 2*mib+3)
 }
 
 // Above MaxFileSize a continued file stays a static large object whose
@@ -389,18 +302,18 @@ func TestWriterContinuesSLO(t *testing.T) {
 	m := newIndependent(t)
 	ctx := context.Background()
 	small := func(c *configT) { c.MaxFileSize = 2 * mib }
-	content := patternBytes(4*mib + 100)
+	content := cloudtest.PatternBytes(4*mib + 100)
 	old, more := content[:3*mib+1], content[3*mib+1:]
 
 	d, _ := writerDriver(t, root, small)
-	w := session(t, d, "/big", false, 0, old)
+	w := cloudtest.Session(t, d, "/big", false, 0, old)
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	d, o := writerDriver(t, root, small) // a new process
-	w = session(t, d, "/big", true, int64(len(old)), more)
+	w = cloudtest.Session(t, d, "/big", true, int64(len(old)), more)
 	// More than a chunk written: one full segment is uploaded already.
-	wantOps(t, "Writer(append) of an SLO", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1, "Put": 1})
+	cloudtest.WantOps(t, "Writer(append) of an SLO", o.Take(), map[string]int{"List": 1, "Head": 1, "Copy": 1, "Put": 1})
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +336,7 @@ func TestWriterContinuesSLO(t *testing.T) {
 	// The short last segment (read back by the resume) stored again, the
 	// copied manifest read, the committed marker, the new manifest and the
 	// bulk delete of the copied manifest.
-	wantOps(t, "Commit of a continued SLO", o.Take(), map[string]int{"Put": 2, "GetManifest": 1, "PutManifest": 1, "BulkDelete": 1})
+	cloudtest.WantOps(t, "Commit of a continued SLO", o.Take(), map[string]int{"Put": 2, "GetManifest": 1, "PutManifest": 1, "BulkDelete": 1})
 	if got := m.get(root + "/big"); !bytes.Equal(got, content) {
 		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
 	}
