@@ -263,11 +263,10 @@ func (w *writer) Write(p []byte) (int, error) {
 // driver.CloseContext of the Writer's ctx, so it keeps what was written
 // after that ctx has ended.
 func (w *writer) Close() error {
-	wasOpen, err := w.WriterState.Close()
-	if err != nil || !wasOpen {
+	ctx, cancel, open, err := w.BeginClose(w.ctx)
+	if !open {
 		return err
 	}
-	ctx, cancel := driver.CloseContext(w.ctx)
 	defer cancel()
 	switch {
 	case len(w.buf) > 0:
@@ -285,10 +284,7 @@ func (w *writer) Close() error {
 // Commit implements driver.FileWriter. On failure the writer stays open,
 // so Commit may be tried again or Cancel called.
 func (w *writer) Commit(ctx context.Context) error {
-	if err := w.BeginCommit(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.BeginCommit(ctx); err != nil {
 		return err
 	}
 	if !w.marked {
@@ -363,10 +359,7 @@ func committedIDsAre(got []*blockblob.Block, ids []string) bool {
 // Azure drops them after a week. A writer that never reached the server
 // needs no request. A committed file the writer continued is untouched.
 func (w *writer) Cancel(ctx context.Context) error {
-	if err := w.BeginCancel(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.BeginCancel(ctx); err != nil {
 		return err
 	}
 	if w.marked {

@@ -133,14 +133,14 @@ func TestWriterState(t *testing.T) {
 	}
 	var c WriterState
 	c.Cancelled()
-	if err := c.BeginCommit(); !errors.Is(err, ErrWriterCancelled) {
+	if err := c.BeginCommit(context.Background()); !errors.Is(err, ErrWriterCancelled) {
 		t.Fatalf("commit after cancel: %v", err)
 	}
 	var o WriterState
 	if kept, err := o.Close(); !kept || err != nil {
 		t.Fatalf("close: %v %v", kept, err)
 	}
-	if err := o.BeginCancel(); !errors.Is(err, ErrWriterClosed) {
+	if err := o.BeginCancel(context.Background()); !errors.Is(err, ErrWriterClosed) {
 		t.Fatalf("cancel after close: %v", err)
 	}
 }

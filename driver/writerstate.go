@@ -68,12 +68,32 @@ func (s *WriterState) Close() (wasOpen bool, err error) {
 	}
 }
 
-// BeginCommit returns nil while open. The backend then commits and calls
-// Committed on success (or nothing, to stay open after a failure).
-func (s *WriterState) BeginCommit() error { return s.CheckWrite() }
+// BeginCommit returns nil while the writer is open and ctx has not ended.
+// The backend then commits and calls Committed on success (or nothing, to
+// stay open after a failure).
+func (s *WriterState) BeginCommit(ctx context.Context) error {
+	if err := s.CheckWrite(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
 
-// BeginCancel returns nil while open; see BeginCommit.
-func (s *WriterState) BeginCancel() error { return s.CheckWrite() }
+// BeginCancel is BeginCommit for Cancel.
+func (s *WriterState) BeginCancel(ctx context.Context) error { return s.BeginCommit(ctx) }
+
+// BeginClose is the start of a backend writer's Close: it moves the writer
+// to closed (see Close) and, when the writer was open and so must persist
+// what was written, returns open set and the context to persist it under
+// (CloseContext of writerCtx, the Writer's ctx) with its cancel function.
+// Otherwise it returns Close's answer as err, and cancel is a no-op.
+func (s *WriterState) BeginClose(writerCtx context.Context) (ctx context.Context, cancel context.CancelFunc, open bool, err error) {
+	wasOpen, err := s.Close()
+	if err != nil || !wasOpen {
+		return writerCtx, func() {}, false, err
+	}
+	ctx, cancel = CloseContext(writerCtx)
+	return ctx, cancel, true, nil
+}
 
 // Committed records a successful Commit.
 func (s *WriterState) Committed() {

@@ -173,7 +173,7 @@ func (w *fileWriter) ours() (bool, error) {
 
 // Commit implements driver.FileWriter. On failure the writer stays open.
 func (w *fileWriter) Commit(ctx context.Context) error {
-	if err := w.state.BeginCommit(); err != nil {
+	if err := w.state.BeginCommit(ctx); err != nil {
 		return err
 	}
 	if err := w.d.acquire(ctx); err != nil {
@@ -207,7 +207,7 @@ func (w *fileWriter) Commit(ctx context.Context) error {
 // Cancel implements driver.FileWriter: it removes the uncommitted state
 // of every session. On failure the writer stays open.
 func (w *fileWriter) Cancel(ctx context.Context) error {
-	if err := w.state.BeginCancel(); err != nil {
+	if err := w.state.BeginCancel(ctx); err != nil {
 		return err
 	}
 	if err := w.d.acquire(ctx); err != nil {

@@ -228,11 +228,10 @@ func (w *writer) storePart(ctx context.Context, data []byte) error {
 // yet, an empty marker part), under driver.CloseContext, so also after the
 // Writer's ctx has ended.
 func (w *writer) Close() error {
-	wasOpen, err := w.WriterState.Close()
-	if err != nil || !wasOpen {
+	ctx, cancel, open, err := w.BeginClose(w.ctx)
+	if !open {
 		return err
 	}
-	ctx, cancel := driver.CloseContext(w.ctx)
 	defer cancel()
 	switch {
 	case len(w.buf) > 0:
@@ -253,10 +252,7 @@ func (w *writer) Close() error {
 // Commit implements driver.FileWriter. On failure the writer stays open,
 // so Commit may be tried again or Cancel called.
 func (w *writer) Commit(ctx context.Context) error {
-	if err := w.BeginCommit(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.BeginCommit(ctx); err != nil {
 		return err
 	}
 	b := w.b
@@ -338,10 +334,7 @@ func (w *writer) hidden() []string {
 // Cancel implements driver.FileWriter: it deletes the upload's hidden
 // objects.
 func (w *writer) Cancel(ctx context.Context) error {
-	if err := w.BeginCancel(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.BeginCancel(ctx); err != nil {
 		return err
 	}
 	if w.stored {

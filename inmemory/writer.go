@@ -76,10 +76,7 @@ func (w *writer) Close() error {
 }
 
 func (w *writer) Cancel(ctx context.Context) error {
-	if err := w.state.BeginCancel(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.state.BeginCancel(ctx); err != nil {
 		return err
 	}
 	w.d.mu.Lock()
@@ -93,10 +90,7 @@ func (w *writer) Cancel(ctx context.Context) error {
 }
 
 func (w *writer) Commit(ctx context.Context) error {
-	if err := w.state.BeginCommit(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.state.BeginCommit(ctx); err != nil {
 		return err
 	}
 	w.d.mu.Lock()

@@ -339,11 +339,10 @@ func (w *writer) uploadPart(ctx context.Context, data []byte) error {
 // It runs under driver.CloseContext, not the Writer's ctx, which has often
 // ended by now.
 func (w *writer) Close() error {
-	wasOpen, err := w.WriterState.Close()
-	if err != nil || !wasOpen {
+	ctx, cancel, open, err := w.BeginClose(w.ctx)
+	if !open {
 		return err
 	}
-	ctx, cancel := driver.CloseContext(w.ctx)
 	defer cancel()
 	if err := w.ensureUpload(ctx); err != nil {
 		return err
@@ -375,10 +374,7 @@ func (w *writer) Close() error {
 // Commit implements driver.FileWriter. On failure the writer stays open,
 // so Commit may be tried again or Cancel called.
 func (w *writer) Commit(ctx context.Context) error {
-	if err := w.BeginCommit(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.BeginCommit(ctx); err != nil {
 		return err
 	}
 	b := w.b
@@ -439,10 +435,7 @@ func (w *writer) completedAnyway(ctx context.Context) bool {
 // Cancel implements driver.FileWriter: it aborts the upload and deletes the
 // tail object.
 func (w *writer) Cancel(ctx context.Context) error {
-	if err := w.BeginCancel(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := w.BeginCancel(ctx); err != nil {
 		return err
 	}
 	if w.uploadID != "" {

@@ -359,11 +359,10 @@ func (b *backend) createSegmentsContainer(ctx context.Context) error {
 // has ended. Size stays the total written; when the upload fails the
 // bytes stay counted (and buffered) and Close reports the error.
 func (w *writer) Close() error {
-	wasOpen, err := w.WriterState.Close()
-	if err != nil || !wasOpen {
+	ctx, cancel, open, err := w.BeginClose(w.ctx)
+	if !open {
 		return err
 	}
-	ctx, cancel := driver.CloseContext(w.ctx)
 	defer cancel()
 	switch {
 	case w.tail != nil && int64(len(w.buf)) == w.tail.size:
@@ -401,7 +400,7 @@ type storedEntry struct {
 // failure the writer stays open, so Commit may be tried again or Cancel
 // called.
 func (w *writer) Commit(ctx context.Context) error {
-	if err := w.BeginCommit(); err != nil {
+	if err := w.BeginCommit(ctx); err != nil {
 		return err
 	}
 	return wrap(ctx, "Commit", w.path, w.commit(ctx))
@@ -572,11 +571,8 @@ func (b *backend) putManifest(ctx context.Context, container, name string, entri
 // A committed file the writer continued stays as it was: only its copy in
 // the upload goes (for an SLO, the copy of its manifest, not the segments).
 func (w *writer) Cancel(ctx context.Context) error {
-	if err := w.BeginCancel(); err != nil {
+	if err := w.BeginCancel(ctx); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return wrap(ctx, "Cancel", w.path, err)
 	}
 	if err := w.b.deleteSegments(ctx, "Cancel", w.path, w.names()); err != nil {
 		return wrap(ctx, "Cancel", w.path, err)
