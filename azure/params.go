@@ -1,22 +1,13 @@
 package azure
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
 	"github.com/stowage-dev/stowage/driver"
 )
 
-func init() {
-	driver.Register(DriverName, func(ctx context.Context, params map[string]any) (driver.StorageDriver, error) {
-		cfg, err := FromParameters(params)
-		if err != nil {
-			return nil, err
-		}
-		return New(ctx, cfg)
-	})
-}
+func init() { driver.RegisterConfig(DriverName, FromParameters, New) }
 
 // FromParameters builds a Config from distribution-style parameters (the
 // `storage.azure` section of a registry configuration), so an existing
@@ -50,20 +41,18 @@ func FromParameters(params map[string]any) (Config, error) {
 	if err := c.CommonConfig.ReadParameters(p); err != nil {
 		return c, err
 	}
-	var err error
-	str := func(key string, dst *string) {
-		if err == nil {
-			*dst, err = p.String(key, "")
-		}
-	}
-	str("accountname", &c.AccountName)
-	str("accountkey", &c.AccountKey)
-	str("container", &c.Container)
-	str("realm", &c.Realm)
-	str("serviceurl", &c.ServiceURL)
+	f := p.Fields()
 	var conn string
-	str("connectionstring", &conn)
-	if err != nil {
+	f.String("accountname", &c.AccountName)
+	f.String("accountkey", &c.AccountKey)
+	f.String("container", &c.Container)
+	f.String("realm", &c.Realm)
+	f.String("serviceurl", &c.ServiceURL)
+	f.String("connectionstring", &conn)
+	f.Positive64("chunksize", &c.ChunkSize)
+	f.Positive("copy_status_poll_max_retry", &c.CopyStatusPollMaxRetry)
+	f.Duration("copy_status_poll_delay", &c.CopyStatusPollDelay)
+	if err := f.Err(); err != nil {
 		return c, err
 	}
 	if conn != "" {
@@ -77,15 +66,6 @@ func FromParameters(params map[string]any) (Config, error) {
 					Err: fmt.Errorf("type %q not supported: only shared_key (accountkey)", t)}
 			}
 		}
-	}
-	if c.ChunkSize, err = p.Positive64("chunksize"); err != nil {
-		return c, err
-	}
-	if c.CopyStatusPollMaxRetry, err = p.Positive("copy_status_poll_max_retry"); err != nil {
-		return c, err
-	}
-	if c.CopyStatusPollDelay, err = p.Duration("copy_status_poll_delay", 0); err != nil {
-		return c, err
 	}
 	return c.normalize()
 }
