@@ -36,12 +36,8 @@ func init() { driver.RegisterConfig(DriverName, FromParameters, New) }
 // accept suffixes such as "8mb" (see driver.Params). Other unknown
 // parameters are ignored, as distribution does.
 func FromParameters(params map[string]any) (Config, error) {
-	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config
-	if err := c.CommonConfig.ReadParameters(p); err != nil {
-		return c, err
-	}
-	f := p.Fields()
+	f := c.CommonConfig.Fields(DriverName, params)
 	var conn string
 	f.String("accountname", &c.AccountName)
 	f.String("accountkey", &c.AccountKey)

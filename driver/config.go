@@ -128,6 +128,14 @@ func (c *CommonConfig) Normalize(driverName string, batchLimit int) error {
 	return nil
 }
 
+// Fields starts a backend's FromParameters: it reads the common parameters
+// of params into c (see ReadParameters) and returns the reader of the
+// backend's own, which carries ReadParameters' error, if any, as its Err.
+func (c *CommonConfig) Fields(driverName string, params map[string]any) *Fields {
+	p := Params{DriverName: driverName, Values: params}
+	return &Fields{p: p, err: c.ReadParameters(p)}
+}
+
 // ReadParameters reads the common distribution-style parameters into c:
 //
 //	rootdirectory    key prefix of every path

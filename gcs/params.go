@@ -37,12 +37,8 @@ func init() { driver.RegisterConfig(DriverName, FromParameters, New) }
 // (see driver.Params). Unknown parameters are ignored, as distribution
 // does.
 func FromParameters(params map[string]any) (Config, error) {
-	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config
-	if err := c.CommonConfig.ReadParameters(p); err != nil {
-		return c, err
-	}
-	f := p.Fields()
+	f := c.CommonConfig.Fields(DriverName, params)
 	var privateKey string
 	f.String("bucket", &c.Bucket)
 	f.String("keyfile", &c.KeyFile)

@@ -35,12 +35,8 @@ func init() { driver.RegisterConfig(DriverName, FromParameters, New) }
 // Sizes accept suffixes such as "20mb" (see driver.Params). Unknown
 // parameters are ignored, as distribution does.
 func FromParameters(params map[string]any) (Config, error) {
-	p := driver.Params{DriverName: DriverName, Values: params}
 	var c Config
-	if err := c.CommonConfig.ReadParameters(p); err != nil {
-		return c, err
-	}
-	f := p.Fields()
+	f := c.CommonConfig.Fields(DriverName, params)
 	for _, field := range []struct {
 		key string
 		dst *string
