@@ -73,7 +73,7 @@ func New(_ context.Context, c Config) (*Driver, error) {
 	b := &backend{cfg: c, container: svc.NewContainerClient(c.Container), cred: cred, keys: driver.NewKeyMap(c.RootDirectory)}
 	caps := driver.Capabilities{
 		HTTP:             true,
-		DeleteBatchLimit: MaxDeleteBatchSize,
+		DeleteBatchSize: MaxDeleteBatchSize,
 		ListPageSize:     ListPageSize,
 		StartAfter:       true, // List Blobs' startFrom
 		SignedURLs:       true,

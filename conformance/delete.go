@@ -113,7 +113,7 @@ func (s *suite) testDelete(t *testing.T) {
 		if caps.HTTP && caps.ListPageSize > 0 {
 			// Listing the keys and deleting them in bulk, plus a request
 			// or two to tell a file from a directory: never one per file.
-			limit := ceilDiv(bulkFiles, caps.ListPageSize) + ceilDiv(bulkFiles, caps.DeleteBatchLimit) + 2
+			limit := ceilDiv(bulkFiles, caps.ListPageSize) + ceilDiv(bulkFiles, caps.DeleteBatchSize) + 2
 			if n > limit {
 				f.t.Errorf("Delete of a directory of %d files sent %d requests, want at most %d", bulkFiles, n, limit)
 			}

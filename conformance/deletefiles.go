@@ -133,7 +133,7 @@ func (s *suite) testDeleteFiles(t *testing.T) {
 			if n != len(files) {
 				f.t.Errorf("DeleteFiles = %d, want %d", n, len(files))
 			}
-			if want := ceilDiv(len(files), f.s.h.Caps.DeleteBatchLimit); reqs != want {
+			if want := ceilDiv(len(files), f.s.h.Caps.DeleteBatchSize); reqs != want {
 				f.t.Errorf("DeleteFiles of %d paths sent %d requests, want %d (no list, no stat)", len(files), reqs, want)
 			}
 		})
@@ -151,9 +151,9 @@ func (s *suite) testDeleteFiles(t *testing.T) {
 			f.t.Errorf("DeleteFiles = %d, want %d", n, bulkFiles)
 		}
 		if caps := f.s.h.Caps; caps.HTTP {
-			if want := ceilDiv(bulkFiles, caps.DeleteBatchLimit); reqs != want {
+			if want := ceilDiv(bulkFiles, caps.DeleteBatchSize); reqs != want {
 				f.t.Errorf("DeleteFiles of %d paths sent %d requests, want ceil(%d/%d) = %d",
-					bulkFiles, reqs, bulkFiles, caps.DeleteBatchLimit, want)
+					bulkFiles, reqs, bulkFiles, caps.DeleteBatchSize, want)
 			}
 		}
 		f.wantList("/big", "/big/keep")
@@ -174,7 +174,7 @@ func (f *fixture) wantDeleteFiles(paths []string, n int) {
 		f.t.Errorf("DeleteFiles(%q) = %d, want %d", paths, got, n)
 	}
 	if caps := f.s.h.Caps; caps.HTTP {
-		if want := ceilDiv(n, caps.DeleteBatchLimit); reqs != want {
+		if want := ceilDiv(n, caps.DeleteBatchSize); reqs != want {
 			f.t.Errorf("DeleteFiles(%q) sent %d requests, want %d", paths, reqs, want)
 		}
 	}
@@ -212,7 +212,7 @@ func (f *fixture) checkCancelledMidway() {
 	if caps := f.s.h.Caps; caps.HTTP {
 		// At least three batches where that is affordable, so that the
 		// cancellation after the first one hits the others.
-		count = min(2*caps.DeleteBatchLimit+1, bulkFiles)
+		count = min(2*caps.DeleteBatchSize+1, bulkFiles)
 	}
 	files := numbered("/m", "f", count)
 	f.putMany(files, func(int) []byte { return []byte("x") })

@@ -54,6 +54,6 @@ type Env struct {
 
 // Capabilities describes a backend to the suite: the backend's own
 // driver.Capabilities record. HTTP turns on the request-count assertions
-// (DeleteFiles of N paths sends ceil(N/DeleteBatchLimit) requests, a Walk
+// (DeleteFiles of N paths sends ceil(N/DeleteBatchSize) requests, a Walk
 // over N keys ceil(N/ListPageSize)); SignedURLs the URLFor fetch leaves.
 type Capabilities = driver.Capabilities

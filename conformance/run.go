@@ -37,8 +37,8 @@ func Run(t *testing.T, h Harness) {
 	if s.h.Caps == (Capabilities{}) {
 		s.h.Caps = driver.CapabilitiesOf(probe.d)
 	}
-	if s.h.Caps.HTTP && s.h.Caps.DeleteBatchLimit <= 0 {
-		t.Fatal("conformance: Capabilities.HTTP is set but DeleteBatchLimit is not")
+	if s.h.Caps.HTTP && s.h.Caps.DeleteBatchSize <= 0 {
+		t.Fatal("conformance: Capabilities.HTTP is set but DeleteBatchSize is not")
 	}
 
 	t.Run("Paths", s.testPaths)

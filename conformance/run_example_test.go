@@ -27,7 +27,7 @@ func ExampleRun() {
 			}
 			return stores[env.Root]
 		},
-		// An HTTP backend would set HTTP, DeleteBatchLimit, ListPageSize
+		// An HTTP backend would set HTTP, DeleteBatchSize, ListPageSize
 		// and SignedURLs, and send its requests through env.HTTPClient.
 	}
 	testConformance := func(t *testing.T) { conformance.Run(t, h) }

@@ -131,11 +131,12 @@ const (
 // Store and tells the conformance suite which leaves and request counts
 // apply (see CapabilitiesOf).
 type Capabilities struct {
-	// DeleteBatchLimit is the most paths one bulk-delete request removes
-	// (S3 1,000; GCS 100; Azure 256; Swift up to 10,000; 1 without bulk
-	// delete). Store.Capabilities reports the effective one, which
-	// CommonConfig.DeleteBatchSize may lower.
-	DeleteBatchLimit int
+	// DeleteBatchSize is the number of paths per bulk-delete request. To
+	// NewStore, the provider's limit (S3 1,000; GCS 100; Azure 256; Swift
+	// up to 10,000; 1 without bulk delete: each backend's
+	// MaxDeleteBatchSize); from Store.Capabilities, the size the driver
+	// sends, which CommonConfig.DeleteBatchSize may have lowered.
+	DeleteBatchSize int
 	// ListPageSize is the most keys one list request returns; 0 for a
 	// backend without flat listing.
 	ListPageSize int

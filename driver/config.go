@@ -52,7 +52,7 @@ type CommonConfig struct {
 	// batches of DeleteFiles and Delete); 0 means DefaultMaxConcurrency.
 	MaxConcurrency int
 	// DeleteBatchSize is the most paths per bulk-delete request. It may
-	// lower the provider's limit (Capabilities.DeleteBatchLimit), never
+	// lower the provider's limit (Capabilities.DeleteBatchSize), never
 	// raise it: a larger value is capped, with a logged warning. 0 means
 	// the provider's limit.
 	DeleteBatchSize int
@@ -81,9 +81,9 @@ func (c CommonConfig) Backoff() Backoff {
 }
 
 // Normalize checks c and fills in its defaults for driver driverName,
-// whose provider takes at most batchLimit paths per bulk-delete request. It
+// whose provider takes at most maxBatchSize paths per bulk-delete request. It
 // returns a *ConfigError naming the offending parameter.
-func (c *CommonConfig) Normalize(driverName string, batchLimit int) error {
+func (c *CommonConfig) Normalize(driverName string, maxBatchSize int) error {
 	bad := func(param, format string, args ...any) error {
 		return &ConfigError{DriverName: driverName, Parameter: param, Err: fmt.Errorf(format, args...)}
 	}
@@ -117,13 +117,13 @@ func (c *CommonConfig) Normalize(driverName string, batchLimit int) error {
 	}
 	switch {
 	case c.DeleteBatchSize == 0:
-		c.DeleteBatchSize = batchLimit
+		c.DeleteBatchSize = maxBatchSize
 	case c.DeleteBatchSize < 0:
 		return bad("deletebatchsize", "%d is negative", c.DeleteBatchSize)
-	case c.DeleteBatchSize > batchLimit:
+	case c.DeleteBatchSize > maxBatchSize:
 		c.Logger.Warn(driverName+": deletebatchsize above the provider's bulk-delete limit, capped",
-			"deletebatchsize", c.DeleteBatchSize, "cap", batchLimit)
-		c.DeleteBatchSize = batchLimit
+			"deletebatchsize", c.DeleteBatchSize, "cap", maxBatchSize)
+		c.DeleteBatchSize = maxBatchSize
 	}
 	return nil
 }

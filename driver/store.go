@@ -51,7 +51,7 @@ var _ StorageDriver = (*Store)(nil)
 // mapped by keys, what caps says b can do, and cfg (normalised with
 // CommonConfig.Normalize) for concurrency, batch size and retries.
 func NewStore(name string, b Backend, keys KeyMap, caps Capabilities, cfg CommonConfig) *Store {
-	caps.DeleteBatchLimit = max(min(caps.DeleteBatchLimit, cfg.DeleteBatchSize), 1)
+	caps.DeleteBatchSize = max(min(caps.DeleteBatchSize, cfg.DeleteBatchSize), 1)
 	return &Store{name: name, b: b, keys: keys, caps: caps, cfg: cfg}
 }
 
@@ -59,7 +59,7 @@ func NewStore(name string, b Backend, keys KeyMap, caps Capabilities, cfg Common
 func (s *Store) Name() string { return s.name }
 
 // Capabilities reports what the backend can do, with the effective delete
-// batch size as DeleteBatchLimit.
+// batch size as DeleteBatchSize.
 func (s *Store) Capabilities() Capabilities { return s.caps }
 
 // wrap maps the backend's err of op on path (see WrapError).

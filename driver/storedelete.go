@@ -7,7 +7,7 @@ import (
 
 // deleter returns the Store's BatchDeleter.
 func (s *Store) deleter() BatchDeleter {
-	return BatchDeleter{DriverName: s.name, Backend: s.b, Keys: s.keys, BatchSize: s.caps.DeleteBatchLimit, Config: s.cfg}
+	return BatchDeleter{DriverName: s.name, Backend: s.b, Keys: s.keys, BatchSize: s.caps.DeleteBatchSize, Config: s.cfg}
 }
 
 // DeleteFiles implements StorageDriver with DeleteInBatches: bulk-delete
@@ -15,7 +15,7 @@ func (s *Store) deleter() BatchDeleter {
 // CommonConfig.MaxConcurrency at once, with no list or stat first. A
 // missing path, and so a directory path, counts as deleted.
 func (s *Store) DeleteFiles(ctx context.Context, paths []string) (int, error) {
-	return DeleteInBatches(ctx, s.name, paths, s.caps.DeleteBatchLimit, s.cfg.MaxConcurrency,
+	return DeleteInBatches(ctx, s.name, paths, s.caps.DeleteBatchSize, s.cfg.MaxConcurrency,
 		func(ctx context.Context, batch []string) []DeleteFailure {
 			objs := make([]Object, len(batch))
 			for i, p := range batch {
@@ -164,7 +164,7 @@ list:
 			case o.Key == k || strings.HasPrefix(o.Key, dirPfx):
 				total++
 				batch = append(batch, o)
-				if len(batch) == s.caps.DeleteBatchLimit {
+				if len(batch) == s.caps.DeleteBatchSize {
 					send(batch)
 					batch = nil
 				}

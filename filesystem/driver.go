@@ -101,7 +101,7 @@ func (d *Driver) Name() string { return DriverName }
 // Capabilities reports what the backend can do: DeleteFiles in batches of
 // deleteBatchSize paths, real directories, no signed URLs, no requests.
 func (d *Driver) Capabilities() driver.Capabilities {
-	return driver.Capabilities{DeleteBatchLimit: deleteBatchSize, RealDirectories: true}
+	return driver.Capabilities{DeleteBatchSize: deleteBatchSize, RealDirectories: true}
 }
 
 // acquire takes one of the MaxThreads slots for a filesystem operation.

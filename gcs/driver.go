@@ -109,7 +109,7 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 	}
 	caps := driver.Capabilities{
 		HTTP:             true,
-		DeleteBatchLimit: MaxDeleteBatchSize,
+		DeleteBatchSize: MaxDeleteBatchSize,
 		ListPageSize:     ListPageSize,
 		StartAfter:       true,
 		SignedURLs:       c.GoogleAccessID != "",

@@ -67,7 +67,7 @@ func (d *Driver) Name() string { return DriverName }
 // deleteBatchSize paths, no flat listing, no signed URLs, implicit
 // directories, no requests.
 func (d *Driver) Capabilities() driver.Capabilities {
-	return driver.Capabilities{DeleteBatchLimit: deleteBatchSize}
+	return driver.Capabilities{DeleteBatchSize: deleteBatchSize}
 }
 
 func (d *Driver) notFound(path string) error {

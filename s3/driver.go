@@ -69,7 +69,7 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 		keys: driver.NewKeyMap(c.RootDirectory)}
 	caps := driver.Capabilities{
 		HTTP:             true,
-		DeleteBatchLimit: MaxDeleteBatchSize,
+		DeleteBatchSize: MaxDeleteBatchSize,
 		ListPageSize:     1000,
 		StartAfter:       true,
 		SignedURLs:       true,

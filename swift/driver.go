@@ -141,16 +141,16 @@ func newDriver(c Config, conn *swift.Connection, info serverInfo) *Driver {
 	b := &backend{cfg: c, conn: conn, info: info, keys: driver.NewKeyMap(c.RootDirectory), container: c.Container}
 	caps := driver.Capabilities{
 		HTTP:             true,
-		DeleteBatchLimit: info.maxDeletes,
+		DeleteBatchSize: info.maxDeletes,
 		ListPageSize:     c.ListLimit,
 		StartAfter:       true, // the marker
 		SignedURLs:       c.SecretKey != "",
 	}
 	if !info.bulkDelete {
-		caps.DeleteBatchLimit = 1
+		caps.DeleteBatchSize = 1
 	}
 	store := driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig)
-	b.batch = store.Capabilities().DeleteBatchLimit
+	b.batch = store.Capabilities().DeleteBatchSize
 	return &Driver{Store: store, b: b}
 }
 
@@ -160,7 +160,7 @@ func (d *Driver) Connection() *swift.Connection { return d.b.conn }
 
 // DeleteBatchSize is the number of names the driver sends per bulk-delete
 // request (1 without the bulk-delete middleware).
-func (d *Driver) DeleteBatchSize() int { return d.Capabilities().DeleteBatchLimit }
+func (d *Driver) DeleteBatchSize() int { return d.Capabilities().DeleteBatchSize }
 
 // uploadBase is the segments-container name space of path's uploads.
 func (b *backend) uploadBase(path string) string {
