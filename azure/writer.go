@@ -86,7 +86,7 @@ import (
 // Blob instead. A blob holds at most MaxBlocks committed blocks: with a
 // Close after every few bytes the limit comes sooner than ChunkSize
 // suggests.
-func (b *backend) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
+func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
 	bb := b.blob(path)
 	st, err := readBlobState(ctx, bb)
 	if err != nil {
@@ -94,7 +94,7 @@ func (b *backend) Writer(ctx context.Context, path string, resume bool) (driver.
 	}
 	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, b: b, ctx: ctx, path: path, blob: bb}
 	switch {
-	case !resume:
+	case !append:
 		w.gen, w.next = st.nextGen(), firstDataBlock
 		if st.any || st.foreign > 0 {
 			// Hide the previous writer's blocks from a later resume.

@@ -61,27 +61,15 @@ type upload struct {
 // resumes, Commit concatenates the copy and the new segments server-side,
 // and Cancel deletes only the upload's objects (the committed file and
 // the segments of an SLO stay).
-func (b *backend) Writer(ctx context.Context, path string, resume bool) (driver.FileWriter, error) {
+func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
 	uploads, err := b.uploadsOf(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	var open []upload
-	for _, u := range uploads {
-		if !u.committed {
-			open = append(open, u)
-		}
-	}
+	open := uncommitted(uploads)
 	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, b: b, ctx: ctx, path: path}
-	if !resume {
-		var names []string
-		for _, u := range open {
-			for _, s := range u.segments {
-				names = append(names, s.name)
-			}
-			names = append(names, u.others...)
-		}
-		if err := b.deleteSegments(ctx, "Writer", path, names); err != nil {
+	if !append {
+		if err := b.deleteSegments(ctx, "Writer", path, objectNames(open)); err != nil {
 			return nil, err
 		}
 		w.id = newUploadID()
@@ -105,6 +93,29 @@ func (b *backend) Writer(ctx context.Context, path string, resume bool) (driver.
 		return nil, err
 	}
 	return w, nil
+}
+
+// uncommitted returns the uploads that are not committed yet.
+func uncommitted(uploads []upload) []upload {
+	var open []upload
+	for _, u := range uploads {
+		if !u.committed {
+			open = append(open, u)
+		}
+	}
+	return open
+}
+
+// objectNames returns the names of every object of uploads.
+func objectNames(uploads []upload) []string {
+	var names []string
+	for _, u := range uploads {
+		for _, s := range u.segments {
+			names = append(names, s.name)
+		}
+		names = append(names, u.others...)
+	}
+	return names
 }
 
 // continueFile starts w's new upload from the file committed at w.path,
