@@ -43,8 +43,9 @@ func CrossCheckDeletes(t *testing.T, b Backend) {
 	if got := b.Keys(t, root+"/"); !slices.Equal(got, want) {
 		t.Fatalf("%s lists %v after Delete(/a/b) and Delete(/q/r), want %v", b.Name, got, want)
 	}
-	if err := d.Delete(ctx, "/a/b"); !IsNotFound(err) {
-		t.Errorf("second Delete(/a/b) = %v, want PathNotFoundError", err)
+	var nf *driver.PathNotFoundError
+	if err := d.Delete(ctx, "/a/b"); !errors.As(err, &nf) || nf.DriverName != d.Name() {
+		t.Errorf("second Delete(/a/b) = %v, want PathNotFoundError of driver %q", err, d.Name())
 	}
 }
 
