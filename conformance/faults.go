@@ -24,6 +24,9 @@ import (
 type FaultHarness struct {
 	// Name labels the backend in messages.
 	Name string
+	// Backend, when set, gives Root, Op, Read (its Get) and Put wherever
+	// those are left nil: the shared tests' description of the backend.
+	Backend cloudtest.Backend
 	// Root returns a fresh root for one test and empties it when the test
 	// ends.
 	Root func(t testing.TB) string
@@ -124,6 +127,18 @@ func (o FaultOptions) Apply(c *driver.CommonConfig) {
 // server; Stored and Read check the result with a client of the harness's
 // own.
 func RunFaults(t *testing.T, h FaultHarness) {
+	if h.Root == nil {
+		h.Root = h.Backend.Root
+	}
+	if h.Op == nil {
+		h.Op = h.Backend.Op
+	}
+	if h.Read == nil {
+		h.Read = h.Backend.Get
+	}
+	if h.Put == nil {
+		h.Put = h.Backend.Put
+	}
 	t.Run("DeleteFiles", func(t *testing.T) {
 		for _, fc := range faultCases(h) {
 			t.Run(fc.name, func(t *testing.T) { faultsDeleteFiles(t, h, fc.faults()) })

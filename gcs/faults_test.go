@@ -29,8 +29,8 @@ func TestFaults(t *testing.T) {
 
 func faultHarness() conformance.FaultHarness {
 	return conformance.FaultHarness{
-		Name: "gcs",
-		Root: freshRoot,
+		Name:    "gcs",
+		Backend: backend(),
 		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
 			cfg := testConfig(t, root, hc)
 			o.Apply(&cfg.CommonConfig)
@@ -42,9 +42,6 @@ func faultHarness() conformance.FaultHarness {
 		// Every object under the prefix, the driver's hidden upload parts
 		// under ~stowage/ too: none may be left.
 		Stored:     func(t testing.TB, keyPrefix string) []string { return newIndependent(t).names(keyPrefix) },
-		Read:       func(t testing.TB, key string) []byte { return newIndependent(t).get(key) },
-		Put:        func(t testing.TB, key string, content []byte) { newIndependent(t).put(key, content) },
-		Op:         opName,
 		BulkDelete: "Batch",
 		Download:   "Read",
 		Busy:       conformance.FaultReply{Name: "ServiceUnavailable", Status: http.StatusServiceUnavailable},

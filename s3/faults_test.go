@@ -27,8 +27,8 @@ func TestFaults(t *testing.T) {
 func faultHarness() conformance.FaultHarness {
 	slowDown := conformance.FaultReply{Name: "SlowDown", Status: http.StatusServiceUnavailable, Body: transport.SlowDownBody, Throttle: true}
 	return conformance.FaultHarness{
-		Name: "s3",
-		Root: freshRoot,
+		Name:    "s3",
+		Backend: backend(),
 		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
 			rc := *hc
 			rc.Transport = recordUploads{Base: hc.Transport}
@@ -61,9 +61,6 @@ func faultHarness() conformance.FaultHarness {
 			slices.Sort(held)
 			return held
 		},
-		Read:       func(t testing.TB, key string) []byte { return newIndependent(t).get(key) },
-		Put:        func(t testing.TB, key string, content []byte) { newIndependent(t).put(key, content) },
-		Op:         opName,
 		BulkDelete: "DeleteObjects",
 		Download:   "GetObject",
 		Busy:       slowDown,

@@ -32,8 +32,8 @@ func TestFaults(t *testing.T) {
 
 func faultHarness() conformance.FaultHarness {
 	return conformance.FaultHarness{
-		Name: "swift",
-		Root: freshRoot,
+		Name:    "swift",
+		Backend: backend(),
 		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
 			cfg := testConfig(t, root, hc)
 			o.Apply(&cfg.CommonConfig)
@@ -43,9 +43,6 @@ func faultHarness() conformance.FaultHarness {
 			return newDriver(t, cfg)
 		},
 		Stored:     func(t testing.TB, prefix string) []string { return newIndependent(t).stored(prefix) },
-		Read:       func(t testing.TB, key string) []byte { return newIndependent(t).get(key) },
-		Put:        func(t testing.TB, key string, content []byte) { newIndependent(t).put(key, content) },
-		Op:         opName,
 		BulkDelete: "BulkDelete",
 		Download:   "Get",
 		Busy:       conformance.FaultReply{Name: "ServiceUnavailable", Status: http.StatusServiceUnavailable},
