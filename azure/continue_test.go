@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stowage-dev/stowage/azure"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/transport"
 )
 
@@ -25,11 +26,11 @@ func TestWriterContinueBuildsOnCommittedBlocks(t *testing.T) {
 	m := newIndependent(t)
 	ctx := context.Background()
 	name := root + "/f"
-	old := patternBytes(300*kib + 123)
+	old := cloudtest.PatternBytes(300*kib + 123)
 	more := bytes.Repeat([]byte("+"), 100*kib)
 
 	d, _ := writerDriver(t, root)
-	w := session(t, d, "/f", false, 0, old)
+	w := cloudtest.Session(t, d, "/f", false, 0, old)
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -38,17 +39,17 @@ func TestWriterContinueBuildsOnCommittedBlocks(t *testing.T) {
 	}
 
 	d, o := writerDriver(t, root) // another process
-	w = session(t, d, "/f", true, int64(len(old)), more)
+	w = cloudtest.Session(t, d, "/f", true, int64(len(old)), more)
 	// One Get Block List and the marker of the continuation; Write staged
 	// one full 64 KiB chunk of the new bytes.
-	wantOps(t, "Writer(append) on a committed file and a Write", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 2})
+	cloudtest.WantOps(t, "Writer(append) on a committed file and a Write", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 2})
 	if got, want := m.uncommitted(name), []string{marker(2, 0x80000005), ids(2, 1, 1)[0]}; !sameSet(got, want) {
 		t.Fatalf("uncommitted blocks %v, want %v", got, want)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wantOps(t, "Close", o.Take(), map[string]int{"PutBlock": 1})
+	cloudtest.WantOps(t, "Close", o.Take(), map[string]int{"PutBlock": 1})
 	if w.Size() != int64(len(old)+len(more)) {
 		t.Errorf("Size() after Close = %d, want %d", w.Size(), len(old)+len(more))
 	}
@@ -57,12 +58,12 @@ func TestWriterContinueBuildsOnCommittedBlocks(t *testing.T) {
 	}
 
 	d, o = writerDriver(t, root) // another process
-	w = session(t, d, "/f", true, int64(len(old)+len(more)), []byte("!"))
-	wantOps(t, "resume of the continuation", o.Take(), map[string]int{"GetBlockList": 1})
+	w = cloudtest.Session(t, d, "/f", true, int64(len(old)+len(more)), []byte("!"))
+	cloudtest.WantOps(t, "resume of the continuation", o.Take(), map[string]int{"GetBlockList": 1})
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wantOps(t, "Commit of the continuation", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 1})
+	cloudtest.WantOps(t, "Commit of the continuation", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 1})
 	if got, want := m.get(name), slices.Concat(old, more, []byte("!")); !bytes.Equal(got, want) {
 		t.Fatalf("azblob reads %d bytes, want %d", len(got), len(want))
 	}
@@ -90,25 +91,25 @@ func TestWriterContinueCopiesPutBlobFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Take()
-	w := session(t, d, "/small", true, 3, []byte("def"))
-	wantOps(t, "Writer(append) on a small Put Blob file", o.Take(), map[string]int{"GetBlockList": 1, "GetBlob": 1})
+	w := cloudtest.Session(t, d, "/small", true, 3, []byte("def"))
+	cloudtest.WantOps(t, "Writer(append) on a small Put Blob file", o.Take(), map[string]int{"GetBlockList": 1, "GetBlob": 1})
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wantOps(t, "Commit", o.Take(), map[string]int{"PutBlob": 1})
+	cloudtest.WantOps(t, "Commit", o.Take(), map[string]int{"PutBlob": 1})
 	if got := string(m.get(root + "/small")); got != "abcdef" {
 		t.Errorf("azblob reads %q, want %q", got, "abcdef")
 	}
 
-	old := patternBytes(200*kib + 5)
+	old := cloudtest.PatternBytes(200*kib + 5)
 	name := root + "/big"
 	if err := d.PutContent(ctx, "/big", old); err != nil {
 		t.Fatal(err)
 	}
 	o.Take()
-	w = session(t, d, "/big", true, int64(len(old)), []byte("xyz"))
+	w = cloudtest.Session(t, d, "/big", true, int64(len(old)), []byte("xyz"))
 	// Three full chunks staged, the 5 bytes left buffered with the new 3.
-	wantOps(t, "Writer(append) on a large Put Blob file", o.Take(), map[string]int{"GetBlockList": 1, "GetBlob": 1, "PutBlock": 5})
+	cloudtest.WantOps(t, "Writer(append) on a large Put Blob file", o.Take(), map[string]int{"GetBlockList": 1, "GetBlob": 1, "PutBlock": 5})
 	want := slices.Concat(ids(1, 1, 3), []string{marker(1, 0xfffffffe), marker(1, 0)})
 	if got := m.uncommitted(name); !sameSet(got, want) {
 		t.Fatalf("uncommitted blocks %v, want %v", got, want)
@@ -120,7 +121,7 @@ func TestWriterContinueCopiesPutBlobFile(t *testing.T) {
 		t.Fatalf("azblob reads %d bytes before Commit, want the %d of the old file", len(got), len(old))
 	}
 	d, _ = writerDriver(t, root)
-	w = session(t, d, "/big", true, int64(len(old)+3), nil)
+	w = cloudtest.Session(t, d, "/big", true, int64(len(old)+3), nil)
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestWriterContinueCopiesPutBlobFile(t *testing.T) {
 func TestWriterContinueCopyCutShort(t *testing.T) {
 	root := freshRoot(t)
 	ctx := context.Background()
-	old := patternBytes(200*kib + 5)
+	old := cloudtest.PatternBytes(200*kib + 5)
 	clean, _ := writerDriver(t, root)
 	if err := clean.PutContent(ctx, "/f", old); err != nil {
 		t.Fatal(err)
@@ -147,7 +148,7 @@ func TestWriterContinueCopyCutShort(t *testing.T) {
 	var putBlocks atomic.Int32
 	faults := &transport.Faults{Rate: 1, Max: 1, Status: http.StatusBadRequest,
 		Match: func(req *http.Request) bool { return opName(req) == "PutBlock" && putBlocks.Add(1) == 3 }}
-	d, _, _ := faultyDriver(t, root, faults, func(c *azure.Config) {
+	d, _ := faultyDriver(t, root, faults, func(c *azure.Config) {
 		c.ChunkSize = 64 * kib
 		c.MaxRetries = -1
 	})
@@ -161,7 +162,7 @@ func TestWriterContinueCopyCutShort(t *testing.T) {
 		t.Fatalf("uncommitted blocks %v, want %v (the copy's first block only)", got, want)
 	}
 
-	w := session(t, clean, "/f", true, int64(len(old)), []byte("!"))
+	w := cloudtest.Session(t, clean, "/f", true, int64(len(old)), []byte("!"))
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -179,11 +180,11 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 	m := newIndependent(t)
 	ctx := context.Background()
 	name := root + "/f"
-	old := patternBytes(100 * kib)
+	old := cloudtest.PatternBytes(100 * kib)
 	d, _ := writerDriver(t, root)
 	commit := func() {
 		t.Helper()
-		w := session(t, d, "/f", false, 0, old)
+		w := cloudtest.Session(t, d, "/f", false, 0, old)
 		if err := w.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -192,12 +193,12 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 	// Deleted and written again by a new writer, whose blocks get the
 	// very IDs the continuation builds on: only the ETag tells.
 	commit()
-	w := session(t, d, "/f", true, int64(len(old)), []byte("abc"))
+	w := cloudtest.Session(t, d, "/f", true, int64(len(old)), []byte("abc"))
 	if err := d.Delete(ctx, "/f"); err != nil {
 		t.Fatal(err)
 	}
 	again := bytes.Repeat([]byte("z"), len(old))
-	w2 := session(t, d, "/f", false, 0, again)
+	w2 := cloudtest.Session(t, d, "/f", false, 0, again)
 	if err := w2.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 	}
 
 	commit()
-	w = session(t, d, "/f", true, int64(len(old)), []byte("abc"))
+	w = cloudtest.Session(t, d, "/f", true, int64(len(old)), []byte("abc"))
 	m.put(name, []byte("replaced"))
 	if err := w.Commit(ctx); err == nil || isNotFound(err) {
 		t.Fatalf("Commit of a continuation whose file was replaced: %v, want an error", err)
@@ -228,7 +229,7 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 	}
 
 	commit()
-	w = session(t, d, "/f", true, int64(len(old)), []byte("abc"))
+	w = cloudtest.Session(t, d, "/f", true, int64(len(old)), []byte("abc"))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -237,14 +238,14 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 	if len(m.uncommitted(name)) == 0 {
 		// Azure's Put Blob drops the continuation: appending continues
 		// the replacement.
-		w = session(t, d2, "/f", true, int64(len("replaced")), nil)
+		w = cloudtest.Session(t, d2, "/f", true, int64(len("replaced")), nil)
 		if err := w.Cancel(ctx); err != nil {
 			t.Fatal(err)
 		}
 	} else if _, err := d2.Writer(ctx, "/f", true); err == nil || isNotFound(err) {
 		t.Fatalf("resume of a continuation whose file was replaced: %v, want an error", err)
 	}
-	w = session(t, d2, "/f", false, 0, []byte("fresh"))
+	w = cloudtest.Session(t, d2, "/f", false, 0, []byte("fresh"))
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -259,17 +260,17 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 func TestWriterContinueLostCommitAnswer(t *testing.T) {
 	root := freshRoot(t)
 	ctx := context.Background()
-	old := patternBytes(100 * kib)
+	old := cloudtest.PatternBytes(100 * kib)
 	clean, _ := writerDriver(t, root)
-	w := session(t, clean, "/f", false, 0, old)
+	w := cloudtest.Session(t, clean, "/f", false, 0, old)
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 
 	faults := &transport.Faults{Rate: 1, Max: 1, Kinds: []transport.FaultKind{transport.FaultResetAfter},
 		Match: func(req *http.Request) bool { return opName(req) == "PutBlockList" }}
-	d, _, o := faultyDriver(t, root, faults, func(c *azure.Config) { c.ChunkSize = 64 * kib })
-	w = session(t, d, "/f", true, int64(len(old)), []byte("more"))
+	d, o := faultyDriver(t, root, faults, func(c *azure.Config) { c.ChunkSize = 64 * kib })
+	w = cloudtest.Session(t, d, "/f", true, int64(len(old)), []byte("more"))
 	o.Take()
 	if err := w.Commit(ctx); err != nil {
 		t.Fatalf("Commit with a lost answer: %v", err)
@@ -277,7 +278,7 @@ func TestWriterContinueLostCommitAnswer(t *testing.T) {
 	if faults.Total() != 1 {
 		t.Fatalf("%d faults injected, want 1", faults.Total())
 	}
-	wantOps(t, "Commit with a lost answer", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 2, "GetBlockList": 1})
+	cloudtest.WantOps(t, "Commit with a lost answer", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 2, "GetBlockList": 1})
 	if got, want := newIndependent(t).get(root+"/f"), slices.Concat(old, []byte("more")); !bytes.Equal(got, want) {
 		t.Fatalf("azblob reads %d bytes, want %d", len(got), len(want))
 	}

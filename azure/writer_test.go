@@ -10,35 +10,22 @@ import (
 
 	"github.com/stowage-dev/stowage/azure"
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 )
 
 const kib = 1 << 10
 
-// writerDriver returns a new driver instance over root with 64 KiB blocks
-// and an op classifier, as a new process would build it.
-func writerDriver(t *testing.T, root string) (driver.StorageDriver, *ops) {
-	t.Helper()
-	hc, _, o := countingClient(nil)
-	cfg := testConfig(t, root, hc)
-	cfg.ChunkSize = 64 * kib
-	return newDriver(t, cfg), o
+// writerBackend is backend() with 64 KiB blocks.
+func writerBackend() cloudtest.Backend {
+	return backendWith(func(c *azure.Config) { c.ChunkSize = 64 * kib })
 }
 
-// session resumes (or starts) the writer of p on d, checks its size,
-// writes data and returns it.
-func session(t *testing.T, d driver.StorageDriver, p string, resume bool, wantSize int64, data []byte) driver.FileWriter {
+// writerDriver returns a new driver instance over root with 64 KiB blocks
+// and an op classifier, as a new process would build it.
+func writerDriver(t testing.TB, root string) (driver.StorageDriver, *cloudtest.Ops) {
 	t.Helper()
-	w, err := d.Writer(context.Background(), p, resume)
-	if err != nil {
-		t.Fatalf("Writer(%s, %v): %v", p, resume, err)
-	}
-	if w.Size() != wantSize {
-		t.Fatalf("Writer(%s, %v).Size() = %d, want %d", p, resume, w.Size(), wantSize)
-	}
-	if n, err := w.Write(data); err != nil || n != len(data) {
-		t.Fatalf("Write(%d bytes) = %d, %v", len(data), n, err)
-	}
-	return w
+	d, _, o := writerBackend().Counting(t, root)
+	return d, o
 }
 
 // ids returns the decoded block IDs the driver gives generation gen,
@@ -51,58 +38,49 @@ func ids(gen, from, to int) []string {
 	return out
 }
 
-// Sessions staged as blocks on Azurite: the blob stays invisible (to List
-// Blobs and reads) while it has only uncommitted blocks, a new driver
-// instance resumes from Get Block List and numbers on, and the committed
-// block list is exactly the data blocks in order, with fixed-length IDs.
+// Sessions staged as blocks on Azurite, each on a new driver instance:
+// the blob stays invisible (to List Blobs, List and Stat) while it has
+// only uncommitted blocks, a new driver instance resumes from Get Block
+// List and numbers on, and the committed block list is exactly the data
+// blocks in order, with fixed-length IDs.
 func TestWriterBlocksAcrossDrivers(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
 	name := root + "/blob"
-	content := patternBytes(300*kib + 123)
-	cuts := []int{100 * kib, 130*kib + 7, 130*kib + 8, len(content)} // sessions end at these offsets
-
-	d, o := writerDriver(t, root)
-	w := session(t, d, "/blob", false, 0, content[:cuts[0]])
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// 100 KiB: one 64 KiB block in Write, the 36 KiB rest at Close.
-	wantOps(t, "first session", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 2})
-	if got, want := m.uncommitted(name), ids(1, 1, 2); !slices.Equal(got, want) {
-		t.Fatalf("uncommitted blocks %v, want %v", got, want)
-	}
-	if got := m.names(root + "/"); len(got) != 0 {
-		t.Errorf("azblob lists %v with only uncommitted blocks, want nothing", got)
-	}
-	if got, err := d.List(ctx, "/"); err != nil || len(got) != 0 {
-		t.Errorf("List(/) = %v, %v; the uncommitted blob must be invisible", got, err)
-	}
-	if _, err := d.Stat(ctx, "/blob"); !isNotFound(err) {
-		t.Errorf("Stat(/blob) before Commit: %v, want PathNotFoundError", err)
-	}
-
-	for i := 1; i < len(cuts); i++ {
-		d, o = writerDriver(t, root) // a new process
-		w = session(t, d, "/blob", true, int64(cuts[i-1]), content[cuts[i-1]:cuts[i]])
-		if i < len(cuts)-1 {
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
+	content := cloudtest.PatternBytes(300*kib + 123)
+	var sessions int
+	cloudtest.WriteSessions(t, cloudtest.Sessions{
+		Path:    "/blob",
+		Content: content,
+		Cuts:    []int{100 * kib, 130*kib + 7, 130*kib + 8, len(content)}, // sessions end at these offsets
+		New: func(t testing.TB) (driver.StorageDriver, *cloudtest.Ops) {
+			// Every session before this one ended in Close: the blob
+			// has no committed block yet.
 			if got := m.names(root + "/"); len(got) != 0 {
-				t.Fatalf("session %d: azblob lists %v before Commit", i, got)
+				t.Fatalf("before session %d: azblob lists %v, want nothing before Commit", sessions, got)
 			}
-			o.Take()
-		}
-	}
-	o.Take()
-	if err := w.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// The last session wrote 170 KiB: two blocks in Write, and Commit
-	// stages the rest and commits.
-	wantOps(t, "Commit", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 1})
+			sessions++
+			return writerDriver(t, root)
+		},
+		// 100 KiB: one 64 KiB block in Write, the 36 KiB rest at Close.
+		First: map[string]int{"GetBlockList": 1, "PutBlock": 2},
+		// The last session wrote 170 KiB: two blocks in Write, and Commit
+		// stages the rest and commits.
+		Commit: map[string]int{"PutBlock": 1, "PutBlockList": 1},
+		AfterFirst: func(t testing.TB) {
+			if got, want := m.uncommitted(name), ids(1, 1, 2); !slices.Equal(got, want) {
+				t.Fatalf("uncommitted blocks %v, want %v", got, want)
+			}
+			if got, want := m.stored(root+"/"), []string{"uncommitted: " + name}; !slices.Equal(got, want) {
+				t.Errorf("azblob holds %v with only uncommitted blocks, want %v", got, want)
+			}
+			d, _ := writerDriver(t, root)
+			if _, err := d.Stat(ctx, "/blob"); !isNotFound(err) {
+				t.Errorf("Stat(/blob) before Commit: %v, want PathNotFoundError", err)
+			}
+		},
+	})
 	if got := m.get(name); !bytes.Equal(got, content) {
 		t.Fatalf("azblob reads %d bytes, want the %d written", len(got), len(content))
 	}
@@ -115,9 +93,9 @@ func TestWriterBlocksAcrossDrivers(t *testing.T) {
 	}
 	// Appending now continues the committed file on its block list (see
 	// continue_test.go); Cancel leaves the file as it was.
-	d, o = writerDriver(t, root)
-	w = session(t, d, "/blob", true, int64(len(content)), nil)
-	wantOps(t, "Writer(append) after Commit", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 1})
+	d, o := writerDriver(t, root)
+	w := cloudtest.Session(t, d, "/blob", true, int64(len(content)), nil)
+	cloudtest.WantOps(t, "Writer(append) after Commit", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 1})
 	if err := w.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -137,24 +115,24 @@ func TestWriterGenerations(t *testing.T) {
 	name := root + "/f"
 	d, o := writerDriver(t, root)
 
-	w := session(t, d, "/f", false, 0, []byte("old uncommitted"))
+	w := cloudtest.Session(t, d, "/f", false, 0, []byte("old uncommitted"))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	o.Take()
-	w = session(t, d, "/f", false, 0, nil)
-	wantOps(t, "new writer over old blocks", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 1})
+	w = cloudtest.Session(t, d, "/f", false, 0, nil)
+	cloudtest.WantOps(t, "new writer over old blocks", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 1})
 	if got, want := m.uncommitted(name), append(ids(1, 1, 1), ids(2, 0, 0)...); !sameSet(got, want) {
 		t.Fatalf("uncommitted blocks %v, want %v", got, want)
 	}
 	// Abandoned without Close (a crashed process): the resume still
 	// finds the new, empty generation, not the old content.
 	_ = w
-	w = session(t, d, "/f", true, 0, []byte("new"))
+	w = cloudtest.Session(t, d, "/f", true, 0, []byte("new"))
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	w = session(t, d, "/f", true, 3, nil)
+	w = cloudtest.Session(t, d, "/f", true, 3, nil)
 	if err := w.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +146,7 @@ func TestWriterGenerations(t *testing.T) {
 		t.Fatalf("azblob lists %v after Cancel", got)
 	}
 
-	w = session(t, d, "/f", false, 0, []byte("final"))
+	w = cloudtest.Session(t, d, "/f", false, 0, []byte("final"))
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -188,11 +166,11 @@ func TestWriterGenerations(t *testing.T) {
 func TestWriterSmallFileOnePutBlob(t *testing.T) {
 	root := freshRoot(t)
 	d, o := writerDriver(t, root)
-	w := session(t, d, "/f", false, 0, []byte("small"))
+	w := cloudtest.Session(t, d, "/f", false, 0, []byte("small"))
 	if err := w.Commit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	wantOps(t, "small file", o.Take(), map[string]int{"GetBlockList": 1, "PutBlob": 1})
+	cloudtest.WantOps(t, "small file", o.Take(), map[string]int{"GetBlockList": 1, "PutBlob": 1})
 	if got := string(newIndependent(t).get(root + "/f")); got != "small" {
 		t.Errorf("azblob reads %q", got)
 	}
