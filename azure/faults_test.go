@@ -34,8 +34,9 @@ var serverBusy = http.Header{"X-Ms-Error-Code": {"ServerBusy"}}
 
 func faultHarness() conformance.FaultHarness {
 	return conformance.FaultHarness{
-		Name: "azure",
-		Root: freshRoot,
+		Name:    "azure",
+		Backend: backend(),
+		// Not through onceClient: here every batch sent again counts.
 		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
 			cfg := testConfig(t, root, hc)
 			o.Apply(&cfg.CommonConfig)
@@ -45,9 +46,6 @@ func faultHarness() conformance.FaultHarness {
 			return newDriver(t, cfg)
 		},
 		Stored:     func(t testing.TB, prefix string) []string { return newIndependent(t).stored(prefix) },
-		Read:       func(t testing.TB, key string) []byte { return newIndependent(t).get(key) },
-		Put:        func(t testing.TB, key string, content []byte) { newIndependent(t).put(key, content) },
-		Op:         opName,
 		BulkDelete: "SubmitBatch",
 		Download:   "GetBlob",
 		Busy:       conformance.FaultReply{Name: "ServerBusy", Status: http.StatusServiceUnavailable, Header: serverBusy},
