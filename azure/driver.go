@@ -72,11 +72,11 @@ func New(_ context.Context, c Config) (*Driver, error) {
 	}
 	b := &backend{cfg: c, container: svc.NewContainerClient(c.Container), cred: cred, keys: driver.NewKeyMap(c.RootDirectory)}
 	caps := driver.Capabilities{
-		HTTP:             true,
+		HTTP:            true,
 		DeleteBatchSize: MaxDeleteBatchSize,
-		ListPageSize:     ListPageSize,
-		StartAfter:       true, // List Blobs' startFrom
-		SignedURLs:       true,
+		ListPageSize:    ListPageSize,
+		StartAfter:      true, // List Blobs' startFrom
+		SignedURLs:      true,
 	}
 	return &Driver{Store: driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig), b: b}, nil
 }

@@ -108,12 +108,12 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 		b.signHost, b.signInsecure = u.Host, u.Scheme == "http"
 	}
 	caps := driver.Capabilities{
-		HTTP:             true,
+		HTTP:            true,
 		DeleteBatchSize: MaxDeleteBatchSize,
-		ListPageSize:     ListPageSize,
-		StartAfter:       true,
-		SignedURLs:       c.GoogleAccessID != "",
-		HiddenPrefix:     hiddenDir + "/",
+		ListPageSize:    ListPageSize,
+		StartAfter:      true,
+		SignedURLs:      c.GoogleAccessID != "",
+		HiddenPrefix:    hiddenDir + "/",
 	}
 	return &Driver{Store: driver.NewStore(DriverName, b, keys, caps, c.CommonConfig), client: client}, nil
 }

@@ -68,12 +68,12 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 	b := &backend{cfg: c, client: client, presign: s3.NewPresignClient(client), bucket: c.Bucket,
 		keys: driver.NewKeyMap(c.RootDirectory)}
 	caps := driver.Capabilities{
-		HTTP:             true,
+		HTTP:            true,
 		DeleteBatchSize: MaxDeleteBatchSize,
-		ListPageSize:     1000,
-		StartAfter:       true,
-		SignedURLs:       true,
-		HiddenPrefix:     hiddenPrefix,
+		ListPageSize:    1000,
+		StartAfter:      true,
+		SignedURLs:      true,
+		HiddenPrefix:    hiddenPrefix,
 	}
 	return &Driver{Store: driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig), b: b}, nil
 }

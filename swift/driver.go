@@ -140,11 +140,11 @@ func newDriver(c Config, conn *swift.Connection, info serverInfo) *Driver {
 	}
 	b := &backend{cfg: c, conn: conn, info: info, keys: driver.NewKeyMap(c.RootDirectory), container: c.Container}
 	caps := driver.Capabilities{
-		HTTP:             true,
+		HTTP:            true,
 		DeleteBatchSize: info.maxDeletes,
-		ListPageSize:     c.ListLimit,
-		StartAfter:       true, // the marker
-		SignedURLs:       c.SecretKey != "",
+		ListPageSize:    c.ListLimit,
+		StartAfter:      true, // the marker
+		SignedURLs:      c.SecretKey != "",
 	}
 	if !info.bulkDelete {
 		caps.DeleteBatchSize = 1
