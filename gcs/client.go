@@ -19,14 +19,15 @@ import (
 // when Anonymous, otherwise a copy of it whose transport adds OAuth2
 // credentials (c.Credentials, or Application Default Credentials) before
 // handing each request to the original transport. Token requests of the
-// credentials themselves do not go through it.
+// credentials themselves do not go through it. Its outermost transport
+// bounds the requests of one download (limitDownloads).
 func newHTTPClient(ctx context.Context, c Config) (*http.Client, error) {
 	base := c.HTTPClient
 	if base == nil {
 		base = &http.Client{Transport: http.DefaultTransport}
 	}
 	if c.Anonymous {
-		return base, nil
+		return limitingDownloads(base), nil
 	}
 	rt := base.Transport
 	if rt == nil {
@@ -53,7 +54,7 @@ func newHTTPClient(ctx context.Context, c Config) (*http.Client, error) {
 	}
 	hc := *base
 	hc.Transport = authed
-	return &hc, nil
+	return limitingDownloads(&hc), nil
 }
 
 // newStorageClient builds the SDK client over hc with the driver's retry

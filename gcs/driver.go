@@ -140,9 +140,12 @@ func (b *backend) Head(ctx context.Context, path string) (driver.Object, error) 
 // Read implements driver.Backend with one ranged GET. The SDK's reader
 // pins the object's generation and, when the connection drops in the
 // middle of the body, asks again for the rest from the current offset, so
-// a replaced object is never spliced in. GCS answers an offset at or
-// beyond the end 416 (driver.KindInvalidRange).
+// a replaced object is never spliced in; the download's requests are
+// bounded by 1 + Config.MaxRetries (see limitDownloads), after which the
+// Reader fails. GCS answers an offset at or beyond the end 416
+// (driver.KindInvalidRange).
 func (b *backend) Read(ctx context.Context, path string, offset int64) (io.ReadCloser, error) {
+	ctx = withDownloadBudget(ctx, 1+b.cfg.Retries())
 	return b.bucket.Object(b.keys.Key(path)).NewRangeReader(ctx, offset, -1)
 }
 

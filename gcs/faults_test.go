@@ -21,8 +21,8 @@ import (
 // dropped connections, retries exhausted (Stat too), cancelling in a
 // backoff (of a request, of a whole batch, of per-item retries). The
 // round trip also continues a committed file and reads from an offset
-// (roundTripMore). Not ReaderResumesCutBody: the SDK's reader resumes cut
-// bodies on its own, without end, whatever MaxRetries says.
+// (roundTripMore). ReaderResumesCutBody holds the SDK's reader, which
+// reopens a cut download on its own, to Config.MaxRetries.
 func TestFaults(t *testing.T) {
 	conformance.RunFaults(t, faultHarness())
 }
@@ -41,10 +41,11 @@ func faultHarness() conformance.FaultHarness {
 		},
 		// Every object under the prefix, the driver's hidden upload parts
 		// under ~stowage/ too: none may be left.
-		Stored:     func(t testing.TB, keyPrefix string) []string { return newIndependent(t).names(keyPrefix) },
-		BulkDelete: "Batch",
-		Download:   "Read",
-		Busy:       conformance.FaultReply{Name: "ServiceUnavailable", Status: http.StatusServiceUnavailable},
+		Stored:           func(t testing.TB, keyPrefix string) []string { return newIndependent(t).names(keyPrefix) },
+		BulkDelete:       "Batch",
+		Download:         "Read",
+		Busy:             conformance.FaultReply{Name: "ServiceUnavailable", Status: http.StatusServiceUnavailable},
+		ResumesDownloads: true,
 		// Only 429 means "slow down" on GCS.
 		Exhausted: []conformance.FaultReply{
 			{Name: "Status429", Status: http.StatusTooManyRequests, Throttle: true},
