@@ -53,6 +53,13 @@ func (s *suite) testURLFor(t *testing.T) {
 		u := f.urlFor("/d/f", map[string]any{"expiry": time.Now().Add(10 * time.Minute)})
 		f.wantFetch(http.MethodGet, u, content)
 	})
+	s.leaf(t, "ExpiryBeyondProviderLimit", func(f *fixture) {
+		// A year is past what S3 SigV4 and GCS V4 sign (7 days): the URL
+		// is valid for the provider's longest instead, not an error.
+		f.put("/d/f", content)
+		u := f.urlFor("/d/f", map[string]any{"expiry": time.Now().AddDate(1, 0, 0)})
+		f.wantFetch(http.MethodGet, u, content)
+	})
 	s.leaf(t, "EmptyFile", func(f *fixture) {
 		f.put("/f", nil)
 		f.wantFetch(http.MethodGet, f.urlFor("/f", nil), nil)

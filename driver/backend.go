@@ -147,6 +147,10 @@ type Capabilities struct {
 	// SignedURLs is set when URLFor returns URLs that plain HTTP GET and
 	// HEAD can fetch; otherwise URLFor returns ErrUnsupportedMethod.
 	SignedURLs bool
+	// MaxURLExpiry is the longest a signed URL can stay valid (S3 SigV4
+	// and GCS V4: 7 days); URLFor caps a later "expiry" to it. 0: no limit
+	// (Azure shared-key SAS and Swift temp URLs have none).
+	MaxURLExpiry time.Duration
 	// RealDirectories is set for a backend whose directories exist on
 	// their own (filesystem, inmemory); object stores derive them from
 	// keys.

@@ -263,8 +263,9 @@ func (s *Store) Move(ctx context.Context, sourcePath, destPath string) error {
 
 // URLFor implements StorageDriver with Backend.SignURL for option
 // "method" (GET or HEAD, default GET) until option "expiry" (a time.Time,
-// default DefaultURLExpiry from now). It sends no request, so it does not
-// check that the file exists. Without Capabilities.SignedURLs, and for any
+// default DefaultURLExpiry from now; one beyond Capabilities.MaxURLExpiry
+// is capped to it, as the provider would refuse to sign it). It sends no
+// request, so it does not check that the file exists. Without Capabilities.SignedURLs, and for any
 // other method, it returns an error matching ErrUnsupportedMethod.
 func (s *Store) URLFor(ctx context.Context, path string, options map[string]any) (string, error) {
 	if err := s.check(ctx, path, false); err != nil {
@@ -294,6 +295,9 @@ func (s *Store) URLFor(ctx context.Context, path string, options map[string]any)
 			return "", &OpError{DriverName: s.name, Op: "URLFor", Path: path, Err: fmt.Errorf("expiry %v is not in the future", t)}
 		}
 		expires = t
+	}
+	if limit := s.caps.MaxURLExpiry; limit > 0 && time.Until(expires) > limit {
+		expires = time.Now().Add(limit)
 	}
 	u, err := s.b.SignURL(ctx, path, method, expires)
 	if err != nil {

@@ -113,6 +113,7 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 		ListPageSize:    ListPageSize,
 		StartAfter:      true,
 		SignedURLs:      c.GoogleAccessID != "",
+		MaxURLExpiry:    MaxURLExpiry,
 		HiddenPrefix:    hiddenDir + "/",
 	}
 	return &Driver{Store: driver.NewStore(DriverName, b, keys, caps, c.CommonConfig), client: client}, nil

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -56,6 +57,29 @@ func TestURLForSignatureVerifies(t *testing.T) {
 		if verifyV4(method, &other, &testRSAKey(t).PublicKey) == nil {
 			t.Errorf("%s URL still verifies for another path", method)
 		}
+	}
+}
+
+// An expiry beyond what V4 signs (7 days) gives a URL valid for 7 days,
+// not an error (the SDK refuses to sign a longer one).
+func TestURLForCapsExpiry(t *testing.T) {
+	d := newDriver(t, gcs.Config{
+		Bucket:         "registry-bucket",
+		GoogleAccessID: testAccessID, PrivateKey: testKeyPEM(t), Anonymous: true,
+	})
+	s, err := d.URLFor(context.Background(), "/f", map[string]any{"expiry": time.Now().AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatalf("URLFor a year ahead: %v", err)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp := u.Query().Get("X-Goog-Expires"); exp != "604800" && exp != "604799" {
+		t.Errorf("X-Goog-Expires = %s, want 604800 (gcs.MaxURLExpiry)", exp)
+	}
+	if err := verifyV4(http.MethodGet, u, &testRSAKey(t).PublicKey); err != nil {
+		t.Errorf("URL %s: %v", s, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -15,6 +16,9 @@ const (
 	MinChunkSize = 5 << 20
 	// MaxChunkSize is the largest part S3 accepts: 5 GiB.
 	MaxChunkSize = 5 << 30
+	// MaxURLExpiry is the longest validity of a SigV4 presigned URL (7
+	// days); URLFor caps a later expiry to it.
+	MaxURLExpiry = 7 * 24 * time.Hour
 	// MaxDeleteBatchSize is the most keys one DeleteObjects request takes.
 	MaxDeleteBatchSize = 1000
 

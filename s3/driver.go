@@ -73,6 +73,7 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 		ListPageSize:    1000,
 		StartAfter:      true,
 		SignedURLs:      true,
+		MaxURLExpiry:    MaxURLExpiry,
 		HiddenPrefix:    hiddenPrefix,
 	}
 	return &Driver{Store: driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig), b: b}, nil
