@@ -108,12 +108,12 @@ func benchClean(b *testing.B, d driver.StorageDriver) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	top, err := d.List(ctx, "/")
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		b.Errorf("cleanup: List(/): %v", err)
 		return
 	}
 	for _, p := range top {
-		if err := d.Delete(ctx, p); err != nil && !isNotFound(err) {
+		if err := d.Delete(ctx, p); err != nil && !driver.IsNotFound(err) {
 			b.Errorf("cleanup: Delete(%s): %v", p, err)
 		}
 	}

@@ -3,6 +3,8 @@ package conformance
 import (
 	"fmt"
 	"testing"
+
+	"github.com/stowage-dev/stowage/driver"
 )
 
 // prefixSiblings are files whose names start with "/a/b" without lying
@@ -75,7 +77,7 @@ func (s *suite) testDelete(t *testing.T) {
 		f.delete("/x/y/f")
 		f.wantAbsent("/x/y")
 		f.wantAbsent("/x")
-		if got, err := f.d.List(f.ctx, "/"); err != nil && !isNotFound(err) {
+		if got, err := f.d.List(f.ctx, "/"); err != nil && !driver.IsNotFound(err) {
 			f.t.Errorf("List(/): %v", err)
 		} else if len(got) > 0 {
 			f.t.Errorf("List(/) = %q after deleting the only file", got)

@@ -279,7 +279,7 @@ func (f *fixture) checkCancelledMidway() {
 		for _, p := range got {
 			remaining[p] = true
 		}
-	} else if !isNotFound(err) {
+	} else if !driver.IsNotFound(err) {
 		f.t.Fatalf("List(/m): %v", err)
 	}
 	for _, p := range files {

@@ -43,7 +43,7 @@ func (f *evFixture) read(p string) string {
 	switch {
 	case err == nil:
 		got = string(b)
-	case !isNotFound(err):
+	case !driver.IsNotFound(err):
 		f.t.Fatalf("GetContent(%s): %v", p, err)
 	}
 	viaReader := "<absent>"
@@ -56,7 +56,7 @@ func (f *evFixture) read(p string) string {
 			f.t.Fatalf("Reader(%s): %v", p, err)
 		}
 		viaReader = string(b)
-	case !isNotFound(err):
+	case !driver.IsNotFound(err):
 		f.t.Fatalf("Reader(%s): %v", p, err)
 	}
 	viaStat := "<absent>"
@@ -64,7 +64,7 @@ func (f *evFixture) read(p string) string {
 	switch {
 	case err == nil && !fi.IsDir():
 		viaStat = fmt.Sprintf("%d bytes", fi.Size())
-	case err != nil && !isNotFound(err):
+	case err != nil && !driver.IsNotFound(err):
 		f.t.Fatalf("Stat(%s): %v", p, err)
 	}
 	wantStat := "<absent>"
@@ -92,7 +92,7 @@ func (f *evFixture) elapsed() time.Duration {
 func (f *evFixture) listing(dir string) []string {
 	f.t.Helper()
 	got, err := f.e.List(f.ctx, dir)
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		f.t.Fatalf("List(%s): %v", dir, err)
 	}
 	return got
@@ -114,7 +114,7 @@ func (f *evFixture) walked(root string) []string {
 		got = append(got, driver.WalkKey(fi.Path(), fi.IsDir()))
 		return nil
 	})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		f.t.Fatalf("Walk(%s): %v", root, err)
 	}
 	return got
@@ -131,7 +131,7 @@ func (f *evFixture) wantDirStat(p string, exists bool) {
 	f.t.Helper()
 	fi, err := f.e.Stat(f.ctx, p)
 	switch {
-	case err != nil && !isNotFound(err):
+	case err != nil && !driver.IsNotFound(err):
 		f.t.Fatalf("Stat(%s): %v", p, err)
 	case exists && (err != nil || !fi.IsDir()):
 		f.t.Errorf("at +%v: Stat(%s) = %v, %v; want a directory", f.elapsed(), p, fi, err)
@@ -414,7 +414,7 @@ func TestEventualPassesThroughWhenSettled(t *testing.T) {
 		t.Fatalf("Stat(/a/b) = %v, %v", fi, err)
 	}
 	// A failed change leaves nothing pending.
-	if err := f.e.Move(f.ctx, "/missing", "/x"); !isNotFound(err) {
+	if err := f.e.Move(f.ctx, "/missing", "/x"); !driver.IsNotFound(err) {
 		t.Fatalf("Move of a missing file: %v", err)
 	}
 	if f.e.Pending() != 0 {

@@ -19,12 +19,6 @@ import (
 
 // ---- error checks ----------------------------------------------------------
 
-// isNotFound reports whether err is (or wraps) a *driver.PathNotFoundError.
-func isNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errors.As(err, &nf)
-}
-
 // wantErrAs fails t unless errors.As finds a T in err; it returns what it
 // found (the zero T when nothing).
 func wantErrAs[T error](t testing.TB, err error, what string) T {
@@ -410,7 +404,7 @@ func (f *fixture) snapshot() map[string]string {
 		}
 		return nil
 	})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		f.t.Fatalf("Walk(/) for a snapshot: %v", err)
 	}
 	for _, p := range paths {

@@ -85,7 +85,7 @@ func (s *suite) testList(t *testing.T) {
 	})
 	s.leaf(t, "EmptyRoot", func(f *fixture) {
 		got, err := f.d.List(f.ctx, "/")
-		if err != nil && !isNotFound(err) {
+		if err != nil && !driver.IsNotFound(err) {
 			f.t.Errorf("List(/) of an empty store: %v", err)
 		}
 		if len(got) > 0 {
@@ -312,7 +312,7 @@ func (s *suite) testWalk(t *testing.T) {
 	s.leaf(t, "EmptyRoot", func(f *fixture) {
 		calls := 0
 		err := f.d.Walk(f.ctx, "/", func(driver.FileInfo) error { calls++; return nil })
-		if err != nil && !isNotFound(err) {
+		if err != nil && !driver.IsNotFound(err) {
 			f.t.Errorf("Walk(/) of an empty store: %v", err)
 		}
 		if calls > 0 {

@@ -166,19 +166,19 @@ func cleanRoot(t *testing.T, d driver.StorageDriver) {
 	defer cancel()
 
 	top, err := d.List(ctx, "/")
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		t.Errorf("cleanup: List(/): %v", err)
 		return
 	}
 	for _, p := range top {
-		if err := d.Delete(ctx, p); err != nil && !isNotFound(err) {
+		if err := d.Delete(ctx, p); err != nil && !driver.IsNotFound(err) {
 			t.Errorf("cleanup: Delete(%s): %v", p, err)
 		}
 	}
 
 	left, err := d.List(ctx, "/")
 	switch {
-	case err != nil && !isNotFound(err):
+	case err != nil && !driver.IsNotFound(err):
 		t.Errorf("cleanup: List(/) after deleting everything: %v", err)
 	case len(left) > 0:
 		t.Errorf("cleanup: root not empty after deleting %v: List(/) = %v", top, left)
@@ -189,7 +189,7 @@ func cleanRoot(t *testing.T, d driver.StorageDriver) {
 		return nil
 	})
 	switch {
-	case err != nil && !isNotFound(err):
+	case err != nil && !driver.IsNotFound(err):
 		t.Errorf("cleanup: Walk(/) after deleting everything: %v", err)
 	case len(walked) > 0:
 		t.Errorf("cleanup: root not empty after deleting %v: Walk(/) visits %v", top, walked)

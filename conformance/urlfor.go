@@ -25,7 +25,7 @@ func (s *suite) testURLFor(t *testing.T) {
 		})
 		s.leaf(t, "UnsupportedMissing", func(f *fixture) {
 			_, err := f.d.URLFor(f.ctx, "/missing", nil)
-			if !errors.Is(err, driver.ErrUnsupportedMethod) && !isNotFound(err) {
+			if !errors.Is(err, driver.ErrUnsupportedMethod) && !driver.IsNotFound(err) {
 				f.t.Errorf("URLFor(/missing): %v, want ErrUnsupportedMethod or PathNotFoundError", err)
 			}
 		})

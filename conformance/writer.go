@@ -113,7 +113,7 @@ func (s *suite) testWriterVisibility(t *testing.T) {
 		f.write(w, "content")
 		f.wantAbsent("/new")
 		f.wantAbsent("/new/dir")
-		if got, err := f.d.List(f.ctx, "/"); err != nil && !isNotFound(err) {
+		if got, err := f.d.List(f.ctx, "/"); err != nil && !driver.IsNotFound(err) {
 			f.t.Errorf("List(/): %v", err)
 		} else if len(got) > 0 {
 			f.t.Errorf("List(/) = %q before Commit, want nothing", got)

@@ -159,7 +159,7 @@ func TestCrashLeftoversInvisible(t *testing.T) {
 	if got := osEntries(t, book("trash")); len(got) != 0 {
 		t.Errorf("trash after New = %v, want it swept", got)
 	}
-	if _, err := d2.Writer(ctx, "/a/g", true); !isNotFound(err) {
+	if _, err := d2.Writer(ctx, "/a/g", true); !driver.IsNotFound(err) {
 		t.Errorf("resuming an upload whose data is gone: %v, want PathNotFoundError", err)
 	}
 	// Everything works around the leftovers.
@@ -226,10 +226,10 @@ func TestResumeFromNewDriver(t *testing.T) {
 	}
 
 	d2 := newDriver(t, root)
-	if _, err := d2.Stat(ctx, path); !isNotFound(err) {
+	if _, err := d2.Stat(ctx, path); !driver.IsNotFound(err) {
 		t.Fatalf("uncommitted file visible: Stat = %v", err)
 	}
-	if _, err := d2.List(ctx, "/docker"); !isNotFound(err) {
+	if _, err := d2.List(ctx, "/docker"); !driver.IsNotFound(err) {
 		t.Fatalf("uncommitted file's directory visible: List = %v", err)
 	}
 	write(d2, "wor", 6)
@@ -311,7 +311,7 @@ func TestPurgeUploads(t *testing.T) {
 	if n != 1 || err != nil {
 		t.Fatalf("PurgeUploads = %d, %v; want 1", n, err)
 	}
-	if _, err := d.Writer(ctx, "/old", true); !isNotFound(err) {
+	if _, err := d.Writer(ctx, "/old", true); !driver.IsNotFound(err) {
 		t.Errorf("purged upload resumed: %v", err)
 	}
 	w, err := d.Writer(ctx, "/fresh", true)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/stowage-dev/stowage/driver"
 )
 
 func TestPruneStopsAtRoot(t *testing.T) {
@@ -161,7 +163,7 @@ func TestDeleteFilesRacesWriter(t *testing.T) {
 		if b, err := d.GetContent(ctx, target); err != nil || string(b) != target {
 			t.Fatalf("round %d (%s vs %s): the new file was lost: %q, %v", i, wr.name, dl.name, b, err)
 		}
-		if _, err := d.Stat(ctx, old); !isNotFound(err) {
+		if _, err := d.Stat(ctx, old); !driver.IsNotFound(err) {
 			t.Fatalf("round %d: the deleted file survived: %v", i, err)
 		}
 	}

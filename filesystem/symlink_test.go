@@ -106,11 +106,6 @@ var (
 	linkNames    = []string{"/reldir", "/absdir", "/relfile", "/mine/updir", "/mine/upfile"}
 )
 
-func isNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errors.As(err, &nf)
-}
-
 func isInvalidPath(err error) bool {
 	var ip *driver.InvalidPathError
 	return errors.As(err, &ip)
@@ -120,10 +115,10 @@ func TestSymlinkEscapeReads(t *testing.T) {
 	f := newEscapeFixture(t)
 	ctx := context.Background()
 	for _, p := range append(slices.Clone(throughLinks), "/relfile", "/mine/upfile") {
-		if b, err := f.d.GetContent(ctx, p); !isNotFound(err) {
+		if b, err := f.d.GetContent(ctx, p); !driver.IsNotFound(err) {
 			t.Errorf("GetContent(%s) = %q, %v; want PathNotFoundError", p, b, err)
 		}
-		if r, err := f.d.Reader(ctx, p, 0); !isNotFound(err) {
+		if r, err := f.d.Reader(ctx, p, 0); !driver.IsNotFound(err) {
 			if r != nil {
 				r.Close()
 			}
@@ -131,15 +126,15 @@ func TestSymlinkEscapeReads(t *testing.T) {
 		}
 	}
 	for _, p := range append(slices.Clone(throughLinks), linkNames...) {
-		if fi, err := f.d.Stat(ctx, p); !isNotFound(err) {
+		if fi, err := f.d.Stat(ctx, p); !driver.IsNotFound(err) {
 			t.Errorf("Stat(%s) = %v, %v; want PathNotFoundError", p, fi, err)
 		}
 	}
 	for _, p := range []string{"/reldir", "/absdir", "/mine/updir", "/mine/deepdir", "/reldir/sub"} {
-		if l, err := f.d.List(ctx, p); !isNotFound(err) {
+		if l, err := f.d.List(ctx, p); !driver.IsNotFound(err) {
 			t.Errorf("List(%s) = %v, %v; want PathNotFoundError", p, l, err)
 		}
-		if err := f.d.Walk(ctx, p, func(driver.FileInfo) error { return nil }); !isNotFound(err) {
+		if err := f.d.Walk(ctx, p, func(driver.FileInfo) error { return nil }); !driver.IsNotFound(err) {
 			t.Errorf("Walk(%s): %v; want PathNotFoundError", p, err)
 		}
 	}
@@ -192,7 +187,7 @@ func TestSymlinkEscapeWrites(t *testing.T) {
 			t.Errorf("Move(%s, /stolen): %v; want InvalidPathError", p, err)
 		}
 	}
-	if _, err := f.d.Stat(ctx, "/stolen"); !isNotFound(err) {
+	if _, err := f.d.Stat(ctx, "/stolen"); !driver.IsNotFound(err) {
 		t.Errorf("Stat(/stolen) after failed moves: %v", err)
 	}
 	if b, err := f.d.GetContent(ctx, "/mine/file"); err != nil || string(b) != "mine" {

@@ -78,7 +78,7 @@ func TestCountDeleteSkipsSiblings(t *testing.T) {
 	if got, want := newIndependent(t).names(root+"/"), cloudtest.KeysOf(root, siblings); !slices.Equal(got, want) {
 		t.Errorf("the SDK lists %d objects after the deletes, want the %d siblings", len(got), len(want))
 	}
-	if err := d.Delete(ctx, "/a/b"); !cloudtest.IsNotFound(err) {
+	if err := d.Delete(ctx, "/a/b"); !driver.IsNotFound(err) {
 		t.Errorf("Delete of a deleted directory: %v, want PathNotFoundError", err)
 	}
 }
@@ -125,7 +125,7 @@ func TestHiddenUploadsInvisible(t *testing.T) {
 		t.Errorf("Walk(/) = %v, %v; want %v", walked, err, want)
 	}
 	cloudtest.WantOps(t, "List and Walk of /", o.Take(), map[string]int{"List": 2})
-	if _, err := d.Stat(ctx, "/pending"); !cloudtest.IsNotFound(err) {
+	if _, err := d.Stat(ctx, "/pending"); !driver.IsNotFound(err) {
 		t.Errorf("Stat(/pending) before Commit: %v, want PathNotFoundError", err)
 	}
 }

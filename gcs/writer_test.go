@@ -293,7 +293,7 @@ func TestWriterContinueZeroByteAndMissing(t *testing.T) {
 	}
 	o.Take()
 	for _, p := range []string{"/missing", "/dir"} {
-		if _, err := d.Writer(ctx, p, true); !cloudtest.IsNotFound(err) {
+		if _, err := d.Writer(ctx, p, true); !driver.IsNotFound(err) {
 			t.Errorf("Writer(%s, append): %v, want PathNotFoundError", p, err)
 		}
 	}

@@ -186,7 +186,7 @@ func remaining(t *testing.T, d driver.StorageDriver) []string {
 		}
 		return nil
 	})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		t.Fatal(err)
 	}
 	return out
@@ -266,7 +266,7 @@ func TestLayoutDeleteOneByOneSkipsGoneTagLinks(t *testing.T) {
 		t.Fatalf("left %v", got)
 	}
 	// The revision link is gone now: a second pass fails on it.
-	if _, err := tree.DeleteOneByOne(ctx, mem, nil); !isNotFound(err) {
+	if _, err := tree.DeleteOneByOne(ctx, mem, nil); !driver.IsNotFound(err) {
 		t.Fatalf("second DeleteOneByOne: %v, want PathNotFoundError", err)
 	}
 }
@@ -343,10 +343,4 @@ func TestDeleteCell(t *testing.T) {
 	if len(DefaultDeleteMatrix) != 7 || DefaultDeleteMatrix[6] != c {
 		t.Fatalf("DefaultDeleteMatrix = %v", DefaultDeleteMatrix)
 	}
-}
-
-// isNotFound reports whether err is (or wraps) a *driver.PathNotFoundError.
-func isNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errors.As(err, &nf)
 }

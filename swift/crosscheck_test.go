@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/cloudtest"
 )
 
@@ -43,7 +44,7 @@ func TestMoveIsCopyThenDelete(t *testing.T) {
 	if left := m.keys(root + "/"); !slices.Equal(left, []string{root + "/a/b/dst"}) {
 		t.Errorf("swift lists %v after Move", left)
 	}
-	if err := d.Move(ctx, "/missing", "/x"); !cloudtest.IsNotFound(err) {
+	if err := d.Move(ctx, "/missing", "/x"); !driver.IsNotFound(err) {
 		t.Errorf("Move of a missing file = %v, want PathNotFoundError", err)
 	}
 }

@@ -241,7 +241,7 @@ func (s *session) close(log *slog.Logger) {
 // counting client: a Stat of the (still unused) prefix must send one.
 func (s *session) probe(ctx context.Context, prefix string, o *benchOptions, log *slog.Logger) error {
 	before := s.counter.Total()
-	if _, err := s.d.Stat(ctx, prefix); err != nil && !isNotFound(err) {
+	if _, err := s.d.Stat(ctx, prefix); err != nil && !driver.IsNotFound(err) {
 		return fmt.Errorf("probing the backend: %w", err)
 	}
 	s.http = s.counter.Total() > before
@@ -254,11 +254,6 @@ func (s *session) probe(ctx context.Context, prefix string, o *benchOptions, log
 		}
 	}
 	return nil
-}
-
-func isNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errors.As(err, &nf)
 }
 
 func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) error {

@@ -100,7 +100,7 @@ func runWriter(t *testing.T, s *stack, g, rounds int) {
 			dir := fmt.Sprintf("%s/%s", own, dirNames[rng.IntN(len(dirNames))])
 			err = s.d.Delete(s.ctx, dir)
 			log = append(log, fmt.Sprintf("%d: Delete(%s) = %v", i, dir, err))
-			if isNotFound(err) {
+			if driver.IsNotFound(err) {
 				err = nil
 			}
 			for p := range model {
@@ -114,7 +114,7 @@ func runWriter(t *testing.T, s *stack, g, rounds int) {
 			err = s.d.Move(s.ctx, src, dst)
 			log = append(log, fmt.Sprintf("%d: Move(%s, %s) = %v", i, src, dst, err))
 			switch {
-			case !ok && isNotFound(err):
+			case !ok && driver.IsNotFound(err):
 				err = nil
 			case ok && err == nil && src != dst:
 				delete(model, src)
@@ -134,7 +134,7 @@ func runWriter(t *testing.T, s *stack, g, rounds int) {
 				switch {
 				case ok && (err != nil || string(b) != want):
 					t.Errorf("writer %d, round %d: GetContent(%s) = %q, %v; want %q", g, i, p, b, err, want)
-				case !ok && !isNotFound(err):
+				case !ok && !driver.IsNotFound(err):
 					t.Errorf("writer %d, round %d: GetContent(%s) = %q, %v; want PathNotFoundError", g, i, p, b, err)
 				}
 			}
@@ -145,7 +145,7 @@ func runWriter(t *testing.T, s *stack, g, rounds int) {
 				n++
 			}
 			return nil
-		}); err != nil && !isNotFound(err) {
+		}); err != nil && !driver.IsNotFound(err) {
 			t.Errorf("writer %d: Walk(%s): %v", g, own, err)
 		}
 		if n != len(model) {
@@ -166,7 +166,7 @@ func runLister(t *testing.T, s *stack, stop <-chan struct{}) {
 			return
 		default:
 		}
-		if _, err := s.d.List(s.ctx, "/shared"); err != nil && !isNotFound(err) {
+		if _, err := s.d.List(s.ctx, "/shared"); err != nil && !driver.IsNotFound(err) {
 			t.Errorf("List(/shared): %v", err)
 		}
 		last := ""
@@ -177,10 +177,10 @@ func runLister(t *testing.T, s *stack, stop <-chan struct{}) {
 			}
 			last = key
 			return nil
-		}); err != nil && !isNotFound(err) {
+		}); err != nil && !driver.IsNotFound(err) {
 			t.Errorf("Walk(/): %v", err)
 		}
-		if _, err := s.d.Stat(s.ctx, "/own"); err != nil && !isNotFound(err) {
+		if _, err := s.d.Stat(s.ctx, "/own"); err != nil && !driver.IsNotFound(err) {
 			t.Errorf("Stat(/own): %v", err)
 		}
 	}

@@ -308,11 +308,6 @@ func (w *wrapped) notFound(p string) error {
 	return &driver.PathNotFoundError{Path: p, DriverName: w.name}
 }
 
-func isNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errors.As(err, &nf)
-}
-
 // keyedMutex locks exact paths, so that this process's changes to one
 // path reach the backend in the order they are recorded.
 type keyedMutex struct {

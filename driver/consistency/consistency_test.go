@@ -242,10 +242,10 @@ func TestReadAfterDelete(t *testing.T) {
 			t.Errorf("Stat(%s) = %s after its deletion", p, got)
 		}
 	}
-	if err := s.d.Delete(s.ctx, "/d/b"); !isNotFound(err) {
+	if err := s.d.Delete(s.ctx, "/d/b"); !driver.IsNotFound(err) {
 		t.Errorf("Delete(/d/b) after Delete(/d): %v, want PathNotFoundError", err)
 	}
-	if err := s.d.Move(s.ctx, "/e", "/x"); !isNotFound(err) {
+	if err := s.d.Move(s.ctx, "/e", "/x"); !driver.IsNotFound(err) {
 		t.Errorf("Move(/e) after its deletion: %v, want PathNotFoundError", err)
 	}
 	if s.clock.Now() != before {
@@ -307,7 +307,7 @@ func TestStaleError(t *testing.T) {
 		t.Fatalf("GetContent: %v, want a *StaleError", err)
 	case !errors.Is(err, consistency.ErrStale):
 		t.Errorf("%v does not match ErrStale", err)
-	case isNotFound(err):
+	case driver.IsNotFound(err):
 		t.Errorf("%v matches PathNotFoundError: a caller would take the file for missing", err)
 	case se.Path != "/f" || se.Op != "GetContent" || se.Got != "path not found" || se.Waited < time.Second || se.DriverName != "inmemory":
 		t.Errorf("StaleError = %+v", *se)

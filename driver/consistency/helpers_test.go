@@ -2,7 +2,6 @@ package consistency_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -61,11 +60,6 @@ func put(t testing.TB, d driver.StorageDriver, p, content string) {
 	}
 }
 
-func isNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errors.As(err, &nf)
-}
-
 const absentMark = "<absent>"
 
 // content returns p's content, or absentMark.
@@ -73,7 +67,7 @@ func content(t testing.TB, d driver.StorageDriver, p string) string {
 	t.Helper()
 	b, err := d.GetContent(context.Background(), p)
 	switch {
-	case isNotFound(err):
+	case driver.IsNotFound(err):
 		return absentMark
 	case err != nil:
 		t.Fatalf("GetContent(%s): %v", p, err)
@@ -86,7 +80,7 @@ func readFrom(t testing.TB, d driver.StorageDriver, p string, off int64) string 
 	t.Helper()
 	rc, err := d.Reader(context.Background(), p, off)
 	switch {
-	case isNotFound(err):
+	case driver.IsNotFound(err):
 		return absentMark
 	case err != nil:
 		t.Fatalf("Reader(%s, %d): %v", p, off, err)
@@ -104,7 +98,7 @@ func statOf(t testing.TB, d driver.StorageDriver, p string) string {
 	t.Helper()
 	fi, err := d.Stat(context.Background(), p)
 	switch {
-	case isNotFound(err):
+	case driver.IsNotFound(err):
 		return absentMark
 	case err != nil:
 		t.Fatalf("Stat(%s): %v", p, err)
@@ -120,7 +114,7 @@ func statOf(t testing.TB, d driver.StorageDriver, p string) string {
 func listOf(t testing.TB, d driver.StorageDriver, dir string) []string {
 	t.Helper()
 	got, err := d.List(context.Background(), dir)
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		t.Fatalf("List(%s): %v", dir, err)
 	}
 	if len(got) == 0 {
@@ -149,7 +143,7 @@ func walkOf(t testing.TB, d driver.StorageDriver, root string, skip map[string]b
 		return nil
 	}, opts...)
 	switch {
-	case isNotFound(err):
+	case driver.IsNotFound(err):
 		return []string{absentMark}
 	case err != nil:
 		t.Fatalf("Walk(%s): %v", root, err)
@@ -174,7 +168,7 @@ func (s *stack) sameView(what string, extra ...string) {
 			files = append(files, fi.Path())
 		}
 		return nil
-	}); err != nil && !isNotFound(err) {
+	}); err != nil && !driver.IsNotFound(err) {
 		s.t.Fatalf("truth Walk(/): %v", err)
 	}
 	for _, p := range append(slices.Clone(files), extra...) {

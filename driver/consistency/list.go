@@ -22,7 +22,7 @@ func (w *wrapped) List(ctx context.Context, dir string) ([]string, error) {
 		return w.d.List(ctx, dir)
 	}
 	names, err := w.d.List(ctx, dir)
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		return nil, err
 	}
 	set := make(map[string]bool, len(names))
@@ -96,7 +96,7 @@ func (w *wrapped) childVisible(ctx context.Context, s *snapshot, c string) (bool
 		if err == nil && !fi.IsDir() {
 			return true, nil
 		}
-		if err != nil && !isNotFound(err) {
+		if err != nil && !driver.IsNotFound(err) {
 			return false, err
 		}
 	}
@@ -113,7 +113,7 @@ func (w *wrapped) hasVisible(ctx context.Context, dir string) (bool, error) {
 	switch {
 	case errors.Is(err, errFound):
 		return true, nil
-	case err == nil || isNotFound(err):
+	case err == nil || driver.IsNotFound(err):
 		return false, nil
 	}
 	return false, err
@@ -156,7 +156,7 @@ func (w *wrapped) mergedWalk(ctx context.Context, root string, fn driver.WalkFn,
 	}
 	berr := w.d.Walk(wctx, root, m.visit, bopts...)
 	var ferr error
-	if berr == nil || isNotFound(berr) {
+	if berr == nil || driver.IsNotFound(berr) {
 		ferr = m.emitBefore("")
 	}
 	if err := walker.Close(); err != nil {
@@ -165,7 +165,7 @@ func (w *wrapped) mergedWalk(ctx context.Context, root string, fn driver.WalkFn,
 	switch {
 	case ferr != nil:
 		return ferr
-	case berr != nil && !isNotFound(berr):
+	case berr != nil && !driver.IsNotFound(berr):
 		return berr
 	case walker.Visited():
 		return nil
@@ -253,7 +253,7 @@ func (m *merger) emitCreation(c creation, have driver.FileInfo) error {
 	}
 	fi, err := m.w.Stat(m.ctx, c.path)
 	switch {
-	case isNotFound(err):
+	case driver.IsNotFound(err):
 		return nil // deleted by this process meanwhile
 	case err != nil:
 		return err

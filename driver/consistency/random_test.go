@@ -89,7 +89,7 @@ func randomChange(t *testing.T, s *stack, rng *rand.Rand) string {
 	case k < 6:
 		src, dst := randomFile(rng), randomFile(rng)
 		err := s.d.Move(s.ctx, src, dst)
-		if err != nil && !isNotFound(err) {
+		if err != nil && !driver.IsNotFound(err) {
 			t.Fatalf("Move(%s, %s): %v", src, dst, err)
 		}
 		return fmt.Sprintf("Move(%s, %s) = %v", src, dst, err)
@@ -115,7 +115,7 @@ func randomChange(t *testing.T, s *stack, rng *rand.Rand) string {
 			p = randomFile(rng)
 		}
 		err := s.d.Delete(s.ctx, p)
-		if err != nil && !isNotFound(err) {
+		if err != nil && !driver.IsNotFound(err) {
 			t.Fatalf("Delete(%s): %v", p, err)
 		}
 		return fmt.Sprintf("Delete(%s) = %v", p, err)

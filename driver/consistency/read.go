@@ -60,7 +60,7 @@ func (w *wrapped) absent(ctx context.Context, p string) error {
 // checkContent compares the backend's answer to GetContent with rec.
 func (w *wrapped) checkContent(rec fileRec, b []byte, err error) (bool, string, string, error) {
 	switch {
-	case isNotFound(err):
+	case driver.IsNotFound(err):
 		return false, describeRec(rec), "path not found", nil
 	case err != nil:
 		return false, "", "", err
@@ -112,7 +112,7 @@ func (w *wrapped) Reader(ctx context.Context, p string, offset int64) (io.ReadCl
 		}
 		rc, err := w.d.Reader(ctx, p, offset)
 		switch {
-		case isNotFound(err):
+		case driver.IsNotFound(err):
 			return false, describeRec(rec), "path not found", nil
 		case err != nil:
 			return false, "", "", err
@@ -159,7 +159,7 @@ func (v *verifyingReader) Read(b []byte) (int, error) {
 // checkStat compares the backend's answer to Stat with rec.
 func checkStat(rec fileRec, fi driver.FileInfo, err error) (bool, string, string, error) {
 	switch {
-	case isNotFound(err):
+	case driver.IsNotFound(err):
 		return false, describeRec(rec), "path not found", nil
 	case err != nil:
 		return false, "", "", err
@@ -212,7 +212,7 @@ func (w *wrapped) statNotWritten(ctx context.Context, p string, st state) (drive
 		return w.d.Stat(ctx, p)
 	}
 	fi, err := w.d.Stat(ctx, p)
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		return nil, err
 	}
 	if err == nil && !fi.IsDir() {

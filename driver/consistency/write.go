@@ -132,10 +132,10 @@ func (w *wrapped) Move(ctx context.Context, src, dst string) error {
 		return w.absent(ctx, src)
 	}
 	err := w.d.Move(ctx, src, dst)
-	if isNotFound(err) && st == present {
+	if driver.IsNotFound(err) && st == present {
 		err = w.poll(ctx, "Move", src, func(ctx context.Context) (bool, string, string, error) {
 			err := w.d.Move(ctx, src, dst)
-			if isNotFound(err) {
+			if driver.IsNotFound(err) {
 				return false, describeRec(rec) + " to move", "path not found", nil
 			}
 			return true, "", "", err
@@ -181,10 +181,10 @@ func (w *wrapped) Delete(ctx context.Context, p string) error {
 		}
 	}
 	err := w.d.Delete(ctx, p)
-	if isNotFound(err) && (st == present || r.creates > 0) {
+	if driver.IsNotFound(err) && (st == present || r.creates > 0) {
 		err = w.poll(ctx, "Delete", p, func(ctx context.Context) (bool, string, string, error) {
 			err := w.d.Delete(ctx, p)
-			if isNotFound(err) {
+			if driver.IsNotFound(err) {
 				return false, "files this process wrote", "path not found", nil
 			}
 			return true, "", "", err

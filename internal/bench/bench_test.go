@@ -68,7 +68,7 @@ func files(t *testing.T, d driver.StorageDriver) []string {
 		}
 		return nil
 	})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !driver.IsNotFound(err) {
 		t.Fatal(err)
 	}
 	return out

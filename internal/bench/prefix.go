@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -29,22 +28,17 @@ func checkFresh(ctx context.Context, d driver.StorageDriver, prefix string) erro
 	switch {
 	case err == nil:
 		return fmt.Errorf("bench: %s: %w; choose another --prefix (it deletes only what it writes, and shares no prefix)", prefix, ErrPrefixInUse)
-	case !isNotFound(err):
+	case !driver.IsNotFound(err):
 		return fmt.Errorf("bench: checking that %s is unused: %w", prefix, err)
 	}
 	entries, err := d.List(ctx, prefix)
 	switch {
 	case err == nil:
 		return fmt.Errorf("bench: %s: %w (List shows %d entries); choose another --prefix", prefix, ErrPrefixInUse, len(entries))
-	case !isNotFound(err):
+	case !driver.IsNotFound(err):
 		return fmt.Errorf("bench: checking that %s is unused: %w", prefix, err)
 	}
 	return nil
-}
-
-func isNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errors.As(err, &nf)
 }
 
 // pathSet is the set of paths a run has written (or started writing).
@@ -103,7 +97,7 @@ func (r *runner) cleanup(ctx context.Context) error {
 		return nil
 	})
 	switch {
-	case err != nil && !isNotFound(err):
+	case err != nil && !driver.IsNotFound(err):
 		return fmt.Errorf("bench: checking %s after cleanup: %w", prefix, err)
 	case len(foreign) > 0:
 		r.log.Warn("files the benchmark did not write are left under its prefix", "prefix", prefix, "files", len(foreign), "first", foreign[0])

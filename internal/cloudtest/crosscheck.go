@@ -89,9 +89,3 @@ func CrossCheckForeignObjects(t *testing.T, b Backend, junk []string) {
 		t.Errorf("%s lists %q after Delete(/dir)", b.Name, left)
 	}
 }
-
-// IsNotFound reports whether err is or wraps a *driver.PathNotFoundError.
-func IsNotFound(err error) bool {
-	var nf *driver.PathNotFoundError
-	return errors.As(err, &nf)
-}

@@ -161,7 +161,7 @@ func WriterDiscardsAndCancels(t *testing.T, dc DiscardCancel) {
 	if left := dc.Left(t, root, "/g"); len(left) != 0 {
 		t.Errorf("%v left after Cancel", left)
 	}
-	if _, err := d.Writer(ctx, "/g", true); !IsNotFound(err) {
+	if _, err := d.Writer(ctx, "/g", true); !driver.IsNotFound(err) {
 		t.Errorf("Writer(/g, true) after Cancel: %v, want PathNotFoundError", err)
 	}
 }
