@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"slices"
 	"sort"
 )
 
@@ -48,12 +49,8 @@ func DeleteInBatches(ctx context.Context, driverName string, paths []string, bat
 	if len(unique) == 0 {
 		return 0, nil
 	}
-	if batchSize < 1 {
-		batchSize = 1
-	}
 	g := newBatchGroup(ctx, concurrency)
-	for start := 0; start < len(unique); start += batchSize {
-		batch := unique[start:min(start+batchSize, len(unique))]
+	for batch := range slices.Chunk(unique, max(batchSize, 1)) {
 		g.Go(batch, func(ctx context.Context) []DeleteFailure { return fn(ctx, batch) })
 	}
 	failures := g.Wait()

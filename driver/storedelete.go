@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -99,9 +100,8 @@ func (d BatchDeleter) Batch(ctx context.Context, op string, objs []Object) []Del
 // deleted (by path), or nil.
 func (d BatchDeleter) All(ctx context.Context, op string, objs []Object) error {
 	g := newBatchGroup(ctx, d.Config.MaxConcurrency)
-	size := max(d.BatchSize, 1)
-	for start := 0; start < len(objs); start += size {
-		d.goBatch(g, op, objs[start:min(start+size, len(objs))])
+	for batch := range slices.Chunk(objs, max(d.BatchSize, 1)) {
+		d.goBatch(g, op, batch)
 	}
 	if failures := g.Wait(); len(failures) > 0 {
 		return &DeleteFilesError{DriverName: d.DriverName, Failures: failures}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -292,15 +293,14 @@ func (w *writer) compose(ctx context.Context) error {
 		srcs[i] = p.name
 	}
 	for level := 0; len(srcs) > MaxComposeSources; level++ {
-		n := (len(srcs) + MaxComposeSources - 1) / MaxComposeSources
-		next := make([]string, n)
+		groups := slices.Collect(slices.Chunk(srcs, MaxComposeSources))
+		next := make([]string, len(groups))
 		for i := range next {
 			next[i] = fmt.Sprintf("%sc%02d-%06d", w.up, level, i)
 		}
 		w.other = append(w.other, next...)
-		err := driver.ForEach(ctx, n, w.b.cfg.MaxConcurrency, func(ctx context.Context, i int) error {
-			group := srcs[i*MaxComposeSources : min((i+1)*MaxComposeSources, len(srcs))]
-			return w.b.composeInto(ctx, next[i], group)
+		err := driver.ForEach(ctx, len(groups), w.b.cfg.MaxConcurrency, func(ctx context.Context, i int) error {
+			return w.b.composeInto(ctx, next[i], groups[i])
 		})
 		if err != nil {
 			return err
