@@ -34,17 +34,9 @@ var serverBusy = http.Header{"X-Ms-Error-Code": {"ServerBusy"}}
 
 func faultHarness() conformance.FaultHarness {
 	return conformance.FaultHarness{
-		Name:    "azure",
-		Backend: backend(),
+		Name: "azure",
 		// Not through onceClient: here every batch sent again counts.
-		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
-			cfg := testConfig(t, root, hc)
-			o.Apply(&cfg.CommonConfig)
-			if o.ChunkSize != 0 {
-				cfg.ChunkSize = o.ChunkSize
-			}
-			return newDriver(t, cfg)
-		},
+		Backend:    directBackend(nil),
 		Stored:     func(t testing.TB, prefix string) []string { return newIndependent(t).stored(prefix) },
 		BulkDelete: "SubmitBatch",
 		Download:   "GetBlob",
@@ -56,13 +48,7 @@ func faultHarness() conformance.FaultHarness {
 		},
 		ChunkSize: 256 << 10,
 		ItemFailures: func(base http.RoundTripper) http.RoundTripper {
-			return &rewriteBatch{Base: base, Fail: func(_ int, names []string) map[string]string {
-				out := map[string]string{}
-				for _, n := range names {
-					out[n] = "500"
-				}
-				return out
-			}}
+			return &rewriteBatch{Base: base, Fail: cloudtest.FailEvery("500")}
 		},
 		ResumesDownloads: true,
 		StatRetries:      true,
@@ -75,12 +61,7 @@ func faultHarness() conformance.FaultHarness {
 func faultyDriver(t testing.TB, root string, rt http.RoundTripper, tweak func(*azure.Config)) (driver.StorageDriver, *cloudtest.Ops) {
 	t.Helper()
 	hc, _, o := cloudtest.CountingClient(rt, opName)
-	return backendWith(func(c *azure.Config) {
-		c.MaxRetries = 10
-		if tweak != nil {
-			tweak(c)
-		}
-	}).New(t, root, hc), o
+	return backendWith(tweak).New(t, root, hc, cloudtest.Options{MaxRetries: 10}), o
 }
 
 // rewriteBatch passes requests on and rewrites the answers of chosen
@@ -170,15 +151,7 @@ func (r *rewriteBatch) RoundTrip(req *http.Request) (*http.Response, error) {
 // rate limit.
 func TestDeleteFilesPerBlobErrors(t *testing.T) {
 	cloudtest.DeleteFilesItemErrors(t, cloudtest.ItemErrors{
-		Backend: backend(),
-		New: func(t testing.TB, root string, hc *http.Client, maxRetries int) driver.StorageDriver {
-			cfg := testConfig(t, root, hc)
-			cfg.MaxRetries = 10
-			if maxRetries != 0 {
-				cfg.MaxRetries = maxRetries
-			}
-			return newDriver(t, cfg)
-		},
+		Backend:    directBackend(nil), // every batch counts, as in TestFaults
 		BulkDelete: "SubmitBatch",
 		Rewrite: func(base http.RoundTripper, fail func(n int, names []string) map[string]string) http.RoundTripper {
 			return &rewriteBatch{Base: base, Fail: fail}

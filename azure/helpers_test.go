@@ -335,11 +335,24 @@ func backend() cloudtest.Backend {
 
 // backendWith is backend() with drivers whose Config tweak changes.
 func backendWith(tweak func(*azure.Config)) cloudtest.Backend {
+	b := directBackend(tweak)
+	direct := b.New
+	b.New = func(t testing.TB, root string, hc *http.Client, o cloudtest.Options) driver.StorageDriver {
+		return direct(t, root, onceClient(t, hc), o)
+	}
+	return b
+}
+
+// directBackend is backendWith with drivers that send through hc itself,
+// not onceClient: for tests in which every batch the SDK sends again
+// counts (the fault and per-blob error tests).
+func directBackend(tweak func(*azure.Config)) cloudtest.Backend {
 	return cloudtest.Backend{
 		Name: "azblob",
 		Root: freshRoot,
-		New: func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
-			cfg := testConfig(t, root, onceClient(t, hc))
+		New: func(t testing.TB, root string, hc *http.Client, o cloudtest.Options) driver.StorageDriver {
+			cfg := testConfig(t, root, hc)
+			o.Apply(&cfg.CommonConfig, &cfg.ChunkSize)
 			if tweak != nil {
 				tweak(&cfg)
 			}

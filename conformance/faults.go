@@ -24,7 +24,7 @@ import (
 type FaultHarness struct {
 	// Name labels the backend in messages.
 	Name string
-	// Backend, when set, gives Root, Op, Read (its Get) and Put wherever
+	// Backend, when set, gives Root, New, Op, Read (its Get) and Put wherever
 	// those are left nil: the shared tests' description of the backend.
 	Backend cloudtest.Backend
 	// Root returns a fresh root for one test and empties it when the test
@@ -89,33 +89,9 @@ type FaultReply struct {
 	Throttle bool
 }
 
-// FaultOptions is how RunFaults wants a driver set up; zero fields mean the
-// backend's defaults, except the retry delays, which the harness keeps
-// short unless they are set.
-type FaultOptions struct {
-	MaxRetries      int
-	DeleteBatchSize int
-	ChunkSize       int64
-	RetryBaseDelay  time.Duration
-	RetryMaxBackoff time.Duration
-}
-
-// Apply sets in c the fields o sets: all but ChunkSize, which is the
-// backend's own setting.
-func (o FaultOptions) Apply(c *driver.CommonConfig) {
-	if o.MaxRetries != 0 {
-		c.MaxRetries = o.MaxRetries
-	}
-	if o.DeleteBatchSize != 0 {
-		c.DeleteBatchSize = o.DeleteBatchSize
-	}
-	if o.RetryBaseDelay != 0 {
-		c.RetryBaseDelay = o.RetryBaseDelay
-	}
-	if o.RetryMaxBackoff != 0 {
-		c.RetryMaxBackoff = o.RetryMaxBackoff
-	}
-}
+// FaultOptions is how RunFaults wants a driver set up (see
+// cloudtest.Options): zero fields mean the harness's settings.
+type FaultOptions = cloudtest.Options
 
 // RunFaults runs the fault-injection tests every HTTP backend passes:
 // DeleteFiles and a round trip through every method under a fifth of the
@@ -138,6 +114,9 @@ func RunFaults(t *testing.T, h FaultHarness) {
 	}
 	if h.Put == nil {
 		h.Put = h.Backend.Put
+	}
+	if h.New == nil {
+		h.New = h.Backend.New
 	}
 	t.Run("DeleteFiles", func(t *testing.T) {
 		for _, fc := range faultCases(h) {

@@ -31,14 +31,6 @@ func faultHarness() conformance.FaultHarness {
 	return conformance.FaultHarness{
 		Name:    "gcs",
 		Backend: backend(),
-		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
-			cfg := testConfig(t, root, hc)
-			o.Apply(&cfg.CommonConfig)
-			if o.ChunkSize != 0 {
-				cfg.ChunkSize = o.ChunkSize
-			}
-			return newDriver(t, cfg)
-		},
 		// Every object under the prefix, the driver's hidden upload parts
 		// under ~stowage/ too: none may be left.
 		Stored:           func(t testing.TB, keyPrefix string) []string { return newIndependent(t).names(keyPrefix) },

@@ -149,8 +149,10 @@ func backend() cloudtest.Backend {
 	return cloudtest.Backend{
 		Name: "the SDK",
 		Root: freshRoot,
-		New: func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
-			return newDriver(t, testConfig(t, root, hc))
+		New: func(t testing.TB, root string, hc *http.Client, o cloudtest.Options) driver.StorageDriver {
+			cfg := testConfig(t, root, hc)
+			o.Apply(&cfg.CommonConfig, &cfg.ChunkSize)
+			return newDriver(t, cfg)
 		},
 		Op:   opName,
 		Keys: func(t testing.TB, prefix string) []string { return newIndependent(t).names(prefix) },

@@ -20,10 +20,10 @@ const kib = 1 << 10
 // writerBackend is backend() with 256 KiB parts.
 func writerBackend() cloudtest.Backend {
 	b := backend()
-	b.New = func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
-		cfg := testConfig(t, root, hc)
-		cfg.ChunkSize = gcs.MinChunkSize
-		return newDriver(t, cfg)
+	base := b.New
+	b.New = func(t testing.TB, root string, hc *http.Client, o cloudtest.Options) driver.StorageDriver {
+		o.ChunkSize = gcs.MinChunkSize
+		return base(t, root, hc, o)
 	}
 	return b
 }

@@ -29,26 +29,11 @@ func faultHarness() conformance.FaultHarness {
 	return conformance.FaultHarness{
 		Name:    "s3",
 		Backend: backend(),
+		// Stored finds the unfinished uploads by the keys recordUploads noted.
 		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
 			rc := *hc
 			rc.Transport = recordUploads{Base: hc.Transport}
-			cfg := testConfig(t, root, &rc)
-			if o.MaxRetries != 0 {
-				cfg.MaxRetries = o.MaxRetries
-			}
-			if o.DeleteBatchSize != 0 {
-				cfg.DeleteBatchSize = o.DeleteBatchSize
-			}
-			if o.ChunkSize != 0 {
-				cfg.ChunkSize = o.ChunkSize
-			}
-			if o.RetryBaseDelay != 0 {
-				cfg.RetryBaseDelay = o.RetryBaseDelay
-			}
-			if o.RetryMaxBackoff != 0 {
-				cfg.RetryMaxBackoff = o.RetryMaxBackoff
-			}
-			return newDriver(t, cfg)
+			return backend().New(t, root, &rc, o)
 		},
 		Stored: func(t testing.TB, keyPrefix string) []string {
 			m := newIndependent(t)
@@ -71,13 +56,7 @@ func faultHarness() conformance.FaultHarness {
 		},
 		ChunkSize: 5 << 20, // S3's smallest part
 		ItemFailures: func(base http.RoundTripper) http.RoundTripper {
-			return &rewriteDeletes{Base: base, Errors: func(_ int, keys []string) map[string]string {
-				out := map[string]string{}
-				for _, k := range keys {
-					out[k] = "InternalError"
-				}
-				return out
-			}}
+			return &rewriteDeletes{Base: base, Errors: cloudtest.FailEvery("InternalError")}
 		},
 		ResumesDownloads: true,
 	}
@@ -189,15 +168,7 @@ func xmlKeys(body string) []string {
 // again, alone; others are reported per path.
 func TestDeleteFilesPerKeyErrors(t *testing.T) {
 	cloudtest.DeleteFilesItemErrors(t, cloudtest.ItemErrors{
-		Backend: backend(),
-		New: func(t testing.TB, root string, hc *http.Client, maxRetries int) driver.StorageDriver {
-			cfg := testConfig(t, root, hc)
-			cfg.MaxRetries = 10
-			if maxRetries != 0 {
-				cfg.MaxRetries = maxRetries
-			}
-			return newDriver(t, cfg)
-		},
+		Backend:    backend(),
 		BulkDelete: "DeleteObjects",
 		Rewrite: func(base http.RoundTripper, fail func(n int, keys []string) map[string]string) http.RoundTripper {
 			return &rewriteDeletes{Base: base, Errors: fail}

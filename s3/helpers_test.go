@@ -179,12 +179,20 @@ func freshRoot(t testing.TB) string {
 }
 
 // backend plugs the driver into the cloud backends' shared tests.
-func backend() cloudtest.Backend {
+func backend() cloudtest.Backend { return backendWith(nil) }
+
+// backendWith is backend() with drivers whose Config tweak changes.
+func backendWith(tweak func(*configT)) cloudtest.Backend {
 	return cloudtest.Backend{
 		Name: "minio",
 		Root: freshRoot,
-		New: func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
-			return newDriver(t, testConfig(t, root, hc))
+		New: func(t testing.TB, root string, hc *http.Client, o cloudtest.Options) driver.StorageDriver {
+			cfg := testConfig(t, root, hc)
+			o.Apply(&cfg.CommonConfig, &cfg.ChunkSize)
+			if tweak != nil {
+				tweak(&cfg)
+			}
+			return newDriver(t, cfg)
 		},
 		Op:   opName,
 		Keys: func(t testing.TB, prefix string) []string { return newIndependent(t).keys(prefix) },

@@ -3,7 +3,6 @@ package s3_test
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"slices"
 	"testing"
 
@@ -15,16 +14,12 @@ const mib = 1 << 20
 
 // writerBackend is backend() with drivers of 5 MiB parts, tweaked.
 func writerBackend(tweak func(*configT)) cloudtest.Backend {
-	b := backend()
-	b.New = func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
-		cfg := testConfig(t, root, hc)
-		cfg.ChunkSize = 5 * mib
+	return backendWith(func(c *configT) {
+		c.ChunkSize = 5 * mib
 		if tweak != nil {
-			tweak(&cfg)
+			tweak(c)
 		}
-		return newDriver(t, cfg)
-	}
-	return b
+	})
 }
 
 // writerDriver returns a new driver instance over root with 5 MiB parts and

@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/stowage-dev/stowage/conformance"
-	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/internal/testenv"
 	"github.com/stowage-dev/stowage/swift"
@@ -32,16 +31,8 @@ func TestFaults(t *testing.T) {
 
 func faultHarness() conformance.FaultHarness {
 	return conformance.FaultHarness{
-		Name:    "swift",
-		Backend: backend(),
-		New: func(t testing.TB, root string, hc *http.Client, o conformance.FaultOptions) driver.StorageDriver {
-			cfg := testConfig(t, root, hc)
-			o.Apply(&cfg.CommonConfig)
-			if o.ChunkSize != 0 {
-				cfg.ChunkSize = o.ChunkSize
-			}
-			return newDriver(t, cfg)
-		},
+		Name:       "swift",
+		Backend:    backend(),
 		Stored:     func(t testing.TB, prefix string) []string { return newIndependent(t).stored(prefix) },
 		BulkDelete: "BulkDelete",
 		Download:   "Get",
@@ -54,13 +45,7 @@ func faultHarness() conformance.FaultHarness {
 		},
 		ChunkSize: swift.MinChunkSize,
 		ItemFailures: func(base http.RoundTripper) http.RoundTripper {
-			return &rewriteBulk{Base: base, Errors: func(_ int, names []string) map[string]string {
-				out := map[string]string{}
-				for _, n := range names {
-					out[n] = "503 Service Unavailable"
-				}
-				return out
-			}}
+			return &rewriteBulk{Base: base, Errors: cloudtest.FailEvery("503 Service Unavailable")}
 		},
 		ResumesDownloads: true,
 		StatRetries:      true,
@@ -140,15 +125,7 @@ func (r *rewriteBulk) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestDeleteFilesPerNameErrors(t *testing.T) {
 	container := testenv.Swift(t).Container
 	cloudtest.DeleteFilesItemErrors(t, cloudtest.ItemErrors{
-		Backend: backend(),
-		New: func(t testing.TB, root string, hc *http.Client, maxRetries int) driver.StorageDriver {
-			cfg := testConfig(t, root, hc)
-			cfg.MaxRetries = 10
-			if maxRetries != 0 {
-				cfg.MaxRetries = maxRetries
-			}
-			return newDriver(t, cfg)
-		},
+		Backend:    backend(),
 		BulkDelete: "BulkDelete",
 		Rewrite: func(base http.RoundTripper, fail func(n int, names []string) map[string]string) http.RoundTripper {
 			return &rewriteBulk{Base: base, Errors: fail}

@@ -172,8 +172,9 @@ func backendWith(tweak func(*configT)) cloudtest.Backend {
 	return cloudtest.Backend{
 		Name: "ncw/swift",
 		Root: freshRoot,
-		New: func(t testing.TB, root string, hc *http.Client) driver.StorageDriver {
+		New: func(t testing.TB, root string, hc *http.Client, o cloudtest.Options) driver.StorageDriver {
 			cfg := testConfig(t, root, hc)
+			o.Apply(&cfg.CommonConfig, &cfg.ChunkSize)
 			if tweak != nil {
 				tweak(&cfg)
 			}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/transport"
@@ -19,9 +20,10 @@ type Backend struct {
 	// Root returns a fresh root for one test and empties it when the test
 	// ends (see FreshRoot).
 	Root func(t testing.TB) string
-	// New returns a driver over root whose every request goes through hc
+	// New returns a driver over root, set up as o says, whose every
+	// request goes through hc
 	// (nil: the backend's default client).
-	New func(t testing.TB, root string, hc *http.Client) driver.StorageDriver
+	New func(t testing.TB, root string, hc *http.Client, o Options) driver.StorageDriver
 	// Op names the provider operation of a request (see Ops).
 	Op func(req *http.Request) string
 	// Keys returns, sorted, the objects under the key prefix.
@@ -38,7 +40,7 @@ type Backend struct {
 func (b Backend) Counting(t testing.TB, root string) (driver.StorageDriver, *transport.Counter, *Ops) {
 	t.Helper()
 	hc, c, o := CountingClient(nil, b.Op)
-	d := b.New(t, root, hc)
+	d := b.New(t, root, hc, Options{})
 	o.Take()
 	c.Reset()
 	return d, c, o
@@ -47,4 +49,34 @@ func (b Backend) Counting(t testing.TB, root string) (driver.StorageDriver, *tra
 // Head returns the first three of s, for messages about long lists.
 func Head(s []string) string {
 	return strings.Join(s[:min(3, len(s))], " ")
+}
+
+// Options is how a shared test wants a driver set up. Zero fields keep
+// the backend's test settings.
+type Options struct {
+	MaxRetries      int
+	DeleteBatchSize int
+	ChunkSize       int64
+	RetryBaseDelay  time.Duration
+	RetryMaxBackoff time.Duration
+}
+
+// Apply sets the fields o sets: the common ones in c, ChunkSize in
+// *chunkSize (each backend's Config has its own part-size field).
+func (o Options) Apply(c *driver.CommonConfig, chunkSize *int64) {
+	if o.MaxRetries != 0 {
+		c.MaxRetries = o.MaxRetries
+	}
+	if o.DeleteBatchSize != 0 {
+		c.DeleteBatchSize = o.DeleteBatchSize
+	}
+	if o.RetryBaseDelay != 0 {
+		c.RetryBaseDelay = o.RetryBaseDelay
+	}
+	if o.RetryMaxBackoff != 0 {
+		c.RetryMaxBackoff = o.RetryMaxBackoff
+	}
+	if o.ChunkSize != 0 {
+		*chunkSize = o.ChunkSize
+	}
 }

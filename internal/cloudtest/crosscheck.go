@@ -18,7 +18,7 @@ import (
 func CrossCheckDeletes(t *testing.T, b Backend) {
 	t.Helper()
 	root := b.Root(t)
-	d := b.New(t, root, nil)
+	d := b.New(t, root, nil, Options{})
 	ctx := context.Background()
 	files := []string{"/a/b/c", "/a/b/d/e", "/a/bc", "/a/b-c/f", "/a/b.d", "/a/c", "/q/r", "/q/rs", "/q/r-s", "/x/1", "/x/2", "/x/3"}
 	PutAll(t, d, files)
@@ -58,7 +58,7 @@ func CrossCheckDeletes(t *testing.T, b Backend) {
 func CrossCheckForeignObjects(t *testing.T, b Backend, junk []string) {
 	t.Helper()
 	root := b.Root(t)
-	d := b.New(t, root, nil)
+	d := b.New(t, root, nil, Options{})
 	ctx := context.Background()
 	content := PatternBytes(100_000)
 	b.Put(t, root+"/dir/file", content)

@@ -16,11 +16,8 @@ import (
 // bulk-delete answers, the provider's per-item error codes, and how it
 // names the items.
 type ItemErrors struct {
-	// Backend gives Root, Op and Keys (New is not used).
+	// Backend gives Root, New, Op and Keys.
 	Backend Backend
-	// New returns a driver over root sending through hc, retrying
-	// maxRetries times (0: enough for the test, say 10).
-	New func(t testing.TB, root string, hc *http.Client, maxRetries int) driver.StorageDriver
 	// BulkDelete is the name Backend.Op gives the bulk-delete request.
 	BulkDelete string
 	// Rewrite returns a transport that sends every request to base and
@@ -69,7 +66,7 @@ func DeleteFilesItemErrors(t *testing.T, ie ItemErrors) {
 		}
 	})
 	hc, _, o := CountingClient(rw, b.Op)
-	d := ie.New(t, root, hc, 0)
+	d := b.New(t, root, hc, Options{MaxRetries: 10})
 	PutAll(t, d, paths)
 	o.Take()
 	n, err := d.DeleteFiles(context.Background(), paths)
@@ -93,7 +90,7 @@ func DeleteFilesItemErrors(t *testing.T, ie ItemErrors) {
 		return map[string]string{ie.Item(root, "/x"): ie.Lasting}
 	})
 	hc, _, o = CountingClient(rw, b.Op)
-	d = ie.New(t, root, hc, 2)
+	d = b.New(t, root, hc, Options{MaxRetries: 2})
 	o.Take()
 	n, err = d.DeleteFiles(context.Background(), []string{"/x", "/y"})
 	if n != 1 || !errors.As(err, &dfe) || len(dfe.Failures) != 1 || dfe.Failures[0].Path != "/x" {
@@ -104,4 +101,17 @@ func DeleteFilesItemErrors(t *testing.T, ie ItemErrors) {
 		t.Errorf("the failure of /x, %v: TooManyRequestsError %v, want %v", dfe.Failures[0].Err, !ie.LastingIsThrottle, ie.LastingIsThrottle)
 	}
 	WantOps(t, "DeleteFiles with a lasting per-item error", o.Take(), map[string]int{ie.BulkDelete: 3})
+}
+
+// FailEvery returns a fail function for ItemErrors.Rewrite-style
+// transports (see FaultHarness.ItemFailures) that reports code for every
+// item of every bulk delete.
+func FailEvery(code string) func(n int, items []string) map[string]string {
+	return func(_ int, items []string) map[string]string {
+		out := make(map[string]string, len(items))
+		for _, it := range items {
+			out[it] = code
+		}
+		return out
+	}
 }

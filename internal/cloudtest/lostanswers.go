@@ -24,7 +24,7 @@ func LostAnswers(t *testing.T, b Backend, size int, ops ...string) {
 			faults := &transport.Faults{Rate: 1, Max: 1, Kinds: []transport.FaultKind{transport.FaultResetAfter},
 				Match: func(req *http.Request) bool { return b.Op(req) == op }}
 			hc, _, o := CountingClient(faults, b.Op)
-			d := b.New(t, root, hc)
+			d := b.New(t, root, hc, Options{})
 			ctx := context.Background()
 			content := PatternBytes(size)
 			w, err := d.Writer(ctx, "/f", false)

@@ -177,7 +177,7 @@ func WriterContinuesSnapshot(t *testing.T, b Backend, sizes ...int) {
 			ctx := context.Background()
 			old := PatternBytes(size)
 			b.Put(t, root+"/blob", old)
-			d := b.New(t, root, nil)
+			d := b.New(t, root, nil, Options{})
 			w := Session(t, d, "/blob", true, int64(size), []byte("+new"))
 			b.Put(t, root+"/blob", []byte("overwritten meanwhile"))
 			if err := w.Commit(ctx); err != nil {
