@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -78,6 +79,28 @@ func (c CommonConfig) Backoff() Backoff {
 		b.Max = DefaultRetryMaxBackoff
 	}
 	return b
+}
+
+// Retry calls fn until it succeeds, fails with an error retryable
+// rejects, ctx ends, or fn has been tried 1 + Retries() times, sleeping
+// Backoff() in between: the retry loop of the requests a backend sends
+// outside its SDK's own retries. When ctx ends during a backoff it returns
+// an error matching ctx's, naming the last failure.
+func (c CommonConfig) Retry(ctx context.Context, driverName string, retryable func(error) bool, fn func() error) error {
+	backoff := c.Backoff()
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := fn()
+		if err == nil || ctx.Err() != nil || attempt > c.Retries() || !retryable(err) {
+			return err
+		}
+		c.Logger.Debug(driverName+": retrying", "attempt", attempt, "error", err)
+		if werr := backoff.Sleep(ctx, attempt); werr != nil {
+			return fmt.Errorf("%w (after %w)", werr, err)
+		}
+	}
 }
 
 // Normalize checks c and fills in its defaults for driver driverName,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -308,3 +309,55 @@ func TestWrapError(t *testing.T) {
 		t.Errorf("after cancel: %v, want Canceled", err)
 	}
 }
+
+func TestCommonConfigRetry(t *testing.T) {
+	cfg := CommonConfig{MaxRetries: 2, RetryBaseDelay: time.Microsecond}
+	if err := cfg.Normalize("x", 10); err != nil {
+		t.Fatal(err)
+	}
+	always := func(error) bool { return true }
+	calls := 0
+	err := cfg.Retry(context.Background(), "x", always, func() error { calls++; return errTransient })
+	if !errors.Is(err, errTransient) || calls != 3 {
+		t.Errorf("Retry of a lasting failure: %v after %d calls, want it after 1 + 2", err, calls)
+	}
+	calls = 0
+	err = cfg.Retry(context.Background(), "x", func(e error) bool { return e == errTransient }, func() error {
+		calls++
+		if calls == 1 {
+			return errTransient
+		}
+		return errFatal
+	})
+	if !errors.Is(err, errFatal) || calls != 2 {
+		t.Errorf("Retry stopping at a failure not worth retrying: %v after %d calls", err, calls)
+	}
+	calls = 0
+	if err := cfg.Retry(context.Background(), "x", always, func() error { calls++; return nil }); err != nil || calls != 1 {
+		t.Errorf("Retry of a success: %v after %d calls", err, calls)
+	}
+	// The context ends in the hour-long backoff: Retry's debug log line,
+	// written just before it, cancels it.
+	ctx, cancel := context.WithCancel(context.Background())
+	long := CommonConfig{MaxRetries: 5, RetryBaseDelay: time.Hour, RetryMaxBackoff: time.Hour,
+		Logger: slog.New(cancelOnLog{cancel})}
+	if err := long.Normalize("x", 10); err != nil {
+		t.Fatal(err)
+	}
+	calls = 0
+	err = long.Retry(ctx, "x", always, func() error { calls++; return errTransient })
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, errTransient) || calls != 1 {
+		t.Errorf("Retry cancelled in its backoff: %v after %d calls, want Canceled naming the failure after 1", err, calls)
+	}
+}
+
+// cancelOnLog is a slog.Handler that calls cancel on every record.
+type cancelOnLog struct{ cancel context.CancelFunc }
+
+func (h cancelOnLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h cancelOnLog) Handle(context.Context, slog.Record) error {
+	h.cancel()
+	return nil
+}
+func (h cancelOnLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h cancelOnLog) WithGroup(string) slog.Handler      { return h }

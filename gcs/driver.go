@@ -34,7 +34,6 @@ package gcs
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/url"
 
@@ -158,22 +157,12 @@ func (b *backend) Put(ctx context.Context, path string, content []byte) error {
 
 // upload stores data as the object name in one request, sent again from
 // data on transient errors up to Config.MaxRetries times, with the
-// backoff of Config.Backoff. (The SDK's own upload retries, unlike its
+// backoff of Config.Backoff (driver.CommonConfig.Retry). (The SDK's own upload retries, unlike its
 // other calls', are bounded by time rather than attempts, so the driver
 // retries uploads itself: it already holds the bytes, and
 // Config.MaxRetries then means the same for every request.)
 func (b *backend) upload(ctx context.Context, name string, data []byte) error {
-	backoff := b.cfg.Backoff()
-	for attempt := 1; ; attempt++ {
-		err := b.uploadOnce(ctx, name, data)
-		if err == nil || ctx.Err() != nil || attempt > b.cfg.Retries() || !storage.ShouldRetry(err) {
-			return err
-		}
-		b.cfg.Logger.Debug("gcs: retrying", "attempt", attempt, "error", err)
-		if werr := backoff.Sleep(ctx, attempt); werr != nil {
-			return fmt.Errorf("%w (after %v)", werr, err)
-		}
-	}
+	return b.cfg.Retry(ctx, DriverName, storage.ShouldRetry, func() error { return b.uploadOnce(ctx, name, data) })
 }
 
 // uploadOnce sends one upload request, without the SDK's buffering or

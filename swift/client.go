@@ -100,22 +100,9 @@ func (b *backend) do(ctx context.Context, r request) (resp *http.Response, h swi
 
 // retry calls fn until it succeeds, fails with an error not worth another
 // attempt (see retryable), or has been tried Retries()+1 times, with
-// backoff in between.
+// backoff in between (driver.CommonConfig.Retry).
 func (b *backend) retry(ctx context.Context, fn func() error) error {
-	backoff := b.cfg.Backoff()
-	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err := fn()
-		if err == nil || ctx.Err() != nil || !retryable(err) || attempt >= b.cfg.Retries() {
-			return err
-		}
-		b.cfg.Logger.Debug("swift: retrying", "attempt", attempt+1, "error", err)
-		if werr := backoff.Sleep(ctx, attempt+1); werr != nil {
-			return werr
-		}
-	}
+	return b.cfg.Retry(ctx, DriverName, retryable, fn)
 }
 
 // send sends r one time through ncw/swift's Call.
