@@ -23,9 +23,10 @@ var errStateReplaced = errors.New("uncommitted state was discarded by another wr
 
 // Writer implements driver.StorageDriver. The uncommitted data is staged in
 // the bookkeeping directory, under a hash of path, with a sidecar file
-// naming path; Close leaves it there for Writer(ctx, path, true), from this
-// driver or any other over the same root, to resume; Commit renames it over
-// path atomically (after an fsync); Cancel removes it. Writer(ctx, path,
+// naming path; Close syncs it to stable storage and leaves it there for
+// Writer(ctx, path, true), from this driver or any other over the same
+// root, to resume; Commit renames it over path atomically (after an
+// fsync); Cancel removes it. Writer(ctx, path,
 // true) with no uncommitted state continues the committed file at path: it
 // stages a copy of the file and appends to that.
 func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
@@ -35,7 +36,7 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 	defer d.release()
 	dir := uploadDir(path)
 	data := filepath.Join(dir, uploadData)
-	w := &fileWriter{d: d, path: path, dir: dir, data: data, state: driver.WriterState{DriverName: DriverName}}
+	w := &fileWriter{d: d, path: path, dir: dir, data: data, state: driver.WriterState{DriverName: DriverName}, fresh: !append}
 	if append {
 		f, err := d.root.OpenFile(data, os.O_WRONLY, 0)
 		if isNotExist(err) {
@@ -43,6 +44,7 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 			if err != nil {
 				return nil, err
 			}
+			w.fresh = true
 		} else if err != nil {
 			return nil, readErr("resume", path, err)
 		}
@@ -114,6 +116,43 @@ type fileWriter struct {
 	f     *os.File
 	bw    *bufio.Writer
 	size  atomic.Int64
+	// fresh says this writer created the upload's directory, whose
+	// entries Close must sync as well as the data.
+	fresh bool
+}
+
+// testHookSync, when set by a test, is called with the OS name (relative
+// to the root) of each staged file or directory a writer's Close has just
+// synced.
+var testHookSync func(name string)
+
+// syncStaged syncs the staged data and, for a writer that created the
+// upload, the directory entries that lead to it (the upload's directory
+// and its entry in the uploads directory), so that state Close reported
+// as kept survives a power cut: without the data sync, a filesystem may
+// come back with the file's new size but not its blocks, which read as
+// zeros, and a resumed upload would take them as written.
+func (w *fileWriter) syncStaged() error {
+	names := []string{w.data}
+	if w.fresh {
+		names = append(names, w.dir, bookName(uploadsDir))
+	}
+	for i, name := range names {
+		var err error
+		if i == 0 {
+			err = w.f.Sync()
+		} else {
+			err = syncDir(w.d.root, name)
+		}
+		if err != nil {
+			return err
+		}
+		if testHookSync != nil {
+			testHookSync(name)
+		}
+	}
+	w.fresh = false
+	return nil
 }
 
 // Write implements io.Writer.
@@ -134,9 +173,11 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 // Size implements driver.FileWriter: the bytes written in all sessions.
 func (w *fileWriter) Size() int64 { return w.size.Load() }
 
-// Close implements io.Closer: it flushes what is buffered and keeps the
-// uncommitted state for a later resume. The data is not synced to stable
-// storage until Commit.
+// Close implements io.Closer: it flushes what is buffered, syncs the
+// staged data to stable storage (syncStaged) and keeps the uncommitted
+// state for a later resume, which may come from another process after a
+// crash. That costs one fsync per session (three for the first), the price
+// of resuming only bytes that are really there.
 func (w *fileWriter) Close() error {
 	wasOpen, err := w.state.Close()
 	if err != nil || !wasOpen {
@@ -145,6 +186,9 @@ func (w *fileWriter) Close() error {
 	_ = w.d.acquire(context.Background())
 	defer w.d.release()
 	err = w.bw.Flush()
+	if err == nil {
+		err = w.syncStaged()
+	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
