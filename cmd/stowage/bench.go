@@ -13,6 +13,7 @@ import (
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/bench"
+	"github.com/stowage-dev/stowage/internal/progress"
 	"github.com/stowage-dev/stowage/layout"
 	"github.com/stowage-dev/stowage/transport"
 )
@@ -280,7 +281,7 @@ func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) e
 		Sizes:       o.sizes,
 		Runs:        o.runs,
 		Concurrency: o.concurrency,
-		Progress:    &bench.Progress{},
+		Progress:    &progress.Progress{},
 		Logger:      log,
 	}
 	if s.http {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
-	"github.com/stowage-dev/stowage/internal/bench"
+	"github.com/stowage-dev/stowage/internal/progress"
 )
 
 func TestRunDispatch(t *testing.T) {
@@ -36,16 +36,16 @@ func TestRunDispatch(t *testing.T) {
 }
 
 func TestRenderProgress(t *testing.T) {
-	got := renderProgress(bench.Snapshot{Stage: "100x20 one-by-one", Done: 250, Total: 1000, Elapsed: 5 * time.Second, Remaining: 15 * time.Second}, 8)
+	got := renderProgress(progress.Snapshot{Stage: "100x20 one-by-one", Done: 250, Total: 1000, Elapsed: 5 * time.Second, Remaining: 15 * time.Second}, 8)
 	want := "[##......]  25%  100x20 one-by-one        250/1000 files  elapsed 5s  left ~15s"
 	if got != want {
 		t.Fatalf("got\n  %q\nwant\n  %q", got, want)
 	}
-	got = renderProgress(bench.Snapshot{Stage: "setup", Total: 10}, 4)
+	got = renderProgress(progress.Snapshot{Stage: "setup", Total: 10}, 4)
 	if !strings.HasPrefix(got, "[....]   0%") || !strings.HasSuffix(got, "left ?") {
 		t.Fatalf("before any work: %q", got)
 	}
-	got = renderProgress(bench.Snapshot{Stage: "done", Done: 10, Total: 10, Elapsed: time.Second}, 4)
+	got = renderProgress(progress.Snapshot{Stage: "done", Done: 10, Total: 10, Elapsed: time.Second}, 4)
 	if !strings.HasPrefix(got, "[####] 100%") || !strings.HasSuffix(got, "left ~0s") {
 		t.Fatalf("at the end: %q", got)
 	}
@@ -53,7 +53,7 @@ func TestRenderProgress(t *testing.T) {
 
 func TestProgressNeverDrawsNothing(t *testing.T) {
 	var buf bytes.Buffer
-	b := startProgress(&buf, &bench.Progress{}, barNever)
+	b := startProgress(&buf, &progress.Progress{}, barNever)
 	b.stop()
 	b.stop()
 	if buf.Len() != 0 {

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stowage-dev/stowage/internal/bench"
+	"github.com/stowage-dev/stowage/internal/progress"
 )
 
 // barMode says when the progress bar is drawn.
@@ -28,7 +28,7 @@ const (
 // progressBar redraws one line on w, in place with \r, until stopped.
 type progressBar struct {
 	w     io.Writer
-	p     *bench.Progress
+	p     *progress.Progress
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
@@ -36,7 +36,7 @@ type progressBar struct {
 }
 
 // startProgress starts drawing p on w as mode says; stop ends it.
-func startProgress(w io.Writer, p *bench.Progress, mode barMode) *progressBar {
+func startProgress(w io.Writer, p *progress.Progress, mode barMode) *progressBar {
 	b := &progressBar{w: w, p: p, quit: make(chan struct{}), done: make(chan struct{})}
 	if mode == barNever {
 		close(b.done)
@@ -99,7 +99,7 @@ func (b *progressBar) stop() {
 
 // renderProgress is one line of the bar: the bar, the stage, files done out
 // of planned, the elapsed time and the estimate of the time left.
-func renderProgress(s bench.Snapshot, width int) string {
+func renderProgress(s progress.Snapshot, width int) string {
 	frac := 0.0
 	if s.Total > 0 {
 		frac = min(float64(s.Done)/float64(s.Total), 1)

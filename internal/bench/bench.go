@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/progress"
 	"github.com/stowage-dev/stowage/layout"
 )
 
@@ -65,7 +66,7 @@ type Config struct {
 	// (never the measured operations, which run one at a time); 0 means 16.
 	Concurrency int
 	// Progress, when set, is kept up to date for a progress display.
-	Progress *Progress
+	Progress *progress.Progress
 	// Logger receives progress and cleanup messages; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -100,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 			err = errors.Join(err, cerr)
 		}
 	}()
-	cfg.Progress.begin(r.plannedWork())
+	cfg.Progress.Begin(r.plannedWork())
 	for run := 0; run < cfg.Runs; run++ {
 		for _, w := range cfg.Workloads {
 			switch w {
@@ -176,7 +177,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Concurrency = 16
 	}
 	if cfg.Progress == nil {
-		cfg.Progress = &Progress{}
+		cfg.Progress = &progress.Progress{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/inmemory"
+	"github.com/stowage-dev/stowage/internal/progress"
 	"github.com/stowage-dev/stowage/layout"
 )
 
@@ -96,7 +97,7 @@ func TestRunReportsEveryWorkloadAndCleansUp(t *testing.T) {
 	c := &counting{StorageDriver: mem}
 	cfg := smallConfig(c)
 	cfg.Requests = c.requests
-	cfg.Progress = &Progress{}
+	cfg.Progress = &progress.Progress{}
 	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +183,7 @@ func TestRunSeveralRuns(t *testing.T) {
 	cfg := smallConfig(c)
 	cfg.Requests = c.requests
 	cfg.Runs = 3
-	cfg.Progress = &Progress{}
+	cfg.Progress = &progress.Progress{}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +234,7 @@ func TestRunInterruptedCleansUp(t *testing.T) {
 	cfg := smallConfig(mem)
 	cfg.Matrix = []layout.DeleteCell{{Manifests: 100, Tags: 20}}
 	var once sync.Once
-	cfg.Progress = &Progress{Notify: func(s Snapshot) {
+	cfg.Progress = &progress.Progress{Notify: func(s progress.Snapshot) {
 		// Interrupt in the middle of the first cell's setup.
 		if s.Done >= 500 {
 			once.Do(cancel)
@@ -302,7 +303,7 @@ func TestRunLeavesForeignFilesUnderItsPrefix(t *testing.T) {
 	cfg := smallConfig(mem)
 	foreign := cfg.Prefix + "/delete-2x1/docker/registry/v2/blobs/theirs"
 	var once sync.Once
-	cfg.Progress = &Progress{Notify: func(s Snapshot) {
+	cfg.Progress = &progress.Progress{Notify: func(s progress.Snapshot) {
 		// Someone else writes under the prefix while the run is going.
 		if s.Done > 0 {
 			once.Do(func() {

@@ -43,7 +43,7 @@ func (r *runner) write(ctx context.Context, files []layout.File) error {
 	last := 0
 	return layout.WriteFiles(ctx, r.cfg.Driver, files, r.cfg.Concurrency, func(done int) {
 		// WriteFiles calls this under its own lock, with done increasing.
-		r.cfg.Progress.add(int64(done - last))
+		r.cfg.Progress.Add(int64(done - last))
 		last = done
 	})
 }
@@ -54,7 +54,7 @@ func (r *runner) remove(ctx context.Context, paths []string) error {
 		return fmt.Errorf("bench: removing %d files: %w", len(paths), err)
 	}
 	r.written.remove(paths...)
-	r.cfg.Progress.add(int64(len(paths)))
+	r.cfg.Progress.Add(int64(len(paths)))
 	return nil
 }
 
@@ -107,15 +107,15 @@ func (r *runner) deleteCell(ctx context.Context, run int, c layout.DeleteCell) (
 	want := c.Files()
 	var out deleteSample
 
-	p.setStage(c.String() + " setup")
+	p.SetStage(c.String() + " setup")
 	if err := r.write(ctx, tree.Files); err != nil {
 		return out, fmt.Errorf("bench: cell %s: %w", c, err)
 	}
 
-	p.setStage(c.String() + " one-by-one")
+	p.SetStage(c.String() + " one-by-one")
 	last := 0
 	out.oneByOne, err = r.measure(func() error {
-		n, err := tree.DeleteOneByOne(ctx, d, func(done int) { p.add(int64(done - last)); last = done })
+		n, err := tree.DeleteOneByOne(ctx, d, func(done int) { p.Add(int64(done - last)); last = done })
 		if err == nil && n != want {
 			err = fmt.Errorf("deleted %d paths, want %d", n, want)
 		}
@@ -126,12 +126,12 @@ func (r *runner) deleteCell(ctx context.Context, run int, c layout.DeleteCell) (
 	}
 	r.log.Debug("deleted one by one", "cell", c.String(), "files", want, "time", out.oneByOne.d, "requests", out.oneByOne.requests)
 
-	p.setStage(c.String() + " setup")
+	p.SetStage(c.String() + " setup")
 	if err := r.write(ctx, tree.GCFiles()); err != nil {
 		return out, fmt.Errorf("bench: cell %s: %w", c, err)
 	}
 
-	p.setStage(c.String() + " DeleteFiles")
+	p.SetStage(c.String() + " DeleteFiles")
 	out.batched, err = r.measure(func() error {
 		n, err := tree.DeleteBatched(ctx, d)
 		if err == nil && n != want {
@@ -142,10 +142,10 @@ func (r *runner) deleteCell(ctx context.Context, run int, c layout.DeleteCell) (
 	if err != nil {
 		return out, fmt.Errorf("bench: cell %s, DeleteFiles: %w", c, err)
 	}
-	p.add(int64(want))
+	p.Add(int64(want))
 	r.log.Debug("deleted with DeleteFiles", "cell", c.String(), "files", want, "time", out.batched.d, "requests", out.batched.requests)
 
-	p.setStage(c.String() + " cleanup")
+	p.SetStage(c.String() + " cleanup")
 	return out, r.remove(ctx, tree.Paths())
 }
 
@@ -164,11 +164,11 @@ func (r *runner) walk(ctx context.Context, run int) (walkSample, error) {
 		return walkSample{}, err
 	}
 	p := r.cfg.Progress
-	p.setStage("walk setup")
+	p.SetStage("walk setup")
 	if err := r.write(ctx, tree.Files); err != nil {
 		return walkSample{}, fmt.Errorf("bench: walk: %w", err)
 	}
-	p.setStage("walk")
+	p.SetStage("walk")
 	out := walkSample{files: len(tree.Files)}
 	files := 0
 	out.sample, err = r.measure(func() error {
@@ -176,7 +176,7 @@ func (r *runner) walk(ctx context.Context, run int) (walkSample, error) {
 			out.entries++
 			if !fi.IsDir() {
 				files++
-				p.add(1)
+				p.Add(1)
 			}
 			return nil
 		})
@@ -187,7 +187,7 @@ func (r *runner) walk(ctx context.Context, run int) (walkSample, error) {
 	if err != nil {
 		return out, fmt.Errorf("bench: walk: %w", err)
 	}
-	p.setStage("walk cleanup")
+	p.SetStage("walk cleanup")
 	return out, r.remove(ctx, tree.Paths())
 }
 
@@ -206,13 +206,13 @@ func (r *runner) throughput(ctx context.Context, run, i int, s Size) (put, get s
 	}
 	r.written.add(paths...)
 
-	p.setStage("put " + name)
+	p.SetStage("put " + name)
 	put, err = r.measure(func() error {
 		for _, path := range paths {
 			if err := d.PutContent(ctx, path, content); err != nil {
 				return err
 			}
-			p.add(1)
+			p.Add(1)
 		}
 		return nil
 	})
@@ -220,7 +220,7 @@ func (r *runner) throughput(ctx context.Context, run, i int, s Size) (put, get s
 		return put, get, fmt.Errorf("bench: put %s: %w", name, err)
 	}
 
-	p.setStage("get " + name)
+	p.SetStage("get " + name)
 	get, err = r.measure(func() error {
 		for _, path := range paths {
 			b, err := d.GetContent(ctx, path)
@@ -230,13 +230,13 @@ func (r *runner) throughput(ctx context.Context, run, i int, s Size) (put, get s
 			if int64(len(b)) != s.Bytes {
 				return fmt.Errorf("%s: got %d bytes, want %d", path, len(b), s.Bytes)
 			}
-			p.add(1)
+			p.Add(1)
 		}
 		return nil
 	})
 	if err != nil {
 		return put, get, fmt.Errorf("bench: get %s: %w", name, err)
 	}
-	p.setStage("cleanup " + name)
+	p.SetStage("cleanup " + name)
 	return put, get, r.remove(ctx, paths)
 }

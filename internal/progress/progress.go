@@ -1,16 +1,19 @@
-package bench
+// Package progress tracks how far a long command is, for a progress bar
+// or a periodic progress line: the stage, the items done out of those
+// planned, and the time.
+package progress
 
 import (
 	"sync"
 	"time"
 )
 
-// Progress tracks how far a Run is, for a progress display: the current
-// stage, the files done (written, deleted, read or walked) out of the files
-// planned, and the time. Its methods are safe for concurrent use; the zero
+// Progress tracks how far a run is, for a progress display: the current
+// stage, the items done (files written, deleted, read, walked or hashed) out
+// of the items planned, and the time. Its methods are safe for concurrent use; the zero
 // value is ready.
 type Progress struct {
-	// Notify, when set before Run, is called after every change with a
+	// Notify, when set before the run starts, is called after every change with a
 	// snapshot; it must be quick and must not call back into Progress.
 	Notify func(Snapshot)
 
@@ -62,10 +65,17 @@ func (p *Progress) update(fn func()) {
 	}
 }
 
-func (p *Progress) begin(total int64) {
+// Begin starts the clock and plans total items (0 when not known yet).
+func (p *Progress) Begin(total int64) {
 	p.update(func() { p.start, p.total, p.done = time.Now(), total, 0 })
 }
 
-func (p *Progress) setStage(stage string) { p.update(func() { p.stage = stage }) }
+// SetStage names what the run is doing now.
+func (p *Progress) SetStage(stage string) { p.update(func() { p.stage = stage }) }
 
-func (p *Progress) add(n int64) { p.update(func() { p.done += n }) }
+// Add counts n more items done.
+func (p *Progress) Add(n int64) { p.update(func() { p.done += n }) }
+
+// Plan adds n items to the total planned, for a run that learns its work
+// as it goes (a listing that is still paging).
+func (p *Progress) Plan(n int64) { p.update(func() { p.total += n }) }
