@@ -3,6 +3,7 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -420,16 +421,46 @@ func (w *writer) Commit(ctx context.Context) error {
 
 // completedAnyway reports whether a CompleteMultipartUpload that failed
 // with NoSuchUpload did in fact complete: an attempt whose response was
-// lost completed it, and the SDK's retry then found the upload gone. The
-// object must be there with the writer's size and a multipart ETag of as
-// many parts.
+// lost completed it, and the SDK's retry then found the upload gone. An
+// upload aborted by someone else (a lifecycle rule, another writer's
+// non-append Writer) fails the same way, with whatever object was at the
+// key before still there, possibly of the same size and part count.
+//
+// So the object's ETag must be the one the writer's own parts make. S3
+// gives a multipart object the ETag md5(md5(part 1) ‖ ... ‖ md5(part N))
+// followed by "-N", computed from the part ETags it returned for
+// UploadPart, UploadPartCopy and ListParts (which w.parts holds); MinIO
+// and Ceph RGW do the same. Any other content yields another ETag. The
+// check fails safe: where a server's part ETags are not hex MD5s (some
+// server-side encryption modes of S3-compatibles), the ETag cannot be
+// predicted and Commit reports the NoSuchUpload, possibly of an upload
+// that did complete, but never a stale object as committed.
+// (LastModified after the upload's start was the other candidate; it
+// trusts two clocks and cannot tell two writers of the same key apart.)
 func (w *writer) completedAnyway(ctx context.Context) bool {
+	want, ok := multipartETag(w.parts)
+	if !ok {
+		return false
+	}
 	out, err := w.b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(w.b.bucket), Key: aws.String(w.key)})
 	if err != nil {
 		return false
 	}
-	etag := strings.Trim(aws.ToString(out.ETag), `"`)
-	return aws.ToInt64(out.ContentLength) == w.Size() && strings.HasSuffix(etag, "-"+strconv.Itoa(len(w.parts)))
+	return strings.Trim(aws.ToString(out.ETag), `"`) == want && aws.ToInt64(out.ContentLength) == w.Size()
+}
+
+// multipartETag returns the ETag (without quotes) S3 gives the object
+// completed from parts, and false when a part ETag is not a hex MD5.
+func multipartETag(parts []types.CompletedPart) (string, bool) {
+	h := md5.New()
+	for _, p := range parts {
+		sum, err := hex.DecodeString(strings.Trim(aws.ToString(p.ETag), `"`))
+		if err != nil || len(sum) != md5.Size {
+			return "", false
+		}
+		h.Write(sum)
+	}
+	return hex.EncodeToString(h.Sum(nil)) + "-" + strconv.Itoa(len(parts)), true
 }
 
 // Cancel implements driver.FileWriter: it aborts the upload and deletes the
