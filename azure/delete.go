@@ -23,7 +23,7 @@ func (b *backend) DeleteBatch(ctx context.Context, objs []driver.Object) ([]erro
 	}
 	opts := &container.BatchDeleteOptions{DeleteOptions: blob.DeleteOptions{DeleteSnapshots: deleteSnapshots()}}
 	for _, o := range objs {
-		if err := bb.Delete(o.Key, opts); err != nil {
+		if err := bb.Delete(listedName(o), opts); err != nil {
 			return nil, err
 		}
 	}
@@ -43,6 +43,15 @@ func (b *backend) DeleteBatch(ctx context.Context, objs []driver.Object) ([]erro
 		errs[i] = item.Error
 	}
 	return errs, nil
+}
+
+// listedName returns the blob name of o: the one its listing saw (Detail,
+// see List), or else that of its key.
+func listedName(o driver.Object) string {
+	if name, ok := o.Detail.(string); ok {
+		return name
+	}
+	return blobName(o.Key)
 }
 
 // deleteSnapshots makes a delete take the blob's snapshots with it.

@@ -10,7 +10,8 @@
 // directory Delete, batching and per-blob retries, and URLFor's options;
 // this package sends the requests. Paths map to blob names with a
 // driver.KeyMap: with rootdirectory "registry", "/docker/x" is the blob
-// "registry/docker/x" in the configured container. DeleteFiles sends blob
+// "registry/docker/x" in the configured container; a path component
+// ending in "." is escaped, as Azure trims such dots (see keys.go). DeleteFiles sends blob
 // batch requests of up to 256 deletes, Delete and Walk list flat (one List
 // Blobs request per 5,000 blobs), Writer stages blocks of a block blob that
 // survive the process (writer.go has the details), Move copies server-side
@@ -102,8 +103,12 @@ var _ driver.Backend = (*backend)(nil)
 
 // blob returns the block blob client of the file at path.
 func (b *backend) blob(path string) *blockblob.Client {
-	return b.container.NewBlockBlobClient(b.keys.Key(path))
+	return b.container.NewBlockBlobClient(b.blobName(path))
 }
+
+// blobName returns the blob name of the file at path: its key, escaped
+// where a segment ends in "." (see keys.go).
+func (b *backend) blobName(path string) string { return blobName(b.keys.Key(path)) }
 
 // Classify implements driver.Backend (see classify).
 func (b *backend) Classify(err error) driver.ErrorKind { return classify(err) }
@@ -184,7 +189,7 @@ func (b *backend) SignURL(_ context.Context, path, _ string, expires time.Time) 
 		ExpiryTime:    expires.UTC(),
 		Permissions:   (&sas.BlobPermissions{Read: true}).String(),
 		ContainerName: b.cfg.Container,
-		BlobName:      b.keys.Key(path),
+		BlobName:      b.blobName(path),
 	}
 	q, err := values.SignWithSharedKey(b.cred)
 	if err != nil {
