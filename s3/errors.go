@@ -42,10 +42,7 @@ var transientCodes = map[string]bool{
 // driver.KindThrottled, InvalidRange driver.KindInvalidRange, and the
 // codes of a server-side hiccup or a 5xx status driver.KindTransient.
 func Classify(err error) driver.ErrorKind {
-	var code string
-	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
-		code = apiErr.ErrorCode()
-	}
+	code := errorCode(err)
 	status := 0
 	var re interface{ HTTPStatusCode() int }
 	if errors.As(err, &re) {
@@ -64,6 +61,21 @@ func Classify(err error) driver.ErrorKind {
 		return driver.KindTransient
 	}
 	return driver.KindOther
+}
+
+// errorCode returns the S3 error code of err, "" for none.
+func errorCode(err error) string {
+	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
+		return apiErr.ErrorCode()
+	}
+	return ""
+}
+
+// preconditionFailed reports whether err is S3's 412 answer to a condition
+// (If-Match, x-amz-copy-source-if-match) that did not hold.
+func preconditionFailed(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	return errorCode(err) == "PreconditionFailed" || errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed
 }
 
 // wrap maps an SDK error of operation op on path to the driver's errors,

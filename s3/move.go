@@ -14,11 +14,46 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
+// moveAttempts bounds how often Move starts over because the source
+// changed under it.
+const moveAttempts = 3
+
 // Move implements driver.Backend: a server-side CopyObject for objects up
 // to Config.MultipartCopyThresholdSize, a multipart copy with parallel
 // UploadPartCopy requests above it, then DeleteObject of the source. Moving
 // a file onto itself leaves it as it is.
+//
+// Move is pinned and conditional, so that a source overwritten while it
+// is moved never loses the new content: the copy (CopyObject, or every
+// UploadPartCopy of a multipart copy, which therefore cannot mix two
+// versions) names the ETag HeadObject saw as x-amz-copy-source-if-match,
+// and the source is deleted with If-Match on that ETag. When either
+// answers 412 PreconditionFailed the source has changed; Move starts over
+// with the new version, up to moveAttempts times in all, and then fails
+// with the source and whatever was copied in place.
+//
+// A conditional DeleteObject needs s3:GetObject permission besides
+// s3:DeleteObject on AWS, which general purpose buckets support since
+// September 2025 (before, and on servers that still do not, it is
+// answered 501 NotImplemented: Move then deletes without the condition,
+// leaving the window between the copy and the delete open). MinIO
+// ignores the header (minio/minio#21677) and deletes whatever is there.
+// A conditional delete of a source that is gone already (the retry of a
+// delete whose answer was lost) is answered 404 NoSuchKey, which is done.
 func (b *backend) Move(ctx context.Context, sourcePath, destPath string) error {
+	for attempt := 1; ; attempt++ {
+		err := b.moveOnce(ctx, sourcePath, destPath)
+		if err == nil || !preconditionFailed(err) {
+			return err
+		}
+		if attempt == moveAttempts {
+			return fmt.Errorf("the source changed during each of %d attempts: %w", attempt, err)
+		}
+	}
+}
+
+// moveOnce is one attempt of Move, pinned to the source's ETag of now.
+func (b *backend) moveOnce(ctx context.Context, sourcePath, destPath string) error {
 	head, err := b.head(ctx, sourcePath)
 	if err != nil {
 		return err
@@ -29,21 +64,32 @@ func (b *backend) Move(ctx context.Context, sourcePath, destPath string) error {
 	size := aws.ToInt64(head.ContentLength)
 	if size <= b.cfg.MultipartCopyThresholdSize {
 		in := &s3.CopyObjectInput{
-			Bucket:     aws.String(b.bucket),
-			Key:        aws.String(b.keys.Key(destPath)),
-			CopySource: aws.String(b.copySource(sourcePath)),
+			Bucket:            aws.String(b.bucket),
+			Key:               aws.String(b.keys.Key(destPath)),
+			CopySource:        aws.String(b.copySource(sourcePath)),
+			CopySourceIfMatch: head.ETag,
 		}
 		b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
 		if _, err := b.client.CopyObject(ctx, in); err != nil {
 			return err
 		}
-	} else if err := b.multipartCopy(ctx, sourcePath, destPath, size, head.ContentType); err != nil {
+	} else if err := b.multipartCopy(ctx, sourcePath, destPath, size, head.ContentType, head.ETag); err != nil {
 		return err
 	}
-	_, err = b.client.DeleteObject(ctx, &s3.DeleteObjectInput{
-		Bucket: aws.String(b.bucket),
-		Key:    aws.String(b.keys.Key(sourcePath)),
-	})
+	del := &s3.DeleteObjectInput{
+		Bucket:  aws.String(b.bucket),
+		Key:     aws.String(b.keys.Key(sourcePath)),
+		IfMatch: head.ETag,
+	}
+	_, err = b.client.DeleteObject(ctx, del)
+	if errorCode(err) == "NotImplemented" {
+		b.cfg.Logger.Warn("s3: the server does not take If-Match on DeleteObject; deleting the moved source unconditionally", "path", sourcePath)
+		del.IfMatch = nil
+		_, err = b.client.DeleteObject(ctx, del)
+	}
+	if Classify(err) == driver.KindNotFound {
+		return nil
+	}
 	return err
 }
 
@@ -57,9 +103,10 @@ func (b *backend) copySource(path string) string {
 	return strings.Join(parts, "/")
 }
 
-// multipartCopy copies source to dest in MultipartCopyChunkSize parts, up
-// to MultipartCopyMaxConcurrency at once. A failure aborts the upload.
-func (b *backend) multipartCopy(ctx context.Context, sourcePath, destPath string, size int64, contentType *string) error {
+// multipartCopy copies source, which must have the ETag etag, to dest in
+// MultipartCopyChunkSize parts, up to MultipartCopyMaxConcurrency at once.
+// A failure aborts the upload.
+func (b *backend) multipartCopy(ctx context.Context, sourcePath, destPath string, size int64, contentType, etag *string) error {
 	create := &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(b.bucket),
 		Key:         aws.String(b.keys.Key(destPath)),
@@ -72,7 +119,7 @@ func (b *backend) multipartCopy(ctx context.Context, sourcePath, destPath string
 	}
 	uploadID := up.UploadId
 
-	parts, err := b.copyParts(ctx, "Move", sourcePath, b.keys.Key(destPath), aws.ToString(uploadID), sourcePath, nil,
+	parts, err := b.copyParts(ctx, "Move", sourcePath, b.keys.Key(destPath), aws.ToString(uploadID), sourcePath, etag,
 		partRanges(size, b.cfg.MultipartCopyChunkSize, false))
 	if err == nil {
 		_, err = b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
