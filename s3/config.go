@@ -21,6 +21,11 @@ const (
 	MaxURLExpiry = 7 * 24 * time.Hour
 	// MaxDeleteBatchSize is the most keys one DeleteObjects request takes.
 	MaxDeleteBatchSize = 1000
+	// MaxParts is the most parts one multipart upload may have. Writer
+	// grows its part size to make room (see partSize), and the multipart
+	// copies of Move and of a continued object grow theirs (see
+	// partRanges).
+	MaxParts = 10000
 
 	// DefaultChunkSize is the part size of Writer uploads.
 	DefaultChunkSize = 10 << 20
@@ -104,6 +109,12 @@ type Config struct {
 	// Checksum selects how request checksums are sent: ChecksumWhenRequired
 	// (default), ChecksumWhenSupported or ChecksumMD5.
 	Checksum string
+
+	// maxParts replaces MaxParts when set: a test knob (see
+	// export_test.go), so that the part limit is reachable with a few
+	// small parts. New leaves the Config as it is and keeps the limit in
+	// backend.maxParts.
+	maxParts int
 }
 
 // normalize checks c and fills in its defaults. It returns a

@@ -66,7 +66,10 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 		return nil, err
 	}
 	b := &backend{cfg: c, client: client, presign: s3.NewPresignClient(client), bucket: c.Bucket,
-		keys: driver.NewKeyMap(c.RootDirectory)}
+		keys: driver.NewKeyMap(c.RootDirectory), maxParts: MaxParts}
+	if c.maxParts > 0 {
+		b.maxParts = c.maxParts
+	}
 	caps := driver.Capabilities{
 		HTTP:            true,
 		DeleteBatchSize: MaxDeleteBatchSize,
@@ -91,6 +94,9 @@ type backend struct {
 	presign *s3.PresignClient
 	bucket  string
 	keys    driver.KeyMap
+	// maxParts is the most parts of a multipart upload: MaxParts, or
+	// Config.maxParts in tests.
+	maxParts int
 }
 
 var _ driver.Backend = (*backend)(nil)

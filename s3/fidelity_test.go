@@ -3,12 +3,14 @@ package s3_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/stowage-dev/stowage/internal/cloudtest"
+	"github.com/stowage-dev/stowage/s3"
 	"github.com/stowage-dev/stowage/transport"
 )
 
@@ -174,6 +176,67 @@ func TestMoveSourceOverwritten(t *testing.T) {
 			}
 			cloudtest.WantOps(t, "Move", o.Take(), c.want)
 		})
+	}
+}
+
+// The Writer's parts grow (doubling every tenth of the part limit, here
+// every part of three) so that a file of unknown length fits S3's 10,000
+// parts, and once the upload has them all Write refuses more bytes with a
+// *s3.PartLimitError, before buffering them, instead of failing at the
+// part the server refuses: what was written still commits.
+func TestWriterPartLimit(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	content := cloudtest.PatternBytes(35 * mib) // parts of 5, 10 and 20 MiB
+	d, o := writerDriver(t, root, func(c *configT) { s3.SetMaxParts(c, 3) })
+
+	w, err := d.Writer(ctx, "/blob", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.Write(content); n != len(content) || err != nil {
+		t.Fatalf("Write(35 MiB) = %d, %v", n, err)
+	}
+	cloudtest.WantOps(t, "Write of three parts' worth", o.Take(), map[string]int{
+		"ListMultipartUploads": 1, "CreateMultipartUpload": 1, "UploadPart": 3})
+	n, err := w.Write([]byte("x"))
+	var limit *s3.PartLimitError
+	if n != 0 || !errors.As(err, &limit) || limit.MaxParts != 3 || limit.Size != int64(len(content)) {
+		t.Fatalf("Write past the last part = %d, %v; want 0 and a *s3.PartLimitError of 3 parts and %d bytes", n, err, len(content))
+	}
+	if w.Size() != int64(len(content)) {
+		t.Errorf("Size() = %d after the refused Write, want %d", w.Size(), len(content))
+	}
+	cloudtest.WantOps(t, "refused Write", o.Take(), map[string]int{})
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if got := m.get(root + "/blob"); !bytes.Equal(got, content) {
+		t.Fatalf("minio reads %d bytes, want the %d written", len(got), len(content))
+	}
+}
+
+// Move's multipart copy stays within the part limit with larger parts
+// than MultipartCopyChunkSize (here two parts for 12 MiB of 5 MiB chunks).
+func TestMoveMultipartCopyPartLimit(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	hc, _, o := cloudtest.CountingClient(nil, opName)
+	cfg := testConfig(t, root, hc)
+	cfg.MultipartCopyThresholdSize = 5 * mib
+	cfg.MultipartCopyChunkSize = 5 * mib
+	s3.SetMaxParts(&cfg, 2)
+	d := newDriver(t, cfg)
+	big := cloudtest.PatternBytes(12*mib + 7)
+	m.put(root+"/big", big)
+	if err := d.Move(context.Background(), "/big", "/moved"); err != nil {
+		t.Fatal(err)
+	}
+	cloudtest.WantOps(t, "Move", o.Take(), map[string]int{
+		"HeadObject": 1, "CreateMultipartUpload": 1, "UploadPartCopy": 2, "CompleteMultipartUpload": 1, "DeleteObject": 1})
+	if got := m.get(root + "/moved"); !bytes.Equal(got, big) {
+		t.Errorf("minio reads %d bytes of the copy, want %d", len(got), len(big))
 	}
 }
 

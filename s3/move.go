@@ -120,7 +120,7 @@ func (b *backend) multipartCopy(ctx context.Context, sourcePath, destPath string
 	uploadID := up.UploadId
 
 	parts, err := b.copyParts(ctx, "Move", sourcePath, b.keys.Key(destPath), aws.ToString(uploadID), sourcePath, etag,
-		partRanges(size, b.cfg.MultipartCopyChunkSize, false))
+		partRanges(size, b.cfg.MultipartCopyChunkSize, b.maxParts, false))
 	if err == nil {
 		_, err = b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(b.bucket),
@@ -141,12 +141,16 @@ func (b *backend) multipartCopy(ctx context.Context, sourcePath, destPath string
 type byteRange struct{ first, last int64 }
 
 // partRanges splits size bytes into parts of chunk bytes, the last one
-// holding the rest. With keepMin a rest below MinChunkSize joins the part
-// before it, so that every part may be followed by more parts (S3 accepts
-// a part below MinChunkSize only as the last one); chunk is then capped at
-// MaxChunkSize-MinChunkSize so that the joined part stays within
-// MaxChunkSize.
-func partRanges(size, chunk int64, keepMin bool) []byteRange {
+// holding the rest, and at most maxParts of them: a larger object gets
+// parts of ceil(size/maxParts) bytes instead. (Move copies at most
+// MaxParts parts; the continuation of an object at most half of them,
+// leaving the other half to the bytes written after it.) With keepMin a
+// rest below MinChunkSize joins the part before it, so that every part may
+// be followed by more parts (S3 accepts a part below MinChunkSize only as
+// the last one); chunk is then capped at MaxChunkSize-MinChunkSize so that
+// the joined part stays within MaxChunkSize.
+func partRanges(size, chunk int64, maxParts int, keepMin bool) []byteRange {
+	chunk = max(chunk, (size+int64(maxParts)-1)/int64(maxParts))
 	if keepMin {
 		chunk = min(chunk, MaxChunkSize-MinChunkSize)
 	}

@@ -268,7 +268,7 @@ func TestPartRanges(t *testing.T) {
 		{2*MaxChunkSize - 2*MinChunkSize + 1, MaxChunkSize, true, []byteRange{
 			r(0, MaxChunkSize-MinChunkSize-1), r(MaxChunkSize-MinChunkSize, 2*MaxChunkSize-2*MinChunkSize)}},
 	} {
-		got := partRanges(tc.size, tc.chunk, tc.keepMin)
+		got := partRanges(tc.size, tc.chunk, MaxParts, tc.keepMin)
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("partRanges(%d, %d, %v) = %v, want %v", tc.size, tc.chunk, tc.keepMin, got, tc.want)
 		}
@@ -278,5 +278,62 @@ func TestPartRanges(t *testing.T) {
 				t.Errorf("partRanges(%d, %d, %v): part %d of %d bytes", tc.size, tc.chunk, tc.keepMin, i, n)
 			}
 		}
+	}
+}
+
+// Objects that would take more than maxParts parts of chunk bytes get
+// fewer, larger parts: S3 refuses part 10,001 of an upload.
+func TestPartRangesWithinMaxParts(t *testing.T) {
+	const tib = 1 << 40
+	for _, tc := range []struct {
+		size, chunk int64
+		maxParts    int
+		keepMin     bool
+		want        int // parts
+	}{
+		{5 * tib, DefaultMultipartCopyChunkSize, MaxParts, false, MaxParts}, // Move of a 5 TiB object
+		{5 * tib, DefaultMultipartCopyChunkSize, MaxParts / 2, true, MaxParts / 2},
+		{12<<20 + 7, 5 << 20, 2, false, 2},
+		{12<<20 + 7, 5 << 20, 3, false, 3},
+	} {
+		got := partRanges(tc.size, tc.chunk, tc.maxParts, tc.keepMin)
+		if len(got) != tc.want {
+			t.Errorf("partRanges(%d, %d, %d, %v): %d parts, want %d", tc.size, tc.chunk, tc.maxParts, tc.keepMin, len(got), tc.want)
+			continue
+		}
+		var sum int64
+		for i, p := range got {
+			n := p.last - p.first + 1
+			if p.first != sum || n > MaxChunkSize || (i < len(got)-1 && n < MinChunkSize) {
+				t.Errorf("partRanges(%d, %d, %d, %v): part %d is %v", tc.size, tc.chunk, tc.maxParts, tc.keepMin, i, p)
+			}
+			sum += n
+		}
+		if sum != tc.size {
+			t.Errorf("partRanges(%d, %d, %d, %v) covers %d bytes", tc.size, tc.chunk, tc.maxParts, tc.keepMin, sum)
+		}
+	}
+}
+
+// The Writer's part size doubles every tenth of the part limit, up to
+// MaxChunkSize, which makes room for S3's 5 TiB object limit in 10,000
+// parts of a 10 MiB ChunkSize.
+func TestPartSize(t *testing.T) {
+	b := &backend{cfg: Config{ChunkSize: DefaultChunkSize}, maxParts: MaxParts}
+	for n, want := range map[int]int64{1: 10 << 20, 1000: 10 << 20, 1001: 20 << 20, 2001: 40 << 20, 9001: MaxChunkSize, 10000: MaxChunkSize} {
+		if got := b.partSize(n); got != want {
+			t.Errorf("partSize(%d) = %d, want %d", n, got, want)
+		}
+	}
+	var total int64
+	for n := 1; n <= MaxParts; n++ {
+		total += b.partSize(n)
+	}
+	if total < 5<<40 {
+		t.Errorf("%d parts hold %d bytes, less than 5 TiB", MaxParts, total)
+	}
+	b = &backend{cfg: Config{ChunkSize: 5 << 20}, maxParts: 3}
+	if got := []int64{b.partSize(1), b.partSize(2), b.partSize(3)}; !slices.Equal(got, []int64{5 << 20, 10 << 20, 20 << 20}) {
+		t.Errorf("with 3 parts: part sizes %v", got)
 	}
 }

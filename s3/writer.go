@@ -202,7 +202,7 @@ func (w *writer) continueObject(ctx context.Context) error {
 	if err := w.ensureUpload(ctx); err != nil {
 		return err
 	}
-	parts, err := b.copyParts(ctx, "Writer", w.path, w.key, w.uploadID, w.path, head.ETag, partRanges(size, b.cfg.MultipartCopyChunkSize, true))
+	parts, err := b.copyParts(ctx, "Writer", w.path, w.key, w.uploadID, w.path, head.ETag, partRanges(size, b.cfg.MultipartCopyChunkSize, max(1, b.maxParts/2), true))
 	if err != nil {
 		// An upload without the copied parts would later be resumed as
 		// an empty continuation.
@@ -268,11 +268,65 @@ func (w *writer) resume(ctx context.Context) error {
 // buffered, and those Close kept in the tail object. Cancel zeroes them.
 func (w *writer) Size() int64 { return w.partsSize + int64(len(w.buf)) + w.released }
 
-// Write implements io.Writer. Every full chunk is uploaded as a part before
-// Write returns. When a part upload fails the bytes stay buffered (Size
-// counts them) and Write reports the error.
+// Write implements io.Writer. Every full part (of partSize bytes for its
+// number) is uploaded before Write returns. When a part upload fails the
+// bytes stay buffered (Size counts them) and Write reports the error. Once
+// the upload has all the parts S3 allows, Write takes no more bytes: it
+// returns a *PartLimitError and leaves the writer as it was, so Commit
+// still commits what was written.
 func (w *writer) Write(p []byte) (int, error) {
-	return w.WriteChunks(w.ctx, &w.buf, p, w.b.cfg.ChunkSize, w.uploadPart)
+	written := 0
+	for {
+		if len(w.parts) >= w.b.maxParts && len(p) > 0 {
+			if err := w.CheckWrite(); err != nil {
+				return written, err
+			}
+			return written, &PartLimitError{Path: w.path, MaxParts: w.b.maxParts, Size: w.Size()}
+		}
+		// Up to what fills the next part, so that each part has its size.
+		chunk := w.b.partSize(len(w.parts) + 1)
+		k := len(p)
+		if room := chunk - int64(len(w.buf)); room > 0 && int64(k) > room {
+			k = int(room)
+		}
+		n, err := w.WriteChunks(w.ctx, &w.buf, p[:k], chunk, w.uploadPart)
+		written, p = written+n, p[n:]
+		if err != nil || len(p) == 0 {
+			return written, err
+		}
+	}
+}
+
+// partSize is the size of part number n (from 1) of a Writer upload:
+// Config.ChunkSize, doubled after every tenth of the parts S3 allows (1,000
+// of 10,000), up to MaxChunkSize. Ten doublings make room for at least
+// about 4.9 TiB whatever the ChunkSize (1,000 × ChunkSize × 1,023), and
+// more than S3's 5 TiB object limit from 5.1 MiB on (S3 refuses a larger
+// object at CompleteMultipartUpload), while files below 1,000 parts
+// (10 GB at the default ChunkSize) keep parts of ChunkSize. Growing the
+// part as the file grows, instead of failing at part 10,001, is what a
+// writer of unknown length can do; it costs memory: a writer buffers up
+// to one part, about a 500th of what it has written beyond 1,000 parts.
+// The schedule depends only on the part number, so a writer resumed by
+// another process continues it.
+func (b *backend) partSize(n int) int64 {
+	step := max(1, b.maxParts/10)
+	doublings := min((n-1)/step, 30)
+	return min(b.cfg.ChunkSize<<doublings, MaxChunkSize)
+}
+
+// PartLimitError is returned by Write once the upload of Path has the
+// MaxParts parts S3 allows: its Size bytes are written and can still be
+// committed, but no more.
+type PartLimitError struct {
+	Path     string
+	MaxParts int
+	Size     int64
+}
+
+func (e *PartLimitError) Error() string {
+	return fmt.Sprintf("%s: Writer %s: the upload has all %d parts S3 allows (%d bytes); a larger chunksize makes room for more",
+		DriverName, e.Path, e.MaxParts, e.Size)
 }
 
 // ensureUpload creates the multipart upload on first need.
