@@ -49,7 +49,8 @@ func TestWalkSkipJumpsAhead(t *testing.T) {
 	cloudtest.WalkSkipJumpsAhead(t, backend(), 6000, 5500, "ListBlobs")
 }
 
-// Single-blob operations cost one request each; Move two; URLFor none.
+// Single-blob operations cost one request each; Move three (the source's
+// ETag, the pinned copy, the conditional delete); URLFor none.
 func TestCountSingleOps(t *testing.T) {
 	root := freshRoot(t)
 	d, _, o := backend().Counting(t, root)
@@ -75,7 +76,7 @@ func TestCountSingleOps(t *testing.T) {
 	check("Reader at the end", err, map[string]int{"GetBlob": 1})
 	_, err = d.URLFor(ctx, "/d/f", nil)
 	check("URLFor", err, map[string]int{})
-	check("Move", d.Move(ctx, "/d/f", "/e/g"), map[string]int{"CopyBlob": 1, "DeleteBlob": 1})
+	check("Move", d.Move(ctx, "/d/f", "/e/g"), map[string]int{"GetBlobProperties": 1, "CopyBlob": 1, "DeleteBlob": 1})
 	if got, want := newIndependent(t).names(root+"/"), []string{root + "/e/g"}; !slices.Equal(got, want) {
 		t.Errorf("azblob lists %v after Move, want %v", got, want)
 	}

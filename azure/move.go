@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -11,9 +12,17 @@ import (
 	"github.com/stowage-dev/stowage/internal/wait"
 )
 
-// Move implements driver.Backend: a server-side Copy Blob
-// (StartCopyFromURL) from the source's URL, then Delete Blob of the
-// source. Within one storage account the copy needs no SAS (the request is
+// Move implements driver.Backend: Get Blob Properties of the source for
+// its ETag, a server-side Copy Blob (StartCopyFromURL) from the source's
+// URL pinned to that ETag (x-ms-source-if-match), then Delete Blob of the
+// source with If-Match on the same ETag: three requests. The pins make
+// Move lose nothing to a concurrent writer: a source replaced before the
+// copy fails the copy (nothing changed), one replaced between the copy
+// and the delete is not deleted (the destination holds the content Move
+// saw, the source the new one); either way Move returns an *OpError
+// saying so. (A delete that fails If-Match costs one more Get Blob
+// Properties, to tell a changed source from one a lost answer's first
+// delete removed.) Within one storage account the copy needs no SAS (the request is
 // authorized with the shared key) and has no size limit, unlike the
 // synchronous Copy Blob From URL (256 MiB, SAS source). When the service
 // answers that the copy is still pending, Move polls Get Blob Properties
@@ -26,9 +35,24 @@ func (b *backend) Move(ctx context.Context, sourcePath, destPath string) error {
 		_, err := src.GetProperties(ctx, nil)
 		return err
 	}
-	dst := b.blob(destPath)
-	resp, err := dst.StartCopyFromURL(ctx, src.URL(), nil)
+	props, err := src.GetProperties(ctx, nil)
 	if err != nil {
+		return err
+	}
+	etag := props.ETag
+	dst := b.blob(destPath)
+	var copyOpts *blob.StartCopyFromURLOptions
+	if etag != nil {
+		copyOpts = &blob.StartCopyFromURLOptions{
+			SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: etag},
+		}
+	}
+	resp, err := dst.StartCopyFromURL(ctx, src.URL(), copyOpts)
+	if err != nil {
+		if httpStatus(err) == http.StatusPreconditionFailed {
+			return &driver.OpError{DriverName: DriverName, Op: "Move", Path: sourcePath,
+				Err: fmt.Errorf("the source changed while Move read it; nothing was copied: %w", err)}
+		}
 		return err
 	}
 	status := deref(resp.CopyStatus, blob.CopyStatusTypeSuccess)
@@ -54,8 +78,22 @@ func (b *backend) Move(ctx context.Context, sourcePath, destPath string) error {
 		return fmt.Errorf("copy to %s %s", destPath, status)
 	}
 	// A retried delete whose first answer was lost finds the source gone.
-	if _, err := src.Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: deleteSnapshots()}); err != nil && classify(err) != driver.KindNotFound {
-		return err
+	delOpts := &blob.DeleteOptions{DeleteSnapshots: deleteSnapshots()}
+	if etag != nil {
+		delOpts.AccessConditions = ifMatch(etag)
 	}
-	return nil
+	_, err = src.Delete(ctx, delOpts)
+	switch {
+	case err == nil || classify(err) == driver.KindNotFound:
+		return nil
+	case httpStatus(err) == http.StatusPreconditionFailed:
+		// A retried delete whose first answer was lost meets a missing
+		// source with 412 (If-Match), not 404: tell the two apart.
+		if _, herr := src.GetProperties(ctx, nil); classify(herr) == driver.KindNotFound {
+			return nil
+		}
+		return &driver.OpError{DriverName: DriverName, Op: "Move", Path: sourcePath,
+			Err: fmt.Errorf("the source changed after it was copied to %s; the destination holds the content copied, the source, kept, the new one: %w", destPath, err)}
+	}
+	return err
 }
