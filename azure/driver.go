@@ -17,6 +17,14 @@
 // survive the process (writer.go has the details), Move copies server-side
 // and URLFor signs a service SAS with the shared key.
 //
+// URLFor has no upper bound on "expiry" (Capabilities.MaxURLExpiry is 0):
+// a service SAS signed with the account key has no maximum lifetime on
+// Azure (only a user delegation SAS, which this driver does not sign, is
+// limited to 7 days). A storage account may set its own SAS expiration
+// policy (sasExpirationPeriod, action Block), which then refuses URLs
+// valid for longer; the driver cannot see that policy, so keep "expiry"
+// within it.
+//
 // Only block blobs with a committed block list are visible: a blob that
 // has only uncommitted blocks (a Writer that has not committed) is absent
 // from List Blobs and answers 404 to reads, so the driver needs no hidden
@@ -71,7 +79,7 @@ func New(_ context.Context, c Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &backend{cfg: c, container: svc.NewContainerClient(c.Container), cred: cred, keys: driver.NewKeyMap(c.RootDirectory)}
+	b := &backend{cfg: c, container: svc.NewContainerClient(c.Container), cred: cred, keys: driver.NewKeyMap(c.RootDirectory), maxBlocks: MaxBlocks}
 	caps := driver.Capabilities{
 		HTTP:            true,
 		DeleteBatchSize: MaxDeleteBatchSize,
@@ -93,6 +101,10 @@ type backend struct {
 	container *container.Client
 	cred      *service.SharedKeyCredential
 	keys      driver.KeyMap
+
+	// maxBlocks is the most blocks a Writer commits: MaxBlocks (tests
+	// lower it).
+	maxBlocks int
 
 	// startFromIgnored is set once the service is seen to ignore List
 	// Blobs' startFrom parameter (see List).

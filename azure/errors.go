@@ -73,3 +73,9 @@ func classify(err error) driver.ErrorKind {
 func wrap(ctx context.Context, op, path string, err error) error {
 	return driver.WrapError(ctx, DriverName, op, path, err, classify)
 }
+
+// ErrTooManyBlocks is the cause (errors.Is) of a Writer's failure to take
+// bytes that would need a block beyond the blob's limit of MaxBlocks
+// committed blocks. Write takes the bytes that fit and refuses the rest;
+// what was written can still be committed. A larger chunksize makes room.
+var ErrTooManyBlocks = errors.New("azure: a block blob holds at most 50,000 blocks")

@@ -83,9 +83,9 @@ import (
 // full chunk costs one Put Block; Close one Put Block; Commit one Put
 // Block for the rest and one Put Block List. Content that fits one chunk, written by a writer that has staged
 // nothing and found no uncommitted blocks, is committed with a single Put
-// Blob instead. A blob holds at most MaxBlocks committed blocks: with a
-// Close after every few bytes the limit comes sooner than ChunkSize
-// suggests.
+// Blob instead. A blob holds at most MaxBlocks committed blocks: Write
+// refuses the bytes beyond them (ErrTooManyBlocks); with a Close after
+// every few bytes the limit comes sooner than ChunkSize suggests.
 func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
 	bb := b.blob(path)
 	st, err := readBlobState(ctx, bb)
@@ -236,9 +236,8 @@ func (w *writer) stage(ctx context.Context, idx uint32, data []byte) error {
 
 // stageData stages data as the next data block.
 func (w *writer) stageData(ctx context.Context, data []byte) error {
-	if len(w.blocks) >= MaxBlocks {
-		return &driver.OpError{DriverName: DriverName, Op: "Writer", Path: w.path,
-			Err: fmt.Errorf("more than %d blocks; use a larger chunksize", MaxBlocks)}
+	if len(w.blocks) >= w.b.maxBlocks {
+		return w.tooManyBlocks()
 	}
 	if err := w.stage(ctx, w.next, data); err != nil {
 		return err
@@ -250,11 +249,33 @@ func (w *writer) stageData(ctx context.Context, data []byte) error {
 	return nil
 }
 
+// tooManyBlocks is the error of bytes beyond the block limit.
+func (w *writer) tooManyBlocks() error {
+	return &driver.OpError{DriverName: DriverName, Op: "Writer", Path: w.path,
+		Err: fmt.Errorf("%w (%d); use a larger chunksize", ErrTooManyBlocks, w.b.maxBlocks)}
+}
+
 // Write implements io.Writer with driver.WriterState.WriteChunks: every
 // full chunk is staged before Write returns. When staging fails the bytes
 // stay buffered (Size counts them) and Write reports the error.
+//
+// The blob's block limit is checked here, not at Commit: the bytes that
+// would need a block beyond MaxBlocks (counting the one the buffer will
+// become) are refused with ErrTooManyBlocks, and the ones before them are
+// taken, so the upload stays committable. Growing the block size instead
+// would be possible (blocks may differ in size) but is not done, to keep
+// one block size per upload: with the default chunksize a file holds up
+// to about 390 GiB, and a larger chunksize raises that.
 func (w *writer) Write(p []byte) (int, error) {
-	return w.WriteChunks(w.ctx, &w.buf, p, w.b.cfg.ChunkSize, w.stageData)
+	room := int64(w.b.maxBlocks-len(w.blocks))*w.b.cfg.ChunkSize - int64(len(w.buf))
+	if int64(len(p)) <= room {
+		return w.WriteChunks(w.ctx, &w.buf, p, w.b.cfg.ChunkSize, w.stageData)
+	}
+	n, err := w.WriteChunks(w.ctx, &w.buf, p[:max(room, 0)], w.b.cfg.ChunkSize, w.stageData)
+	if err != nil {
+		return n, err
+	}
+	return n, w.tooManyBlocks()
 }
 
 // Close implements io.Closer. An open writer keeps its state: the buffered
