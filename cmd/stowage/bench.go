@@ -24,21 +24,14 @@ var localBackends = map[string]bool{"filesystem": true, "inmemory": true}
 
 // benchOptions are the flags of stowage bench.
 type benchOptions struct {
-	backend     string
-	backendSet  bool
-	params      paramFlag
-	config      string
-	workloads   []string
-	matrix      []layout.DeleteCell
-	walk        layout.Spec
-	sizes       []bench.Size
-	runs        int
-	latency     time.Duration
-	prefix      string
-	concurrency int
-	json, csv   bool
-	progress    string
-	verbose     bool
+	storeFlags
+	workloads []string
+	matrix    []layout.DeleteCell
+	walk      layout.Spec
+	sizes     []bench.Size
+	runs      int
+	prefix    string
+	csv       bool
 }
 
 const benchUsage = `Usage: stowage bench [flags]
@@ -75,32 +68,23 @@ func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 		fs.PrintDefaults()
 	}
 	var matrix, workloads, walk, sizes string
-	fs.StringVar(&o.backend, "backend", "filesystem", "backend `name` as registered with driver.Register (registered: "+fmt.Sprint(driver.Registered())+")")
-	fs.Var(&o.params, "param", "backend parameter `key=value` (repeatable), named as in distribution's config")
-	fs.StringVar(&o.config, "config", "", "distribution-style YAML `file` whose storage section configures the backend")
+	o.register(fs, "filesystem", 16, "parallel writes when setting up (measured operations run one at a time)")
 	fs.StringVar(&workloads, "workloads", "all", "comma-separated `list` of workloads: delete, walk, throughput, or all")
 	fs.StringVar(&matrix, "matrix", "1x0,1x1,10x0,10x1,100x0,100x1,100x20", "delete matrix `cells` MxT (M manifests with T tags each)")
 	fs.StringVar(&walk, "walk", "100x5", "registry `tree` MxT walked by the walk workload (2 layers per manifest)")
 	fs.StringVar(&sizes, "sizes", "1KiB:200,1MiB:20,64MiB:2", "throughput cases `SIZE:COUNT`, comma-separated")
 	fs.IntVar(&o.runs, "runs", 1, "measure everything `n` times and report the median and range")
-	fs.DurationVar(&o.latency, "latency", 0, "add this round-trip `delay` to every request of an HTTP backend, e.g. 48ms")
 	fs.StringVar(&o.prefix, "prefix", "", "write under this `path` instead of a fresh /stowage-bench-<random>; it must not exist")
-	fs.IntVar(&o.concurrency, "concurrency", 16, "parallel writes when setting up (measured operations run one at a time)")
-	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
 	fs.BoolVar(&o.csv, "csv", false, "print the results as CSV instead of a table")
-	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: `auto` (a terminal, after 2s), always or never")
-	fs.BoolVar(&o.verbose, "v", false, "verbose logs on stderr")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "backend" {
-			o.backendSet = true
-		}
-	})
+	if err := o.check(fs); err != nil {
+		return nil, err
+	}
 	var err error
 	if o.workloads, err = bench.ParseWorkloads(workloads); err != nil {
 		return nil, fmt.Errorf("--workloads: %w", err)
@@ -117,14 +101,8 @@ func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 	switch {
 	case o.runs < 1:
 		return nil, fmt.Errorf("--runs must be at least 1, got %d", o.runs)
-	case o.latency < 0:
-		return nil, fmt.Errorf("--latency must not be negative, got %v", o.latency)
-	case o.concurrency < 1:
-		return nil, fmt.Errorf("--concurrency must be at least 1, got %d", o.concurrency)
 	case o.json && o.csv:
 		return nil, errors.New("--json and --csv exclude each other")
-	case o.progress != "auto" && o.progress != "always" && o.progress != "never":
-		return nil, fmt.Errorf("--progress must be auto, always or never, got %q", o.progress)
 	}
 	if o.prefix != "" {
 		if err := driver.ValidatePath("stowage", o.prefix); err != nil {
@@ -183,7 +161,7 @@ type session struct {
 // openBackend resolves and opens the backend, with a counting (and, with
 // --latency, delaying) HTTP client in its parameters and, for the default
 // filesystem, a temporary root.
-func openBackend(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) (*session, error) {
+func openBackend(ctx context.Context, o *storeFlags, a *app, log *slog.Logger) (*session, error) {
 	choice, err := resolveBackend(o.backend, o.backendSet, o.config, o.params)
 	if err != nil {
 		return nil, usageError{err.Error()}
@@ -240,7 +218,7 @@ func (s *session) close(log *slog.Logger) {
 
 // probe finds out whether the backend sends its requests through the
 // counting client: a Stat of the (still unused) prefix must send one.
-func (s *session) probe(ctx context.Context, prefix string, o *benchOptions, log *slog.Logger) error {
+func (s *session) probe(ctx context.Context, prefix string, o *storeFlags, log *slog.Logger) error {
 	before := s.counter.Total()
 	if _, err := s.d.Stat(ctx, prefix); err != nil && !driver.IsNotFound(err) {
 		return fmt.Errorf("probing the backend: %w", err)
@@ -258,7 +236,7 @@ func (s *session) probe(ctx context.Context, prefix string, o *benchOptions, log
 }
 
 func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) error {
-	s, err := openBackend(ctx, o, a, log)
+	s, err := openBackend(ctx, &o.storeFlags, a, log)
 	if err != nil {
 		return err
 	}
@@ -269,7 +247,7 @@ func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) e
 			return err
 		}
 	}
-	if err := s.probe(ctx, prefix, o, log); err != nil {
+	if err := s.probe(ctx, prefix, &o.storeFlags, log); err != nil {
 		return err
 	}
 	cfg := bench.Config{
@@ -287,7 +265,7 @@ func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) e
 	if s.http {
 		cfg.Requests = s.counter.Total
 	}
-	bar := startProgress(a.stderr, cfg.Progress, progressMode(o, a))
+	bar := startProgress(a.stderr, cfg.Progress, progressMode(&o.storeFlags, a))
 	start := time.Now()
 	rep, err := bench.Run(ctx, cfg)
 	bar.stop()
@@ -314,15 +292,18 @@ func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) e
 	return writeTable(a.stdout, out)
 }
 
-// progressMode turns --progress into when the bar is drawn.
-func progressMode(o *benchOptions, a *app) barMode {
+// progressMode turns --progress into how progress is shown: the bar on a
+// terminal (unless -v logs there), a line now and then otherwise.
+func progressMode(o *storeFlags, a *app) barMode {
 	switch {
 	case o.progress == "never":
 		return barNever
 	case o.progress == "always":
 		return barAlways
+	case o.progress == "lines":
+		return barLines
 	case a.terminal && !o.verbose:
 		return barAuto
 	}
-	return barNever
+	return barLines
 }

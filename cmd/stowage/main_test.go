@@ -69,12 +69,13 @@ func TestProgressModes(t *testing.T) {
 		want     barMode
 	}{
 		{"auto", true, false, barAuto},
-		{"auto", false, false, barNever},
-		{"auto", true, true, barNever},
+		{"auto", false, false, barLines},
+		{"auto", true, true, barLines},
 		{"always", false, false, barAlways},
+		{"lines", true, false, barLines},
 		{"never", true, false, barNever},
 	} {
-		if got := progressMode(&benchOptions{progress: c.flag, verbose: c.verbose}, &app{terminal: c.terminal}); got != c.want {
+		if got := progressMode(&storeFlags{progress: c.flag, verbose: c.verbose}, &app{terminal: c.terminal}); got != c.want {
 			t.Errorf("%+v: mode %d, want %d", c, got, c.want)
 		}
 	}
@@ -108,4 +109,32 @@ func Example_help() {
 	//   help     show help for stowage or a command
 	//
 	// Run "stowage help <command>" for a command's flags.
+}
+
+// lineWriter passes each write to a channel.
+type lineWriter chan string
+
+func (w lineWriter) Write(p []byte) (int, error) { w <- string(p); return len(p), nil }
+
+func TestProgressLinesPrintsWholeLines(t *testing.T) {
+	w := make(lineWriter, 100)
+	p := &progress.Progress{}
+	p.Begin(4)
+	p.SetStage("hashing blobs")
+	p.Add(1)
+	b := startProgressEvery(w, p, barLines, time.Millisecond)
+	first := <-w // the first tick's line
+	p.Add(3)
+	b.stop()
+	if !strings.HasSuffix(first, "\n") || strings.Contains(first, "\r") || !strings.Contains(first, "hashing blobs") {
+		t.Fatalf("first line %q: want a whole line, no \\r", first)
+	}
+	close(w)
+	var last string
+	for l := range w {
+		last = l
+	}
+	if !strings.Contains(last, "4/4 files") {
+		t.Fatalf("last line %q: want the final count 4/4", last)
+	}
 }

@@ -17,18 +17,22 @@ const (
 	barNever  barMode = iota
 	barAuto           // on a terminal, once the run has taken barDelay
 	barAlways         // from the start, whatever stderr is
+	barLines          // a line every linesEvery, for logs and pipes
 )
 
 const (
 	barDelay = 2 * time.Second
 	barEvery = 200 * time.Millisecond
 	barWidth = 24
+	// linesEvery is how often barLines prints a line.
+	linesEvery = 10 * time.Second
 )
 
 // progressBar redraws one line on w, in place with \r, until stopped.
 type progressBar struct {
 	w     io.Writer
 	p     *progress.Progress
+	every time.Duration // the interval of barLines
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
@@ -37,17 +41,45 @@ type progressBar struct {
 
 // startProgress starts drawing p on w as mode says; stop ends it.
 func startProgress(w io.Writer, p *progress.Progress, mode barMode) *progressBar {
-	b := &progressBar{w: w, p: p, quit: make(chan struct{}), done: make(chan struct{})}
-	if mode == barNever {
+	return startProgressEvery(w, p, mode, linesEvery)
+}
+
+// startProgressEvery is startProgress with barLines printing a line every
+// interval.
+func startProgressEvery(w io.Writer, p *progress.Progress, mode barMode, every time.Duration) *progressBar {
+	b := &progressBar{w: w, p: p, every: every, quit: make(chan struct{}), done: make(chan struct{})}
+	switch mode {
+	case barNever:
 		close(b.done)
-		return b
+	case barLines:
+		go b.lines()
+	case barAlways:
+		go b.loop(0)
+	default:
+		go b.loop(barDelay)
 	}
-	delay := barDelay
-	if mode == barAlways {
-		delay = 0
-	}
-	go b.loop(delay)
 	return b
+}
+
+// lines prints the progress as a line of its own every b.every, and a
+// last one when stopped after at least one was printed.
+func (b *progressBar) lines() {
+	defer close(b.done)
+	tick := time.NewTicker(b.every)
+	defer tick.Stop()
+	printed := false
+	for {
+		select {
+		case <-tick.C:
+			fmt.Fprintln(b.w, renderProgress(b.p.Snapshot(), barWidth))
+			printed = true
+		case <-b.quit:
+			if printed {
+				fmt.Fprintln(b.w, renderProgress(b.p.Snapshot(), barWidth))
+			}
+			return
+		}
+	}
 }
 
 func (b *progressBar) loop(delay time.Duration) {
