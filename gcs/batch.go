@@ -36,8 +36,10 @@ import (
 // Google's own client libraries write it. Without the empty line (the
 // "extra CRLF" of TESTENV.md: the CRLF before "--boundary" is part of the
 // delimiter, not of the part) fake-gcs-server answers the part 400.
-// GCS answers a deleted object 204 (fake-gcs-server: 200 with "null") and a
-// missing one 404.
+// GCS answers a deleted object 204 (fake-gcs-server: 200 with "null"), a
+// missing object 404 "No such object: BUCKET/NAME" and every call to a
+// missing bucket 404 "The specified bucket does not exist." (fake-gcs-server
+// answers both 404s alike; quirks_test.go models GCS's).
 type batchClient struct {
 	hc       *http.Client
 	url      string // https://storage.googleapis.com/batch/storage/v1
@@ -68,8 +70,10 @@ func newBatchClient(hc *http.Client, endpoint, bucket string) (*batchClient, err
 var errNoAnswer = errors.New("no answer in the batch response")
 
 // delete sends one batch request deleting names (at most maxCalls) and
-// returns the outcome per name, in order: nil when the object was deleted
-// or did not exist. err is set when the request as a whole failed (no
+// returns the outcome per name, in order: nil when the object was deleted,
+// else the call's *itemError (a 404 of a missing object, which Classify
+// calls driver.KindNotFound and the caller counts as deleted, or of a
+// missing bucket, which it does not). err is set when the request as a whole failed (no
 // response, a non-200 status, an unreadable body): then no outcome is
 // known. A response cut short is marked driver.Retryable.
 func (b *batchClient) delete(ctx context.Context, names []string) ([]error, error) {
@@ -150,7 +154,7 @@ func parseBatchResponse(resp *http.Response, n int) ([]error, error) {
 			return nil, fmt.Errorf("batch response: part %d: %w", i+1, err)
 		}
 		answered[i] = true
-		if code := inner.StatusCode; code/100 != 2 && code != http.StatusNotFound {
+		if code := inner.StatusCode; code/100 != 2 {
 			results[i] = responseError(code, msg)
 		}
 	}

@@ -9,7 +9,9 @@ import (
 
 // DeleteBatch implements driver.Backend with one JSON batch request of up
 // to MaxDeleteBatchSize deletes. A missing object is answered 404, which
-// counts as deleted. A whole batch that fails with 408, 429 or 5xx, loses
+// counts as deleted; a missing bucket is answered 404 too, but with its own
+// message (see bucketMissing), and fails every path, as s3's NoSuchBucket
+// and azure's ContainerNotFound do. A whole batch that fails with 408, 429 or 5xx, loses
 // its connection or gets a response cut short is marked driver.Retryable:
 // deletes are safe to send again, and the batch client does not retry.
 func (b *backend) DeleteBatch(ctx context.Context, objs []driver.Object) ([]error, error) {

@@ -25,15 +25,37 @@ func httpStatus(err error) int {
 	return 0
 }
 
+// bucketMissingMessage is the message of GCS's 404 for a request to a
+// bucket that does not exist ("The specified bucket does not exist.",
+// reason "notFound"), as it answers object requests, list requests and the
+// calls of a batch alike; a missing object's 404 says "No such object:
+// BUCKET/NAME" with the same reason. The message is the only part of the
+// answer that tells the two apart (see
+// https://cloud.google.com/storage/docs/json_api/v1/status-codes).
+const bucketMissingMessage = "The specified bucket does not exist."
+
+// bucketMissing reports whether err is GCS's answer for a missing bucket:
+// storage.ErrBucketNotExist (what the SDK makes of any 404 to a bucket
+// request or a listing), or a 404 whose JSON error message is
+// bucketMissingMessage (an object request or a batch call).
+func bucketMissing(err error) bool {
+	if errors.Is(err, storage.ErrBucketNotExist) {
+		return true
+	}
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == http.StatusNotFound && ge.Message == bucketMissingMessage
+}
+
 // Classify implements driver.Backend for the SDK's errors and the batch
 // client's: a missing object (not a missing bucket: that is a
-// configuration error) is driver.KindNotFound, 429 a rate limit, 416 an
-// offset beyond the end, and 408, 5xx and the connection errors the SDK
-// retries are transient.
+// configuration error, as NoSuchBucket is for s3 and ContainerNotFound for
+// azure) is driver.KindNotFound, 429 a rate limit, 416 an offset beyond
+// the end, and 408, 5xx and the connection errors the SDK retries are
+// transient.
 func (b *backend) Classify(err error) driver.ErrorKind {
 	var ie *itemError
 	switch code := httpStatus(err); {
-	case errors.Is(err, storage.ErrBucketNotExist):
+	case bucketMissing(err):
 		return driver.KindOther
 	case errors.As(err, &ie) && ie.whole && code == http.StatusNotFound:
 		return driver.KindOther // the batch endpoint is missing, not an object
@@ -56,11 +78,21 @@ func (b *backend) wrap(ctx context.Context, op, path string, err error) error {
 }
 
 // itemError is the error of one call in a batch response, or of a batch
-// request answered with an error status as a whole (whole set).
+// request answered with an error status as a whole (whole set). One that
+// says the bucket does not exist matches storage.ErrBucketNotExist.
 type itemError struct {
 	Code    int
 	Message string
 	whole   bool
+}
+
+// Unwrap returns storage.ErrBucketNotExist for GCS's 404 of a missing
+// bucket, so that errors.Is finds it as it does in the SDK's errors.
+func (e *itemError) Unwrap() error {
+	if e.Code == http.StatusNotFound && e.Message == bucketMissingMessage {
+		return storage.ErrBucketNotExist
+	}
+	return nil
 }
 
 func (e *itemError) Error() string {
