@@ -152,26 +152,28 @@ func (b *backend) Read(ctx context.Context, path string, offset int64) (io.ReadC
 // Put implements driver.Backend with one upload request (retried as a
 // whole on transient errors): the object appears whole or not at all.
 func (b *backend) Put(ctx context.Context, path string, content []byte) error {
-	return b.upload(ctx, b.keys.Key(path), content)
+	return b.upload(ctx, b.keys.Key(path), content, "")
 }
 
 // upload stores data as the object name in one request, sent again from
 // data on transient errors up to Config.MaxRetries times, with the
-// backoff of Config.Backoff (driver.CommonConfig.Retry). (The SDK's own upload retries, unlike its
-// other calls', are bounded by time rather than attempts, so the driver
-// retries uploads itself: it already holds the bytes, and
+// backoff of Config.Backoff (driver.CommonConfig.Retry), in storage class
+// class ("" for the bucket's default). (The SDK's own upload retries,
+// unlike its other calls', are bounded by time rather than attempts, so
+// the driver retries uploads itself: it already holds the bytes, and
 // Config.MaxRetries then means the same for every request.)
-func (b *backend) upload(ctx context.Context, name string, data []byte) error {
-	return b.cfg.Retry(ctx, DriverName, storage.ShouldRetry, func() error { return b.uploadOnce(ctx, name, data) })
+func (b *backend) upload(ctx context.Context, name string, data []byte, class string) error {
+	return b.cfg.Retry(ctx, DriverName, storage.ShouldRetry, func() error { return b.uploadOnce(ctx, name, data, class) })
 }
 
 // uploadOnce sends one upload request, without the SDK's buffering or
 // retries (ChunkSize 0).
-func (b *backend) uploadOnce(ctx context.Context, name string, data []byte) error {
+func (b *backend) uploadOnce(ctx context.Context, name string, data []byte, class string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // aborts the upload if Write fails
 	w := b.bucket.Object(name).NewWriter(ctx)
 	w.ContentType = contentType
+	w.StorageClass = class
 	w.ChunkSize = 0
 	if _, err := w.Write(data); err != nil {
 		_ = w.Close()

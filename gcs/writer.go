@@ -15,6 +15,15 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
+// hiddenClass is the storage class of every hidden object the writer
+// creates (parts, markers, the copy of a continued file, compose
+// intermediates). They live minutes to days and are deleted at Commit or
+// Cancel, while Nearline, Coldline and Archive, which a bucket may have as
+// its default class, bill a minimum storage duration (30, 90, 365 days) for
+// an object deleted earlier (https://cloud.google.com/storage/pricing#early-delete);
+// STANDARD has none.
+const hiddenClass = "STANDARD"
+
 // partDigits is the width of the zero-padded start offset that names a
 // part, so that name order is offset order.
 const partDigits = 20
@@ -66,6 +75,17 @@ const partDigits = 20
 // Writer(ctx, path, false) lists the upload's objects and deletes any it
 // finds (one list request, plus one batch request when there are some).
 //
+// Storage classes: every hidden object is created STANDARD (hiddenClass),
+// whatever the bucket's default, so that deleting it at Commit or Cancel
+// costs no early-deletion charge. The file itself is created without a
+// class: a Commit in one upload request takes the bucket's default, as
+// PutContent does, but a file composed from parts takes the parts' class,
+// STANDARD, since GCS gives "the composite object ... the same storage
+// class as the source objects" and requires the sources to share one
+// (https://cloud.google.com/storage/docs/composite-objects). In a bucket
+// whose default is colder, an Object Lifecycle SetStorageClass rule moves
+// such files on (a change out of STANDARD has no early-deletion charge).
+//
 // Why parts and not a GCS resumable upload session: a session URI can be
 // resumed from another process, but its chunks must be multiples of 256
 // KiB, so the bytes that do not fill one would still need an object of
@@ -112,7 +132,10 @@ func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.
 func (w *writer) continueFile(ctx context.Context) error {
 	name := w.partName(0)
 	src := w.b.bucket.Object(w.key)
-	attrs, err := w.b.bucket.Object(name).CopierFrom(src).Run(ctx)
+	c := w.b.bucket.Object(name).CopierFrom(src)
+	c.ContentType = contentType
+	c.StorageClass = hiddenClass
+	attrs, err := c.Run(ctx)
 	if err != nil {
 		return w.b.wrap(ctx, "Writer", w.path, err)
 	}
@@ -215,7 +238,7 @@ func (w *writer) partName(offset int64) string {
 // storePart stores data as the next part, in one request.
 func (w *writer) storePart(ctx context.Context, data []byte) error {
 	name := w.partName(w.partsSize)
-	if err := w.b.upload(ctx, name, data); err != nil {
+	if err := w.b.upload(ctx, name, data, hiddenClass); err != nil {
 		return w.b.wrap(ctx, "Writer", w.path, err)
 	}
 	w.stored = true
@@ -239,7 +262,7 @@ func (w *writer) Close() error {
 		err = w.storePart(ctx, w.buf)
 	case !w.stored:
 		name := w.partName(0)
-		if err = w.b.upload(ctx, name, nil); err != nil {
+		if err = w.b.upload(ctx, name, nil, hiddenClass); err != nil {
 			err = w.b.wrap(ctx, "Writer.Close", w.path, err)
 		} else {
 			w.stored = true
@@ -259,7 +282,7 @@ func (w *writer) Commit(ctx context.Context) error {
 	b := w.b
 	if len(w.parts) == 0 {
 		// Everything fits one request (Write stores every full chunk).
-		if err := b.upload(ctx, w.key, w.buf); err != nil {
+		if err := b.upload(ctx, w.key, w.buf, ""); err != nil {
 			return b.wrap(ctx, "Commit", w.path, err)
 		}
 	} else {
@@ -300,24 +323,26 @@ func (w *writer) compose(ctx context.Context) error {
 		}
 		w.other = append(w.other, next...)
 		err := driver.ForEach(ctx, len(groups), w.b.cfg.MaxConcurrency, func(ctx context.Context, i int) error {
-			return w.b.composeInto(ctx, next[i], groups[i])
+			return w.b.composeInto(ctx, next[i], groups[i], hiddenClass)
 		})
 		if err != nil {
 			return err
 		}
 		srcs = next
 	}
-	return w.b.composeInto(ctx, w.key, srcs)
+	return w.b.composeInto(ctx, w.key, srcs, "")
 }
 
-// composeInto composes the objects srcs, in order, into dst.
-func (b *backend) composeInto(ctx context.Context, dst string, srcs []string) error {
+// composeInto composes the objects srcs, in order, into dst, of storage
+// class class ("" leaves it to GCS: the class of the sources).
+func (b *backend) composeInto(ctx context.Context, dst string, srcs []string, class string) error {
 	handles := make([]*storage.ObjectHandle, len(srcs))
 	for i, s := range srcs {
 		handles[i] = b.bucket.Object(s)
 	}
 	c := b.bucket.Object(dst).ComposerFrom(handles...)
 	c.ContentType = contentType
+	c.StorageClass = class
 	_, err := c.Run(ctx)
 	return err
 }
