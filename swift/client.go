@@ -148,13 +148,17 @@ type serverInfo struct {
 	maxFileSize         int64
 	maxManifestSegments int
 	slo                 bool
+	// listingLimit is the cluster's container_listing_limit: the largest
+	// listing limit it accepts (Swift answers 412 Precondition Failed to
+	// a larger one).
+	listingLimit int
 }
 
 // queryInfo reads /info, with defaults for what it does not say (or when
 // the cluster hides it).
 func (b *backend) queryInfo(ctx context.Context) serverInfo {
 	si := serverInfo{bulkDelete: true, maxDeletes: MaxDeleteBatchSize, maxFileSize: DefaultMaxFileSize,
-		maxManifestSegments: DefaultMaxManifestSegments, slo: true}
+		maxManifestSegments: DefaultMaxManifestSegments, slo: true, listingLimit: ListPageSize}
 	var info swift.SwiftInfo
 	err := b.retry(ctx, func() (err error) {
 		info, err = b.conn.QueryInfo(ctx)
@@ -179,6 +183,9 @@ func (b *backend) queryInfo(ctx context.Context) serverInfo {
 	}
 	if n, ok := num("swift", "max_file_size"); ok {
 		si.maxFileSize = n
+	}
+	if n, ok := num("swift", "container_listing_limit"); ok {
+		si.listingLimit = int(n)
 	}
 	if n, ok := num("slo", "max_manifest_segments"); ok {
 		si.maxManifestSegments = int(n)

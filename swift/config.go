@@ -15,9 +15,10 @@ const (
 	// (max_deletes_per_request) and the most names the driver sends per
 	// bulk-delete request; a server whose /info says less gets fewer.
 	MaxDeleteBatchSize = 10000
-	// ListPageSize is the most names one container listing returns
-	// (Swift's container_listing_limit default); the driver asks for it
-	// explicitly.
+	// ListPageSize is the most names the driver asks one container
+	// listing for (Swift's container_listing_limit default); a cluster
+	// whose /info reports a lower container_listing_limit is asked for
+	// that.
 	ListPageSize = 10000
 	// MinChunkSize is the smallest Writer segment size the driver accepts.
 	MinChunkSize = 1 << 20
@@ -108,8 +109,10 @@ type Config struct {
 	Timeout        time.Duration
 
 	// ListLimit is the limit asked of each container listing, at most
-	// ListPageSize (the default). Lower values only cost requests; tests
-	// use them to cross page boundaries cheaply.
+	// ListPageSize (the default) and at most the cluster's
+	// container_listing_limit from /info (a larger limit is answered 412
+	// Precondition Failed). Lower values only cost requests; tests use
+	// them to cross page boundaries cheaply.
 	ListLimit int
 }
 

@@ -88,19 +88,21 @@ func TestCountDeleteFilesInvalidPath(t *testing.T) {
 	cloudtest.CountDeleteFilesInvalidPath(t, backend())
 }
 
-// With pages of 1,000, Walk over 2,500 names sends 3 listings, List of
-// their parent one; Delete of the directory holding them sends 3 listings
-// and 3 bulk deletes (batches of 1,000) and leaves the prefix siblings.
+// With pages of 1,000, Walk over 2,500 names sends 4 listings (3 pages
+// and the empty one that ends a Swift listing, see List), List of their
+// parent 2; Delete of the directory holding them sends 3 listings (it
+// stops at the first name past the directory) and 3 bulk deletes
+// (batches of 1,000) and leaves the prefix siblings.
 func TestCountWalkAndDelete2500(t *testing.T) {
 	cloudtest.CountWalkAndDelete2500(t, countBackend(), cloudtest.WalkDeleteCounts{
-		Walk:   map[string]int{"List": 3},
-		List:   map[string]int{"List": 1},
+		Walk:   map[string]int{"List": 4},
+		List:   map[string]int{"List": 2},
 		Delete: map[string]int{"List": 3, "BulkDelete": 3},
 	})
 }
 
 // At the real page size (10,000), Walk over 2,500 names in a tree sends
-// one listing.
+// one listing and the empty one that ends it.
 func TestCountWalkRealPageSize(t *testing.T) {
 	root := freshRoot(t)
 	d, _, o := backend().Counting(t, root)
@@ -120,12 +122,47 @@ func TestCountWalkRealPageSize(t *testing.T) {
 	if err != nil || walked != len(files) {
 		t.Fatalf("Walk(/a/b) = %v after %d files, want %d files", err, walked, len(files))
 	}
-	cloudtest.WantOps(t, "Walk over 2,500 names", o.Take(), map[string]int{"List": 1})
+	cloudtest.WantOps(t, "Walk over 2,500 names", o.Take(), map[string]int{"List": 2})
 }
 
 // A directory skipped with ErrSkipDir that spans pages (of 1,000) is
 // jumped over with a new marker, not paged through; a start-after hint
-// becomes the marker.
+// becomes the marker. This is cloudtest.WalkSkipJumpsAhead with Swift's
+// counts: every listing ends with one empty page (see List), so the jump
+// costs the full page of /a, the page past /a and the empty page (3, the
+// helper's 2 + 1), and the walk from a hint its page and the empty one
+// (2, the helper's 1 + 1). (The shared helper hard-codes 2 and 1.)
 func TestWalkSkipJumpsAhead(t *testing.T) {
-	cloudtest.WalkSkipJumpsAhead(t, countBackend(), 2500, 2000, "List")
+	root := freshRoot(t)
+	d, _, o := countBackend().Counting(t, root)
+	ctx := context.Background()
+	big := cloudtest.Numbered("/a", 2500)
+	after := []string{"/b/f", "/c"}
+	cloudtest.PutAll(t, d, append(slices.Clone(big), after...))
+	o.Take()
+
+	var got []string
+	err := d.Walk(ctx, "/", func(fi driver.FileInfo) error {
+		got = append(got, driver.WalkKey(fi.Path(), fi.IsDir()))
+		if fi.Path() == "/a" {
+			return driver.ErrSkipDir
+		}
+		return nil
+	})
+	if want := []string{"/a/", "/b/", "/b/f", "/c"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("Walk skipping /a = %v, visits %v, want %v", err, got, want)
+	}
+	cloudtest.WantOps(t, "Walk skipping a directory longer than a page", o.Take(), map[string]int{"List": 3})
+
+	var files []string
+	err = d.Walk(ctx, "/", func(fi driver.FileInfo) error {
+		if !fi.IsDir() {
+			files = append(files, fi.Path())
+		}
+		return nil
+	}, driver.WithStartAfter(big[1999]))
+	if want := append(slices.Clone(big[2000:]), after...); err != nil || !slices.Equal(files, want) {
+		t.Errorf("Walk after %s = %v, visits %d files, want %d", big[1999], err, len(files), len(want))
+	}
+	cloudtest.WantOps(t, "Walk from a hint", o.Take(), map[string]int{"List": 2})
 }

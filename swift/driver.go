@@ -5,8 +5,8 @@
 // It is registered as "swift": import it for its side effect and call
 // driver.Open(ctx, "swift", params) with distribution-style parameters (see
 // FromParameters), or build a Config and call New. New authenticates and
-// reads the cluster's /info (bulk-delete limit, max_file_size, SLO limits),
-// two requests.
+// reads the cluster's /info (bulk-delete limit, container_listing_limit,
+// max_file_size, SLO limits), two requests.
 //
 // The Driver is a driver.Store over this package's driver.Backend: the
 // Store does the path and context checks, the error mapping, Stat, List
@@ -16,10 +16,21 @@
 // "/docker/x" is the object "registry/docker/x" in the container.
 // DeleteFiles sends bulk-delete requests of up to max_deletes_per_request
 // names (10,000 by default; one DELETE per path without the bulk-delete
-// middleware), Delete and Walk list flat (one request per 10,000 names),
-// List uses the "/" delimiter, Move copies server-side, and the Writer
-// keeps uncommitted segments in the segments container so that another
-// process can resume them.
+// middleware), Delete and Walk list flat (one request per 10,000 names,
+// or the cluster's lower container_listing_limit, plus one), List uses
+// the "/" delimiter, Move copies server-side, and the Writer keeps
+// uncommitted segments in the segments container so that another process
+// can resume them.
+//
+// # Listings
+//
+// Swift has no end-of-listing marker, and a page shorter than the limit
+// asked for is not always the last: Ceph RGW capped Swift listings at
+// 1,000 names whatever the limit (https://tracker.ceph.com/issues/44554).
+// So every listing the driver pages through (List, Walk, Delete, the
+// Writer's listing of its upload) ends only at an empty page, one request
+// more than ceil(names/limit); the driver never asks for a limit above the
+// container_listing_limit of /info, which a cluster answers with 412.
 //
 // # Writer and large files
 //
@@ -27,7 +38,10 @@
 // and Close uploads what is buffered as one more segment, into the
 // segments container (default <container>_segments) under
 // <prefix>/<hash of path>/<upload id>/<sequence>. Writer(path, true) lists
-// that name space to resume (Size is the sum of the segments); a last
+// that name space to resume (Size is the sum of the segments; as listings
+// lag, the sizes and etags of the segments a listing shows short, and
+// whether segments follow the last one listed, are asked of the segments
+// themselves with HEAD); a last
 // segment shorter than a chunk is read back into the buffer and replaced,
 // under its own name, by the next upload, so an upload never has more
 // than one short segment (Swift rate-limits reads of manifests with many
@@ -64,12 +78,22 @@
 // continued SLO file before Commit removes the segments its copy shares,
 // and the Commit then fails.)
 //
+// An upload can have at most max_manifest_segments² segments (Commit nests
+// one level of sub-manifests; 1,000² by default, a million chunks): the
+// Write or Close that would upload one more fails with a
+// *TooManySegmentsError before uploading it, not at Commit.
+//
 // # URLFor
 //
 // URLFor makes Swift temp URLs, which need the cluster's tempurl middleware
 // and a key set on the account or container; without Config.SecretKey it
 // returns a *driver.UnsupportedMethodError (the project's test Swift has
-// no tempurl middleware).
+// no tempurl middleware). Swift documents no maximum lifetime for a temp
+// URL (the tempurl middleware only checks that temp_url_expires has not
+// passed; a URL dies earlier only when its key is changed), so
+// Capabilities.MaxURLExpiry is 0 and the expiry asked for is signed as it
+// is: capping it at a number of our own would shorten URLs the cluster
+// would honour, for no limit the provider states.
 package swift
 
 import (
@@ -138,6 +162,9 @@ func newDriver(c Config, conn *swift.Connection, info serverInfo) *Driver {
 	if c.MaxFileSize == 0 {
 		c.MaxFileSize = info.maxFileSize
 	}
+	// Never ask for more than the cluster lists: a lowered
+	// container_listing_limit answers 412 to a larger limit.
+	c.ListLimit = min(c.ListLimit, info.listingLimit)
 	b := &backend{cfg: c, conn: conn, info: info, keys: driver.NewKeyMap(c.RootDirectory), container: c.Container}
 	caps := driver.Capabilities{
 		HTTP:            true,

@@ -15,6 +15,31 @@ import (
 // unlike a missing object, it is no *driver.PathNotFoundError.
 var errContainerNotFound = errors.New("container not found")
 
+// TooManySegmentsError is the error of a Writer's Write, Close or Commit
+// whose upload would need more segments than one file can have: the
+// square of Swift's max_manifest_segments (from /info, 1,000 by default,
+// or Config.MaxManifestSegments when lower), as Commit nests one level of
+// sub-manifests. Write and Close return it before uploading the segment
+// that would exceed the limit, so the bytes stay buffered and the upload
+// stays as it was (Cancel it, or commit what it has); a larger
+// Config.ChunkSize makes room. The driver fails rather than growing the
+// segment size mid-upload: a resuming process, which may run with another
+// configuration, tells the short last segment to read back by comparing
+// the segments' sizes with its ChunkSize, and a file's segment count is
+// known when the chunk size is chosen.
+type TooManySegmentsError struct {
+	// Segment is the number of segments the upload would have needed.
+	Segment int
+	// Limit is the most segments a file can have.
+	Limit int
+	// ChunkSize is the segment size in use.
+	ChunkSize int64
+}
+
+func (e *TooManySegmentsError) Error() string {
+	return fmt.Sprintf("segment %d is more than the %d one file can have (max_manifest_segments squared) at chunksize %d", e.Segment, e.Limit, e.ChunkSize)
+}
+
 // statusError is a non-2xx status the driver found in a response body
 // (bulk delete reports its outcome in the body of a 200).
 type statusError struct {

@@ -1,7 +1,6 @@
 package swift
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,14 +37,14 @@ type listOpts struct {
 	prefix    string
 	marker    string
 	delimiter string
-	limit     int // 0 means Config.ListLimit
+	limit     int // 0 (or more than Config.ListLimit) means Config.ListLimit
 }
 
 // listPage sends one GET of a container listing in JSON. A missing
 // container is an error matching errContainerNotFound.
 func (b *backend) listPage(ctx context.Context, container string, o listOpts) ([]object, error) {
 	q := url.Values{"format": {"json"}}
-	if o.limit <= 0 {
+	if o.limit <= 0 || o.limit > b.cfg.ListLimit {
 		o.limit = b.cfg.ListLimit
 	}
 	q.Set("limit", strconv.Itoa(o.limit))
@@ -78,8 +77,17 @@ func (b *backend) listPage(ctx context.Context, container string, o listOpts) ([
 // List implements driver.Backend with one listing request of the
 // container: with Delimiter, Swift's "subdir" entries are the prefixes.
 // Swift's marker is a start-after, so both StartAfter and Token (the last
-// name, or subdir, of the previous page) become the marker. A page
-// shorter than the limit is the last one.
+// name, or subdir, of the previous page) become the marker.
+//
+// Only an empty page ends a listing: Next is the last name of every page
+// that has one, however short. Swift has no end-of-listing marker, and a
+// page shorter than the limit asked for is not the end everywhere: Ceph
+// RGW capped Swift listings at 1,000 entries whatever the limit, and a
+// proxy may return less than asked. Taking a short page for the last one
+// would truncate Walk, List and Delete silently (and a garbage
+// collector's mark phase over such a Walk would sweep live blobs), so a
+// listing costs one request more than ceil(names/limit): the empty page
+// that ends it.
 func (b *backend) List(ctx context.Context, q driver.ListQuery) (driver.ObjectPage, error) {
 	lo := listOpts{prefix: q.Prefix, marker: q.Token, limit: q.Limit}
 	if lo.marker == "" {
@@ -107,9 +115,7 @@ func (b *backend) List(ctx context.Context, q driver.ListQuery) (driver.ObjectPa
 		page.Objects = append(page.Objects, obj)
 		last = o.Name
 	}
-	if limit := cmp.Or(q.Limit, b.cfg.ListLimit); len(objs) >= limit {
-		page.Next = last
-	}
+	page.Next = last // "" only for an empty page
 	return page, nil
 }
 

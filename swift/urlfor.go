@@ -20,7 +20,9 @@ import (
 // tempurl middleware and Config.SecretKey set as the account's (or, with
 // TempURLContainerKey, the container's) Temp-URL-Key; without a SecretKey
 // the Store reports URLFor unsupported. (The project's test cluster has no
-// tempurl middleware, so URLFor is unsupported there.)
+// tempurl middleware, so URLFor is unsupported there.) Swift sets no
+// maximum lifetime for a temp URL, so the Store signs any expiry asked
+// for (Capabilities.MaxURLExpiry is 0; see the package documentation).
 func (b *backend) SignURL(ctx context.Context, path, method string, expires time.Time) (string, error) {
 	if !slices.Contains(b.cfg.TempURLMethods, method) {
 		return "", &driver.UnsupportedMethodError{DriverName: DriverName, Method: "URLFor " + method}

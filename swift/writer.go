@@ -84,15 +84,72 @@ func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.
 	}
 	u := open[len(open)-1] // the latest
 	w.id = u.id
-	w.segs = u.segments
 	w.others = u.others
-	for _, s := range u.segments {
+	if w.segs, err = w.checkSegments(ctx, u.segments); err != nil {
+		return nil, err
+	}
+	for _, s := range w.segs {
 		w.segSize += s.size
 	}
 	if err := w.loadTail(ctx); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// checkSegments returns the segments of w's upload as the segments
+// themselves say, from the upload's listing. Container listings are
+// eventually consistent (swift-object-updater(1): "Container listings,
+// therefore, may not immediately contain the object"; an overwrite is
+// listed late the same way), so a listing may lack the segments a Close
+// in another process has just stored, or show the old size and etag of a
+// short last segment that a later session replaced under the same name.
+// A segment of a full chunk is never replaced (only the short last one
+// is), so its listed facts are taken as they are; every other one is
+// asked with a HEAD: a short or unlisted sequence number, and the number
+// after the last, until a HEAD finds no segment or a short one (which is
+// always the last). Resuming costs one HEAD more than the listing: the
+// short last segment's, or the 404 after a last full one. Segments listed
+// past the first missing number are not the upload's: a listing that
+// still shows deleted objects.
+func (w *writer) checkSegments(ctx context.Context, listed []segment) ([]segment, error) {
+	b := w.b
+	byNum := make(map[int]segment, len(listed))
+	for _, s := range listed {
+		byNum[segNum(s.name)] = s
+	}
+	var out []segment
+	for n := 0; ; n++ {
+		s, ok := byNum[n]
+		if ok && s.size >= b.cfg.ChunkSize {
+			out = append(out, s)
+			continue
+		}
+		name := w.segName(n)
+		_, h, err := b.do(ctx, request{method: http.MethodHead, container: b.cfg.SegmentsContainer, object: name})
+		if statusOf(err) == http.StatusNotFound {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		size, _ := sizeAndTime(h)
+		s = segment{name: name, size: size, etag: unquote(h["Etag"]), slo: isSLO(h)}
+		out = append(out, s)
+		if size < b.cfg.ChunkSize {
+			return out, nil
+		}
+	}
+}
+
+// segNum is the sequence number of a segment's name (-1 for another
+// name).
+func segNum(name string) int {
+	n, err := strconv.Atoi(name[strings.LastIndexByte(name, '/')+1:])
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // uncommitted returns the uploads that are not committed yet.
@@ -256,8 +313,8 @@ func (b *backend) uploadsOf(ctx context.Context, path string) ([]upload, error) 
 				u.others = append(u.others, o.Name)
 			}
 		}
-		if len(page) < b.cfg.ListLimit {
-			break
+		if len(page) == 0 {
+			break // only an empty page ends a listing (see List)
 		}
 		lo.marker = page[len(page)-1].Name
 	}
@@ -324,11 +381,14 @@ func (w *writer) flush(ctx context.Context, data []byte) error {
 	n := 0
 	switch {
 	case w.tail != nil:
-		n, _ = strconv.Atoi(w.tail.name[strings.LastIndexByte(w.tail.name, '/')+1:])
+		n = segNum(w.tail.name)
 	case len(w.segs) > 0:
-		last := w.segs[len(w.segs)-1].name
-		n, _ = strconv.Atoi(last[strings.LastIndexByte(last, '/')+1:])
-		n++
+		n = segNum(w.segs[len(w.segs)-1].name) + 1
+	}
+	if limit := w.b.manifestLimit(); n >= limit*limit {
+		// Checked before the upload, not at Commit: the bytes stay
+		// buffered and nothing is stored that Commit could not use.
+		return &TooManySegmentsError{Segment: n + 1, Limit: limit * limit, ChunkSize: w.b.cfg.ChunkSize}
 	}
 	name := w.segName(n)
 	h, err := w.b.putSegment(ctx, name, data)
@@ -539,15 +599,24 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
+// manifestLimit is the most entries one manifest may have: the cluster's
+// max_manifest_segments, or Config.MaxManifestSegments when lower.
+func (b *backend) manifestLimit() int {
+	limit := b.info.maxManifestSegments
+	if b.cfg.MaxManifestSegments > 0 {
+		limit = min(limit, b.cfg.MaxManifestSegments)
+	}
+	return limit
+}
+
 // nest returns entries as they fit one manifest: more than the cluster's
 // max_manifest_segments are grouped into sub-manifests (one level, so up
-// to max² segments).
+// to max² segments; flush refuses a segment beyond that before uploading
+// it, so only the entries of a continued SLO's copy can still exceed it
+// here).
 func (w *writer) nest(ctx context.Context, entries []manifestEntry) ([]manifestEntry, error) {
 	d := w.b
-	limit := d.info.maxManifestSegments
-	if d.cfg.MaxManifestSegments > 0 {
-		limit = min(limit, d.cfg.MaxManifestSegments)
-	}
+	limit := d.manifestLimit()
 	if len(entries) <= limit {
 		return entries, nil
 	}
@@ -561,7 +630,7 @@ func (w *writer) nest(ctx context.Context, entries []manifestEntry) ([]manifestE
 		top = append(top, manifestEntry{Path: "/" + d.cfg.SegmentsContainer + "/" + name})
 	}
 	if len(top) > limit {
-		return nil, fmt.Errorf("%d segments are more than %d² (chunksize too small)", len(entries), limit)
+		return nil, &TooManySegmentsError{Segment: len(entries), Limit: limit * limit, ChunkSize: d.cfg.ChunkSize}
 	}
 	return top, nil
 }
