@@ -1,11 +1,13 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -190,50 +192,122 @@ func (f *fixture) deleteFiles(paths []string) int {
 	return n
 }
 
-// cancelAfterFirst is an http.RoundTripper that cancels a context once the
-// first response has come back.
-type cancelAfterFirst struct {
-	cancel context.CancelFunc
-	once   sync.Once
-}
+// cancelMidwayBatch is the delete batch size DeleteFiles/CancelledMidway
+// asks the harness for (Env.DeleteBatchSize), so that three batches cost
+// 201 files.
+const cancelMidwayBatch = 100
 
-func (c *cancelAfterFirst) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	c.once.Do(c.cancel)
-	return resp, err
-}
+// maxLooks bounds the rounds of the non-HTTP CancelledMidway: the round
+// for k cancels the context at the k-th time DeleteFiles consults it.
+const maxLooks = 64
 
-// checkCancelledMidway cancels a large DeleteFiles while it runs (after its
-// first request for an HTTP backend, at once otherwise) and checks that
-// nothing is lost silently: n plus the failures is the number of unique
-// paths, and every path not listed as failed is gone.
+// checkCancelledMidway cancels a DeleteFiles of three batches' worth of
+// paths between its batches, deterministically, and checks that the
+// deletion stopped part way and that nothing is lost silently: n plus the
+// failures is the number of unique paths, every path not listed as failed
+// is gone, and a DeleteFilesError matches context.Canceled.
+//
+// It runs on a second driver over the leaf's Root built with
+// Env.DeleteBatchSize = cancelMidwayBatch; a harness that ignores that
+// field keeps the backend's batch size, and the leaf then writes
+// 2×batch+1 files, up to bulkFiles. Where even that is a single batch
+// (Swift's 10,000 without the field), a partial deletion cannot be
+// forced: the leaf checks only the report's consistency and says so in
+// the log.
+//
+// How the cancellation lands between batches:
+//   - HTTP backends (Caps.HTTP): the Env's transport passes the first
+//     state-changing request (a bulk delete is never GET or HEAD) to the
+//     server, buffering its answer, and cancels the context when a second
+//     one is sent, which then fails without reaching the server. Batches
+//     sent at once wait for the first to be answered. Exactly one batch
+//     reaches the server.
+//   - Other backends: a context that cancels itself the k-th time
+//     DeleteFiles consults it (Done or Err), for k = 1, 2, ... until a
+//     round deletes part of the paths. The calls are the only thing a
+//     backend without requests shows of its progress, and a cancellation
+//     at the moment it looks is one a real caller could cause. Every
+//     round is checked for consistency and the deleted files are put
+//     back before the next. A backend that stops consulting its context
+//     after it started deleting, and so cannot stop between batches,
+//     reaches a round that deletes everything and fails the leaf.
 func (f *fixture) checkCancelledMidway() {
-	count := 1000
-	if caps := f.s.h.Caps; caps.HTTP {
-		// At least three batches where that is affordable, so that the
-		// cancellation after the first one hits the others.
-		count = min(2*caps.DeleteBatchSize+1, bulkFiles)
+	env := f.env
+	env.DeleteBatchSize = cancelMidwayBatch
+	// The same Root: f.d sees the same files and cleans up after the leaf.
+	g := &fixture{s: f.s, t: f.t, env: env, d: f.s.h.New(f.t, env), ctx: f.ctx}
+	if g.d == nil {
+		f.t.Fatalf("conformance: %s: Harness.New returned nil", f.s.h.Name)
 	}
+	batch := driver.CapabilitiesOf(g.d).DeleteBatchSize
+	if batch <= 0 {
+		batch = f.s.h.Caps.DeleteBatchSize
+	}
+	if batch <= 0 {
+		batch = 1000 // unknown: assume inmemory's
+	}
+	count := min(2*batch+1, bulkFiles)
+	several := count > batch
 	files := numbered("/m", "f", count)
-	f.putMany(files, func(int) []byte { return []byte("x") })
-	ctx, cancel := context.WithCancel(f.ctx)
-	defer cancel()
-	var (
-		n   int
-		err error
-	)
-	if hook := f.hook(); f.s.h.Caps.HTTP && hook != nil {
-		hook.set(&cancelAfterFirst{cancel: cancel})
-		n, err = f.d.DeleteFiles(ctx, append(files, files[:10]...))
-		hook.set(nil)
-	} else {
-		start := make(chan struct{})
-		go func() { <-start; cancel() }()
-		close(start)
-		n, err = f.d.DeleteFiles(ctx, append(files, files[:10]...))
-	}
+	g.putMany(files, func(int) []byte { return []byte("x") })
+	paths := append(append([]string{}, files...), files[:10]...) // duplicates too
+	partial := func(n int) bool { return n > 0 && n < count }
 
+	if hook := f.hook(); f.s.h.Caps.HTTP && hook != nil {
+		ctx, cancel := context.WithCancel(f.ctx)
+		defer cancel()
+		hook.set(&cancelAtSecondChange{ctx: ctx, cancel: cancel, firstDone: make(chan struct{})})
+		n, err := g.d.DeleteFiles(ctx, paths)
+		hook.set(nil)
+		g.checkDeleteReport(files, n, err)
+		switch {
+		case !several:
+			f.t.Logf("DeleteFiles of %d paths is one batch of up to %d: no partial deletion to check (the harness can set Env.DeleteBatchSize)", count, batch)
+		case !partial(n):
+			f.t.Errorf("DeleteFiles of %d paths in batches of %d, cancelled when its second batch was sent = %d, %v; want a partial deletion", count, batch, n, err)
+		}
+		f.t.Logf("DeleteFiles cancelled midway: n=%d of %d, batches of %d", n, count, batch)
+		return
+	}
+	for k := 1; k <= maxLooks; k++ {
+		ctx := newCancelAtLook(f.ctx, k)
+		n, err := g.d.DeleteFiles(ctx, paths)
+		ctx.cancel()
+		remaining := g.checkDeleteReport(files, n, err)
+		if f.t.Failed() {
+			return
+		}
+		switch {
+		case partial(n):
+			f.t.Logf("DeleteFiles cancelled at its look %d at the context: n=%d of %d, batches of %d", k, n, count, batch)
+			return
+		case !several:
+			f.t.Logf("DeleteFiles of %d paths is one batch of up to %d: no partial deletion to check", count, batch)
+			return
+		case n == count:
+			f.t.Errorf("DeleteFiles of %d paths in batches of %d, cancelled at its look %d at the context, deleted everything (n=%d, err=%v); the rounds before deleted nothing: it does not stop between batches", count, batch, k, n, err)
+			return
+		}
+		var gone []string
+		for _, p := range files {
+			if !remaining[p] {
+				gone = append(gone, p)
+			}
+		}
+		g.putMany(gone, func(int) []byte { return []byte("x") })
+	}
+	f.t.Errorf("DeleteFiles of %d paths in batches of %d deleted nothing in %d rounds cancelled at each of its first %d looks at the context", count, batch, maxLooks, maxLooks)
+}
+
+// checkDeleteReport checks what DeleteFiles of the unique paths files,
+// cancelled, returned: n with nil, n with a *DeleteFilesError that adds up
+// and matches context.Canceled, or 0 with a plain context.Canceled when
+// nothing was deleted. It fails the test when a path counted as deleted
+// still exists, and returns the files that still exist.
+func (f *fixture) checkDeleteReport(files []string, n int, err error) map[string]bool {
+	f.t.Helper()
 	failed := map[string]bool{}
+	plain := false
 	var dfe *driver.DeleteFilesError
 	switch {
 	case err == nil:
@@ -268,12 +342,8 @@ func (f *fixture) checkCancelledMidway() {
 		for _, p := range files {
 			failed[p] = true
 		}
-		got := f.list("/m")
-		if len(got) != len(files) {
-			f.t.Errorf("DeleteFiles failed with %v without reporting the %d files it deleted", err, len(files)-len(got))
-		}
+		plain = true
 	}
-	// Every path counted as deleted is gone.
 	remaining := map[string]bool{}
 	if got, err := f.d.List(f.ctx, "/m"); err == nil {
 		for _, p := range got {
@@ -282,11 +352,94 @@ func (f *fixture) checkCancelledMidway() {
 	} else if !driver.IsNotFound(err) {
 		f.t.Fatalf("List(/m): %v", err)
 	}
+	lost := 0
 	for _, p := range files {
 		if remaining[p] && !failed[p] {
-			f.t.Errorf("%s was counted as deleted but still exists", p)
-			break
+			if lost == 0 {
+				f.t.Errorf("%s was counted as deleted but still exists", p)
+			}
+			lost++
 		}
 	}
-	f.t.Logf("DeleteFiles cancelled midway: n=%d, failed=%d", n, len(failed))
+	if lost > 0 {
+		f.t.Errorf("%d paths counted as deleted still exist (DeleteFiles = %d, %v)", lost, n, err)
+	}
+	if plain && len(remaining) != len(files) {
+		f.t.Errorf("DeleteFiles failed with %v without reporting the %d files it deleted", err, len(files)-len(remaining))
+	}
+	return remaining
+}
+
+// cancelAtSecondChange is the http.RoundTripper of an HTTP backend's
+// CancelledMidway: it passes GET and HEAD requests and the first other
+// one (the first bulk delete) to the server, and cancels ctx when a second
+// state-changing request comes, which it fails with ctx's error without
+// sending it. One that comes while the first is still out waits for the
+// first's answer first. The first answer is read into memory before it is
+// returned, so that the cancellation cannot cut it short.
+type cancelAtSecondChange struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	first     atomic.Bool
+	firstDone chan struct{} // closed when the first answer is in
+}
+
+func (c *cancelAtSecondChange) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	if c.first.CompareAndSwap(false, true) {
+		defer close(c.firstDone)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
+	}
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	select {
+	case <-c.firstDone:
+	case <-req.Context().Done():
+	}
+	c.cancel()
+	return nil, fmt.Errorf("conformance: %s %s not sent, DeleteFiles cancelled after its first batch: %w", req.Method, req.URL.Path, c.ctx.Err())
+}
+
+// cancelAtLook is a context that cancels itself the k-th time its Done or
+// Err method is called, and with its parent.
+type cancelAtLook struct {
+	context.Context // a child of the parent, cancelled by cancel
+	cancel          context.CancelFunc
+	left            atomic.Int64
+}
+
+func newCancelAtLook(parent context.Context, k int) *cancelAtLook {
+	ctx, cancel := context.WithCancel(parent)
+	c := &cancelAtLook{Context: ctx, cancel: cancel}
+	c.left.Store(int64(k))
+	return c
+}
+
+func (c *cancelAtLook) look() {
+	if c.left.Add(-1) == 0 {
+		c.cancel()
+	}
+}
+
+func (c *cancelAtLook) Done() <-chan struct{} {
+	c.look()
+	return c.Context.Done()
+}
+
+func (c *cancelAtLook) Err() error {
+	c.look()
+	return c.Context.Err()
 }

@@ -50,6 +50,16 @@ type Env struct {
 
 	// Requests counts every request sent through HTTPClient.
 	Requests *transport.Counter
+
+	// DeleteBatchSize, when not zero, asks for a driver that sends at
+	// most this many paths per bulk-delete request: a harness passes it
+	// to driver.CommonConfig.DeleteBatchSize (cloudtest.Options has the
+	// field). DeleteFiles/CancelledMidway sets it, so that it can cut a
+	// call of several batches short without writing thousands of files.
+	// Zero, as for every other leaf, is the backend's own batch size; a
+	// harness that ignores the field keeps that size, which the leaf
+	// reads from the driver's Capabilities.
+	DeleteBatchSize int
 }
 
 // Capabilities describes a backend to the suite: the backend's own
