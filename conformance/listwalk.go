@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -279,6 +281,7 @@ func (s *suite) testWalk(t *testing.T) {
 			want := filterEntries(tree, func(e entry) bool { return e.key() > hint })
 			wantSameSet(f.t, "parallel Walk(/) with StartAfter", got, want)
 		})
+		s.leaf(t, "Concurrent", func(f *fixture) { f.checkWalkConcurrent() })
 		s.leaf(t, "Error", func(f *fixture) {
 			f.putFiles(walkTree...)
 			err := f.d.Walk(f.ctx, "/", func(fi driver.FileInfo) error {
@@ -427,4 +430,59 @@ func wantSameSet(t testing.TB, what string, got, want []entry) {
 	got = slices.Clone(got)
 	sortEntries(got)
 	wantEntries(t, what+" (sorted)", got, want)
+}
+
+// concurrentWait bounds how long Walk/Parallel/Concurrent waits for a
+// second call to join the first. It is no timing assertion: a parallel
+// walk starts the second call at once, and only a walk that makes its
+// calls one at a time, and so can never start one while another waits,
+// ever reaches the bound. It is cut to leave time before the test's
+// deadline.
+const concurrentWait = 10 * time.Second
+
+// checkWalkConcurrent checks that WithParallel(4) really runs calls at
+// once: the first file's call waits for a second to be in flight (a
+// barrier of two) and fails the test when none comes, instead of
+// hanging, when the wait is over (concurrentWait, or the test's deadline
+// if sooner). Every other call returns at once.
+func (f *fixture) checkWalkConcurrent() {
+	files := numbered("/p", "f", 8)
+	f.putFiles(files...)
+	wait := concurrentWait
+	if dl, ok := f.t.Deadline(); ok {
+		wait = min(wait, time.Until(dl)/2)
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, wait)
+	defer cancel()
+	var (
+		inFlight atomic.Int32
+		first    atomic.Bool
+		joined   = make(chan struct{})
+		once     sync.Once
+		met      atomic.Bool
+	)
+	err := f.d.Walk(f.ctx, "/", func(fi driver.FileInfo) error {
+		if fi.IsDir() {
+			return nil
+		}
+		if inFlight.Add(1) >= 2 {
+			once.Do(func() { close(joined) })
+		}
+		defer inFlight.Add(-1)
+		if !first.CompareAndSwap(false, true) {
+			return nil
+		}
+		select {
+		case <-joined:
+			met.Store(true)
+		case <-ctx.Done():
+		}
+		return nil
+	}, driver.WithParallel(4))
+	if err != nil {
+		f.t.Fatalf("parallel Walk(/): %v", err)
+	}
+	if !met.Load() {
+		f.t.Errorf("Walk(/, WithParallel(4)) over %d files never had two calls in flight: the first waited %v for a second", len(files), wait)
+	}
 }

@@ -1,6 +1,9 @@
 package conformance
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -83,6 +86,28 @@ func (s *suite) testMove(t *testing.T) {
 		_ = f.d.Move(f.ctx, "/f", "/f")
 		f.wantString("/f", "content")
 	})
+	if s.h.Caps.HTTP {
+		s.leaf(t, "CopyFails", func(f *fixture) {
+			// Every state-changing request but a DELETE (so every copy,
+			// with its retries) is refused: Move fails, and the source
+			// must survive, whatever a DELETE may have been sent.
+			f.puts("/d/src", "content")
+			f.puts("/d/keep", "keep")
+			hook := f.hook()
+			if hook == nil {
+				f.t.Fatal("conformance: Env not built by the suite")
+			}
+			hook.set(refuseCopies{})
+			err := f.d.Move(f.ctx, "/d/src", "/e/dst")
+			hook.set(nil)
+			if err == nil {
+				f.t.Errorf("Move(/d/src, /e/dst) with every copy request refused succeeded")
+				return
+			}
+			f.wantString("/d/src", "content")
+			f.wantString("/d/keep", "keep")
+		})
+	}
 	s.leaf(t, "Chain", func(f *fixture) {
 		f.puts("/a", "A")
 		f.puts("/b", "B")
@@ -101,4 +126,29 @@ func (f *fixture) move(src, dst string) {
 	if err := f.d.Move(f.ctx, src, dst); err != nil {
 		f.t.Fatalf("Move(%s, %s): %v", src, dst, err)
 	}
+}
+
+// refuseCopies is an http.RoundTripper that answers every request but a
+// GET, a HEAD and a DELETE with 403 Forbidden without sending it: a copy
+// (PUT, POST, COPY) always fails, and not in a way worth retrying.
+type refuseCopies struct{}
+
+func (refuseCopies) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodDelete:
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return &http.Response{
+		Status:     "403 Forbidden",
+		StatusCode: http.StatusForbidden,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     http.Header{"Content-Type": {"text/plain"}},
+		Body:       io.NopCloser(strings.NewReader("conformance: copy refused")),
+		Request:    req,
+	}, nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path"
@@ -25,46 +27,89 @@ import (
 // the leaf tests meant to catch that mutant fail, and that an unmutated
 // run passes.
 
-const mutantEnv = "STOWAGE_CONFORMANCE_MUTANT"
+const (
+	mutantEnv = "STOWAGE_CONFORMANCE_MUTANT"
+	// remoteEnv, set to "1", runs the mutant over remote (see
+	// remote_test.go) instead of the bare inmemory driver, so that the
+	// suite runs its HTTP leaves (request counts, refused requests).
+	remoteEnv = "STOWAGE_CONFORMANCE_REMOTE"
+)
 
 // mutantCase names a mutant, the top-level groups of the suite to run
-// against it and the leaf tests that must catch it.
+// against it and the leaf tests that must catch it; remote runs it over
+// remote, with Capabilities.HTTP.
 type mutantCase struct {
 	name   string
 	groups string // -test.run pattern for the groups, e.g. "Walk|List"
 	caught []string
+	remote bool
+}
+
+// label names the case's subtest.
+func (c mutantCase) label() string {
+	if c.remote {
+		return c.name + "OverHTTP"
+	}
+	return c.name
 }
 
 var mutantCases = []mutantCase{
-	{"none", "", nil},
-	{"DeleteFilesRemovesDirectories", "DeleteFiles", []string{"DeleteFiles/DirectoryLeftAlone"}},
-	{"WalkReversed", "Walk", []string{"Walk/Order", "Walk/Subtree", "Walk/StartAfter/FileHint"}},
-	{"WalkNameOrder", "Walk", []string{"Walk/Order"}},
-	{"WalkIgnoresSkipDir", "Walk", []string{"Walk/SkipDir/Nested", "Walk/SkipDir/TopLevel", "Walk/Parallel/SkipDir"}},
-	{"WalkIgnoresStartAfter", "Walk", []string{"Walk/StartAfter/FileHint", "Walk/StartAfter/DirHint", "Walk/StartAfter/InsideDirHint"}},
-	{"ListReversed", "List", []string{"List/Root", "List/Nested"}},
-	{"ReaderIgnoresOffset", "Streams", []string{"Streams/Reader/OffsetMiddle", "Streams/Large/Stream64MiB"}},
-	{"ReaderEndIsInvalid", "Streams", []string{"Streams/Reader/OffsetEnd", "Streams/Reader/EmptyFileOffsetZero"}},
-	{"CommitOnClose", "Writer", []string{"Writer/Visibility/InvisibleAfterClose", "Writer/State/CommitAfterClose"}},
-	{"DoubleCloseIsNil", "Writer", []string{"Writer/State/DoubleClose"}},
-	{"SessionSize", "Writer", []string{"Writer/Sessions/SizeAcrossSessions", "Writer/Sessions/LargeSessions"}},
-	{"AppendCreates", "Writer", []string{"Writer/Sessions/AppendWithoutState", "Writer/Sessions/AppendAfterCancel"}},
-	{"CleansPaths", "Paths", []string{"Paths/Invalid/PutContent", "Paths/Invalid/TraversalCreatesNothing"}},
-	{"DeletePrefix", "Delete", []string{"Delete/FileLeavesPrefixSiblings", "Delete/DirectoryLeavesPrefixSiblings", "Delete/MissingPrefix"}},
-	{"DeleteFilesOnly", "Delete|Content", []string{"Delete/Tree", "Content/Stat/File"}},
-	{"MoveCopies", "Move", []string{"Move/Simple", "Move/SourceParentsVanish"}},
-	{"DeleteFilesCountsDuplicates", "DeleteFiles", []string{"DeleteFiles/Duplicates"}},
-	{"IgnoresCancel", "Cancel", []string{"Cancel/GetContent", "Cancel/PutContentNew", "Cancel/DeleteFiles"}},
+	{"none", "", nil, false},
+	{"none", "", nil, true},
+	{"DeleteFilesRemovesDirectories", "DeleteFiles", []string{"DeleteFiles/DirectoryLeftAlone"}, false},
+	{"WalkReversed", "Walk", []string{"Walk/Order", "Walk/Subtree", "Walk/StartAfter/FileHint"}, false},
+	{"WalkNameOrder", "Walk", []string{"Walk/Order"}, false},
+	{"WalkIgnoresSkipDir", "Walk", []string{"Walk/SkipDir/Nested", "Walk/SkipDir/TopLevel", "Walk/Parallel/SkipDir"}, false},
+	{"WalkIgnoresStartAfter", "Walk", []string{"Walk/StartAfter/FileHint", "Walk/StartAfter/DirHint", "Walk/StartAfter/InsideDirHint"}, false},
+	{"ListReversed", "List", []string{"List/Root", "List/Nested"}, false},
+	{"ReaderIgnoresOffset", "Streams", []string{"Streams/Reader/OffsetMiddle", "Streams/Large/Stream64MiB"}, false},
+	{"ReaderEndIsInvalid", "Streams", []string{"Streams/Reader/OffsetEnd", "Streams/Reader/EmptyFileOffsetZero"}, false},
+	{"CommitOnClose", "Writer", []string{"Writer/Visibility/InvisibleAfterClose", "Writer/State/CommitAfterClose"}, false},
+	{"DoubleCloseIsNil", "Writer", []string{"Writer/State/DoubleClose"}, false},
+	{"SessionSize", "Writer", []string{"Writer/Sessions/SizeAcrossSessions", "Writer/Sessions/LargeSessions"}, false},
+	{"AppendCreates", "Writer", []string{"Writer/Sessions/AppendWithoutState", "Writer/Sessions/AppendAfterCancel"}, false},
+	{"CleansPaths", "Paths", []string{"Paths/Invalid/PutContent", "Paths/Invalid/TraversalCreatesNothing"}, false},
+	{"DeletePrefix", "Delete", []string{"Delete/FileLeavesPrefixSiblings", "Delete/DirectoryLeavesPrefixSiblings", "Delete/MissingPrefix"}, false},
+	{"DeleteFilesOnly", "Delete|Content", []string{"Delete/Tree", "Content/Stat/File"}, false},
+	{"MoveCopies", "Move", []string{"Move/Simple", "Move/SourceParentsVanish"}, false},
+	{"DeleteFilesCountsDuplicates", "DeleteFiles", []string{"DeleteFiles/Duplicates"}, false},
+	{"IgnoresCancel", "Cancel", []string{"Cancel/GetContent", "Cancel/PutContentNew", "Cancel/DeleteFiles"}, false},
 	// The s3 writer's bug that distribution's registry found: the bytes
-	// buffered at Close no longer counted in Size.
-	{"SizeLostAtClose", "Writer", []string{"Writer/Sizes/AfterClose", "Writer/ContextEnded/Close", "Writer/Sessions/LargeSessions"}},
-	{"SizeKeptAfterCancel", "Writer", []string{"Writer/Sizes/AfterCancel", "Writer/Sizes/AfterCancelOfResumed", "Writer/Continue/CancelKeepsFile"}},
+	// buffered at Close, past the last whole part of sizeLostPart, no
+	// longer counted in Size.
+	{"SizeLostAtClose", "Writer", []string{"Writer/Sizes/AfterClose", "Writer/ContextEnded/Close", "Writer/Sessions/LargeSessions"}, false},
+	{"SizeKeptAfterCancel", "Writer", []string{"Writer/Sizes/AfterCancel", "Writer/Sizes/AfterCancelOfResumed", "Writer/Continue/CancelKeepsFile"}, false},
 	// Writer(append) that resumes only uncommitted state, as every backend
 	// did before it continued committed files.
-	{"AppendNeedsUpload", "Writer", []string{"Writer/Continue/CommittedFile", "Writer/Continue/PutContentFile", "Writer/Continue/ZeroByteFile", "Writer/Continue/Repeatedly", "Writer/Sessions/NewDiscardsUncommitted"}},
+	{"AppendNeedsUpload", "Writer", []string{"Writer/Continue/CommittedFile", "Writer/Continue/PutContentFile", "Writer/Continue/ZeroByteFile", "Writer/Continue/Repeatedly", "Writer/Sessions/NewDiscardsUncommitted"}, false},
 	// Close that gives up when the Writer's ctx has ended, losing the
 	// session's bytes.
-	{"CloseNeedsContext", "Writer", []string{"Writer/ContextEnded/Close", "Writer/ContextEnded/CloseResumed"}},
+	{"CloseNeedsContext", "Writer", []string{"Writer/ContextEnded/Close", "Writer/ContextEnded/CloseResumed"}, false},
+	// A DeleteFiles that looks at its context once, before it starts,
+	// and not between batches: the leaf's old cancellation, racing with
+	// the call, let it through.
+	{"DeleteFilesIgnoresCancelMidway", "DeleteFiles", []string{"DeleteFiles/CancelledMidway"}, false},
+	// A DeleteFiles that reports every path deleted when it was cut short.
+	{"DeleteFilesReportsAll", "DeleteFiles", []string{"DeleteFiles/CancelledMidway"}, false},
+	{"DeleteFilesReportsAll", "DeleteFiles", []string{"DeleteFiles/CancelledMidway"}, true},
+	// One bulk-delete request per path instead of per batch.
+	{"DeleteFilesPerPath", "DeleteFiles", []string{"DeleteFiles/RequestCount", "DeleteFiles/Many", "DeleteFiles/Several"}, true},
+	// Deleting by key prefix: /a/b takes /a/bc with it.
+	{"DeleteFilesPrefixSibling", "DeleteFiles", []string{"DeleteFiles/PrefixSiblingsUntouched"}, false},
+	// Validating path by path, deleting the valid ones before the bad one.
+	{"DeleteFilesBeforeRejecting", "DeleteFiles", []string{"DeleteFiles/InvalidRejectsAll/Traversal", "DeleteFiles/InvalidRejectsAll/Root", "DeleteFiles/InvalidRejectsAll/Empty", "DeleteFiles/InvalidRejectsAll/Relative", "DeleteFiles/InvalidRejectsAll/TrailingSlash", "DeleteFiles/InvalidRejectsAll/Space"}, false},
+	{"DeleteFilesBeforeRejecting", "DeleteFiles", []string{"DeleteFiles/InvalidRejectsAll/Traversal", "DeleteFiles/InvalidRejectsAll/Space"}, true},
+	// A Walk that drops WithParallel and calls one at a time.
+	{"WalkIgnoresParallel", "Walk", []string{"Walk/Parallel/Concurrent"}, false},
+	// A Move that deletes the source even though its copy failed.
+	{"MoveLosesSourceOnFailedCopy", "Move", []string{"Move/CopyFails"}, true},
+	// Directories a removal emptied still show (no pruning), and the
+	// opposite: pruning the parent with its other files.
+	{"PrunesTooLittle", "Delete|DeleteFiles|Move", []string{"Delete/ParentsVanish", "Delete/ParentWithSiblingStays", "DeleteFiles/EmptyParentsPruned", "DeleteFiles/DeepParentsPruned", "Move/SourceParentsVanish"}, false},
+	{"PrunesTooMuch", "Delete|DeleteFiles|Move", []string{"Delete/File", "Delete/NestedTree", "DeleteFiles/Single", "Move/SiblingsStay"}, false},
+	// Uncommitted state a second driver over the same root cannot see,
+	// as with state kept in the process.
+	{"UploadsPerDriver", "Writer", []string{"Writer/Sessions/AppendFromNewDriver", "Writer/Continue/CommittedFile", "Writer/ContextEnded/Close"}, false},
 	// A torn PutContent (half the content visible for a moment) is caught
 	// by Concurrency/ReadersAndWritersSamePath only when a reader happens
 	// to run in that moment, so it is not a mutant here: a self-test must
@@ -81,13 +126,16 @@ func TestSuiteCatchesMutants(t *testing.T) {
 		return
 	}
 	for _, c := range mutantCases {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.label(), func(t *testing.T) {
 			run := "^TestSuiteCatchesMutants$"
 			if c.groups != "" {
 				run += "/^(" + c.groups + ")$"
 			}
 			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run="+run, "-test.v", "-test.count=1")
 			cmd.Env = append(os.Environ(), mutantEnv+"="+c.name)
+			if c.remote {
+				cmd.Env = append(cmd.Env, remoteEnv+"=1")
+			}
 			out, err := cmd.CombinedOutput()
 			if c.name == "none" {
 				if err != nil {
@@ -99,12 +147,12 @@ func TestSuiteCatchesMutants(t *testing.T) {
 				return
 			}
 			if err == nil {
-				t.Fatalf("the suite passes on mutant %s", c.name)
+				t.Fatalf("the suite passes on mutant %s", c.label())
 			}
 			for _, leaf := range c.caught {
 				re := regexp.MustCompile(`--- FAIL: TestSuiteCatchesMutants/` + regexp.QuoteMeta(leaf) + ` `)
 				if !re.Match(out) {
-					t.Errorf("mutant %s: %s did not fail", c.name, leaf)
+					t.Errorf("mutant %s: %s did not fail", c.label(), leaf)
 				}
 			}
 			if t.Failed() {
@@ -129,7 +177,14 @@ func runMutant(t *testing.T, kind string) {
 		mu      sync.Mutex
 		stores  = map[string]*inmemory.Driver{}
 		uploads = map[string]*uploadSet{}
+		srv     *httptest.Server
 	)
+	if os.Getenv(remoteEnv) == "1" {
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		t.Cleanup(srv.Close)
+	}
 	conformance.Run(t, conformance.Harness{
 		Name: "mutant-" + kind,
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
@@ -141,7 +196,15 @@ func runMutant(t *testing.T, kind string) {
 				stores[env.Root] = d
 				uploads[env.Root] = &uploadSet{paths: map[string]bool{}}
 			}
-			return &mutant{StorageDriver: d, kind: kind, uploads: uploads[env.Root]}
+			var sd driver.StorageDriver = d
+			if srv != nil {
+				batch := remoteBatch
+				if env.DeleteBatchSize > 0 {
+					batch = min(batch, env.DeleteBatchSize)
+				}
+				sd = &remote{Driver: d, client: env.HTTPClient, url: srv.URL, batch: batch}
+			}
+			return &mutant{StorageDriver: sd, kind: kind, uploads: uploads[env.Root], mine: map[string]bool{}}
 		},
 	})
 }
@@ -151,6 +214,38 @@ type mutant struct {
 	driver.StorageDriver
 	kind    string
 	uploads *uploadSet // of the store, shared by its drivers
+	mu      sync.Mutex
+	mine    map[string]bool // paths whose uploads this driver started
+	ghosts  sync.Map        // directories emptied but not pruned (PrunesTooLittle)
+}
+
+// Capabilities passes on the wrapped driver's.
+func (m *mutant) Capabilities() driver.Capabilities {
+	return driver.CapabilitiesOf(m.StorageDriver)
+}
+
+// removed is called after p was removed (by Delete, DeleteFiles or as
+// a Move's source) for the pruning mutants.
+func (m *mutant) removed(ctx context.Context, p string) {
+	parent := driver.ParentDir(p)
+	switch m.kind {
+	case "PrunesTooLittle":
+		for dir := parent; dir != "/"; dir = driver.ParentDir(dir) {
+			m.ghosts.Store(dir, true)
+		}
+	case "PrunesTooMuch":
+		if parent != "/" {
+			_ = m.StorageDriver.Delete(ctx, parent)
+		}
+	}
+}
+
+func (m *mutant) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
+	fi, err := m.StorageDriver.Stat(ctx, p)
+	if _, ghost := m.ghosts.Load(p); ghost && driver.IsNotFound(err) {
+		return driver.FileInfoFields{FilePath: p, Dir: true}, nil
+	}
+	return fi, err
 }
 
 // uploadSet is the paths that have uncommitted writer state in one store,
@@ -216,6 +311,14 @@ func (m *mutant) Writer(ctx context.Context, p string, appendMode bool) (driver.
 	if m.kind == "AppendNeedsUpload" && appendMode && !m.uploads.has(p) {
 		return nil, &driver.PathNotFoundError{Path: p, DriverName: m.Name()}
 	}
+	if m.kind == "UploadsPerDriver" && appendMode && m.uploads.has(p) {
+		m.mu.Lock()
+		mine := m.mine[p]
+		m.mu.Unlock()
+		if !mine {
+			return nil, &driver.PathNotFoundError{Path: p, DriverName: m.Name()}
+		}
+	}
 	w, err := m.StorageDriver.Writer(ctx, p, appendMode)
 	if m.kind == "AppendCreates" && appendMode && err != nil && errors.As(err, new(*driver.PathNotFoundError)) {
 		w, err = m.StorageDriver.Writer(ctx, p, false)
@@ -224,8 +327,15 @@ func (m *mutant) Writer(ctx context.Context, p string, appendMode bool) (driver.
 		return nil, err
 	}
 	m.uploads.set(p, true)
+	m.mu.Lock()
+	m.mine[p] = true
+	m.mu.Unlock()
 	return &mutantWriter{FileWriter: w, kind: m.kind, ctx: ctx, path: p, uploads: m.uploads}, nil
 }
+
+// sizeLostPart is the part size of the SizeLostAtClose mutant: S3's
+// smallest, which the s3 writer buffered up to.
+const sizeLostPart = 5 << 20
 
 // mutantWriter breaks the writer rules.
 type mutantWriter struct {
@@ -269,7 +379,9 @@ func (w *mutantWriter) Size() int64 {
 	case w.kind == "SessionSize":
 		return w.session
 	case w.kind == "SizeLostAtClose" && w.closed:
-		return 0
+		// Only the bytes of whole parts: what was still buffered at
+		// Close is no longer counted.
+		return w.FileWriter.Size() / sizeLostPart * sizeLostPart
 	case w.kind == "SizeKeptAfterCancel" && w.cancelled:
 		return w.sizeSeen
 	}
@@ -306,8 +418,20 @@ func (m *mutant) List(ctx context.Context, p string) ([]string, error) {
 }
 
 func (m *mutant) Move(ctx context.Context, src, dst string) error {
-	if m.kind != "MoveCopies" {
-		return m.StorageDriver.Move(ctx, src, dst)
+	switch m.kind {
+	case "MoveLosesSourceOnFailedCopy":
+		err := m.StorageDriver.Move(ctx, src, dst)
+		if err != nil && !driver.IsNotFound(err) && src != dst {
+			_ = m.StorageDriver.Delete(ctx, src)
+		}
+		return err
+	case "MoveCopies":
+	default:
+		err := m.StorageDriver.Move(ctx, src, dst)
+		if err == nil && src != dst {
+			m.removed(ctx, src)
+		}
+		return err
 	}
 	b, err := m.StorageDriver.GetContent(ctx, src)
 	if err != nil {
@@ -339,7 +463,11 @@ func (m *mutant) Delete(ctx context.Context, p string) error {
 			return nil
 		}
 	}
-	return m.StorageDriver.Delete(ctx, p)
+	err := m.StorageDriver.Delete(ctx, p)
+	if err == nil {
+		m.removed(ctx, p)
+	}
+	return err
 }
 
 func (m *mutant) DeleteFiles(ctx context.Context, paths []string) (int, error) {
@@ -358,8 +486,74 @@ func (m *mutant) DeleteFiles(ctx context.Context, paths []string) (int, error) {
 			return 0, err
 		}
 		return len(paths), nil
+	case "DeleteFilesIgnoresCancelMidway":
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		ctx = context.WithoutCancel(ctx)
+	case "DeleteFilesReportsAll":
+		unique, err := driver.UniquePaths(m.Name(), paths)
+		if err != nil {
+			return 0, err
+		}
+		n, err := m.StorageDriver.DeleteFiles(ctx, paths)
+		if err != nil && n > 0 {
+			return len(unique), nil
+		}
+		return n, err
+	case "DeleteFilesPerPath":
+		unique, err := driver.UniquePaths(m.Name(), paths)
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, p := range unique {
+			k, err := m.StorageDriver.DeleteFiles(ctx, []string{p})
+			n += k
+			if err != nil {
+				return n, err
+			}
+		}
+		return n, nil
+	case "DeleteFilesPrefixSibling":
+		unique, err := driver.UniquePaths(m.Name(), paths)
+		if err != nil {
+			return 0, err
+		}
+		var doomed []string
+		err = m.StorageDriver.Walk(ctx, "/", func(fi driver.FileInfo) error {
+			for _, p := range unique {
+				if !fi.IsDir() && strings.HasPrefix(fi.Path(), p) && !strings.HasPrefix(fi.Path(), p+"/") {
+					doomed = append(doomed, fi.Path())
+				}
+			}
+			return nil
+		})
+		if err != nil && !driver.IsNotFound(err) {
+			return 0, err
+		}
+		if _, err := m.StorageDriver.DeleteFiles(ctx, doomed); err != nil {
+			return 0, err
+		}
+		return len(unique), nil
+	case "DeleteFilesBeforeRejecting":
+		n := 0
+		for _, p := range paths {
+			k, err := m.StorageDriver.DeleteFiles(ctx, []string{p})
+			if err != nil {
+				return 0, err
+			}
+			n += k
+		}
+		return n, nil
 	}
-	return m.StorageDriver.DeleteFiles(ctx, paths)
+	n, err := m.StorageDriver.DeleteFiles(ctx, paths)
+	if err == nil {
+		for _, p := range paths {
+			m.removed(ctx, p)
+		}
+	}
+	return n, err
 }
 
 func (m *mutant) Walk(ctx context.Context, p string, f driver.WalkFn, opts ...driver.WalkOption) error {
@@ -371,6 +565,9 @@ func (m *mutant) Walk(ctx context.Context, p string, f driver.WalkFn, opts ...dr
 			}
 			return nil
 		}, opts...)
+	case "WalkIgnoresParallel":
+		o := driver.ApplyWalkOptions(opts...)
+		return m.StorageDriver.Walk(ctx, p, f, driver.WithStartAfter(o.StartAfter))
 	case "WalkIgnoresStartAfter":
 		o := driver.ApplyWalkOptions(opts...)
 		return m.StorageDriver.Walk(ctx, p, f, driver.WithParallel(o.Parallel))
