@@ -56,6 +56,12 @@ type Spec struct {
 	LayerSize int
 	// Seed makes the content (and so the digests) reproducible.
 	Seed uint64
+	// Complete also writes what a real push leaves besides the files a
+	// garbage collector deletes: each manifest's config blob and each
+	// tag's current link, so that the tree is a registry whose every
+	// manifest resolves (registry.Verify passes on it). The delete and
+	// walk workloads leave it off, so their file counts stay M + M·T.
+	Complete bool
 }
 
 // File is one file of a generated tree.
@@ -134,9 +140,13 @@ func Generate(l Spec) (*Tree, error) {
 			links[repo+"/_layers/sha256/"+h+"/link"] = []byte("sha256:" + h)
 			layers = append(layers, h)
 		}
-		manifest := manifestJSON(m, l.Seed, layers)
+		config := configJSON(m, l.Seed)
+		manifest := manifestJSON(config, layers, l.LayerSize)
 		mh := digestHex(manifest)
 		blobs[mh] = manifest
+		if l.Complete {
+			blobs[digestHex(config)] = config
+		}
 		mp := ManifestPaths{
 			Digest:   "sha256:" + mh,
 			Revision: repo + "/_manifests/revisions/sha256/" + mh + "/link",
@@ -147,6 +157,9 @@ func Generate(l Spec) (*Tree, error) {
 			p := repo + "/_manifests/tags/" + TagName(m, tag) + "/index/sha256/" + mh + "/link"
 			links[p] = []byte(mp.Digest)
 			mp.TagLinks = append(mp.TagLinks, p)
+			if l.Complete {
+				links[repo+"/_manifests/tags/"+TagName(m, tag)+"/current/link"] = []byte(mp.Digest)
+			}
 		}
 		for _, h := range layers {
 			mp.LayerBlobs = append(mp.LayerBlobs, blobPath(h))
@@ -180,29 +193,33 @@ func digestHex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// manifestJSON is a small OCI image manifest referencing the layers. The
-// index m and the seed make every manifest distinct even without layers.
-func manifestJSON(m int, seed uint64, layers []string) []byte {
+// configJSON is manifest m's image config; the index and the seed make
+// every manifest distinct even without layers.
+func configJSON(m int, seed uint64) []byte {
+	return fmt.Appendf(nil, `{"architecture":"amd64","os":"linux","config":{"Labels":{"dev.stowage.bench":"%d-%d"}}}`, seed, m)
+}
+
+// manifestJSON is a small OCI image manifest of the config and the layers
+// (of layerSize bytes each).
+func manifestJSON(config []byte, layers []string, layerSize int) []byte {
 	type desc struct {
 		MediaType string `json:"mediaType"`
 		Digest    string `json:"digest"`
 		Size      int    `json:"size"`
 	}
 	v := struct {
-		SchemaVersion int               `json:"schemaVersion"`
-		MediaType     string            `json:"mediaType"`
-		Config        desc              `json:"config"`
-		Layers        []desc            `json:"layers"`
-		Annotations   map[string]string `json:"annotations"`
+		SchemaVersion int    `json:"schemaVersion"`
+		MediaType     string `json:"mediaType"`
+		Config        desc   `json:"config"`
+		Layers        []desc `json:"layers"`
 	}{
 		SchemaVersion: 2,
 		MediaType:     "application/vnd.oci.image.manifest.v1+json",
-		Config:        desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: "sha256:" + digestHex([]byte(fmt.Sprint(seed, m))), Size: 2},
+		Config:        desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: "sha256:" + digestHex(config), Size: len(config)},
 		Layers:        []desc{},
-		Annotations:   map[string]string{"dev.stowage.bench.index": fmt.Sprint(m), "dev.stowage.bench.seed": fmt.Sprint(seed)},
 	}
 	for _, h := range layers {
-		v.Layers = append(v.Layers, desc{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Digest: "sha256:" + h})
+		v.Layers = append(v.Layers, desc{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Digest: "sha256:" + h, Size: layerSize})
 	}
 	out, err := json.Marshal(v)
 	if err != nil {

@@ -344,3 +344,24 @@ func TestDeleteCell(t *testing.T) {
 		t.Fatalf("DefaultDeleteMatrix = %v", DefaultDeleteMatrix)
 	}
 }
+
+func TestLayoutComplete(t *testing.T) {
+	plain := mustLayout(t, Spec{Manifests: 3, Tags: 2, LayersPerManifest: 1, Seed: 5})
+	full := mustLayout(t, Spec{Manifests: 3, Tags: 2, LayersPerManifest: 1, Seed: 5, Complete: true})
+	// One config blob per manifest and one current link per tag more.
+	if got, want := len(full.Files)-len(plain.Files), 3+3*2; got != want {
+		t.Fatalf("Complete adds %d files, want %d", got, want)
+	}
+	if !slices.Equal(full.GCPaths(), plain.GCPaths()) {
+		t.Fatal("Complete changes the GC paths")
+	}
+	var current int
+	for _, f := range full.Files {
+		if strings.HasSuffix(f.Path, "/current/link") {
+			current++
+		}
+	}
+	if current != 6 {
+		t.Fatalf("%d current links, want 6", current)
+	}
+}
