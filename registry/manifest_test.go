@@ -54,13 +54,13 @@ func TestRefs(t *testing.T) {
 func TestParseLink(t *testing.T) {
 	h := fmt.Sprintf("%064x", 1)
 	for path, want := range map[string]Link{
-		RootPath + "/repositories/a/b/_layers/sha256/" + h + "/link":                     {Repository: "a/b", Kind: LayerLink, Named: Digest("sha256:" + h)},
-		RootPath + "/repositories/a/_manifests/revisions/sha256/" + h + "/link":          {Repository: "a", Kind: RevisionLink, Named: Digest("sha256:" + h)},
-		RootPath + "/repositories/a/_manifests/tags/v1./current/link":                    {Repository: "a", Kind: TagCurrentLink, Tag: "v1."},
+		RootPath + "/repositories/a/b/_layers/sha256/" + h + "/link":                    {Repository: "a/b", Kind: LayerLink, Named: Digest("sha256:" + h)},
+		RootPath + "/repositories/a/_manifests/revisions/sha256/" + h + "/link":         {Repository: "a", Kind: RevisionLink, Named: Digest("sha256:" + h)},
+		RootPath + "/repositories/a/_manifests/tags/v1./current/link":                   {Repository: "a", Kind: TagCurrentLink, Tag: "v1."},
 		RootPath + "/repositories/a/_manifests/tags/latest/index/sha256/" + h + "/link": {Repository: "a", Kind: TagIndexLink, Tag: "latest", Named: Digest("sha256:" + h)},
-		RootPath + "/repositories/a/_uploads/x/data":                                     {},
-		RootPath + "/repositories/a/_layers/sha256/xyz/link":                             {},
-		RootPath + "/repositories/_layers/sha256/" + h + "/link":                         {},
+		RootPath + "/repositories/a/_uploads/x/data":                                    {},
+		RootPath + "/repositories/a/_layers/sha256/xyz/link":                            {},
+		RootPath + "/repositories/_layers/sha256/" + h + "/link":                        {},
 	} {
 		got, ok := parseLink(RootPath, path)
 		want.Path = path
