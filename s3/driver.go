@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -97,6 +98,9 @@ type backend struct {
 	// maxParts is the most parts of a multipart upload: MaxParts, or
 	// Config.maxParts in tests.
 	maxParts int
+	// noConditionalDelete is set once the server answered a DeleteObject
+	// with If-Match 501 NotImplemented (see Move).
+	noConditionalDelete atomic.Bool
 }
 
 var _ driver.Backend = (*backend)(nil)

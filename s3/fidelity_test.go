@@ -263,3 +263,26 @@ func TestMoveConditionalDeleteLostAnswer(t *testing.T) {
 		t.Errorf("minio lists %v after the move, want only the destination", left)
 	}
 }
+
+// A server that answers the conditional delete 501 NotImplemented (AWS
+// before it had conditional deletes) gets the unconditional one: Move
+// still moves, and later Moves of the driver do not ask again.
+func TestMoveWithoutConditionalDeletes(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	hc, _, o := cloudtest.CountingClient(noConditionalDeletes{}, opName)
+	d := newDriver(t, testConfig(t, root, hc))
+	m.put(root+"/src", []byte("content"))
+	if err := d.Move(context.Background(), "/src", "/dst"); err != nil {
+		t.Fatalf("Move: %v", err)
+	}
+	cloudtest.WantOps(t, "Move", o.Take(), map[string]int{"HeadObject": 1, "CopyObject": 1, "DeleteObject": 2})
+	// The driver remembers: the next Move asks once.
+	if err := d.Move(context.Background(), "/dst", "/again"); err != nil {
+		t.Fatalf("Move: %v", err)
+	}
+	cloudtest.WantOps(t, "second Move", o.Take(), map[string]int{"HeadObject": 1, "CopyObject": 1, "DeleteObject": 1})
+	if left := m.keys(root + "/"); !slices.Equal(left, []string{root + "/again"}) {
+		t.Errorf("minio lists %v after the moves, want only the destination", left)
+	}
+}

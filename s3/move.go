@@ -36,7 +36,8 @@ const moveAttempts = 3
 // s3:DeleteObject on AWS, which general purpose buckets support since
 // September 2025 (before, and on servers that still do not, it is
 // answered 501 NotImplemented: Move then deletes without the condition,
-// leaving the window between the copy and the delete open). MinIO
+// leaving the window between the copy and the delete open, and so does
+// every later Move of the driver). MinIO
 // ignores the header (minio/minio#21677) and deletes whatever is there.
 // A conditional delete of a source that is gone already (the retry of a
 // delete whose answer was lost) is answered 404 NoSuchKey, which is done.
@@ -76,14 +77,15 @@ func (b *backend) moveOnce(ctx context.Context, sourcePath, destPath string) err
 	} else if err := b.multipartCopy(ctx, sourcePath, destPath, size, head.ContentType, head.ETag); err != nil {
 		return err
 	}
-	del := &s3.DeleteObjectInput{
-		Bucket:  aws.String(b.bucket),
-		Key:     aws.String(b.keys.Key(sourcePath)),
-		IfMatch: head.ETag,
+	del := &s3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.keys.Key(sourcePath))}
+	if !b.noConditionalDelete.Load() {
+		del.IfMatch = head.ETag
 	}
 	_, err = b.client.DeleteObject(ctx, del)
-	if errorCode(err) == "NotImplemented" {
-		b.cfg.Logger.Warn("s3: the server does not take If-Match on DeleteObject; deleting the moved source unconditionally", "path", sourcePath)
+	if del.IfMatch != nil && errorCode(err) == "NotImplemented" {
+		if !b.noConditionalDelete.Swap(true) {
+			b.cfg.Logger.Warn("s3: the server does not take If-Match on DeleteObject; Move deletes its sources unconditionally", "path", sourcePath)
+		}
 		del.IfMatch = nil
 		_, err = b.client.DeleteObject(ctx, del)
 	}

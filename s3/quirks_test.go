@@ -59,3 +59,25 @@ func s3Error(status int, code, message string) *http.Response {
 	resp.Header.Set("Content-Type", "application/xml")
 	return resp
 }
+
+// noConditionalDeletes is a provider-quirk proxy for servers that know no
+// conditional DeleteObject and say so: AWS S3 general purpose buckets
+// before 2025-09 answered an If-Match on DeleteObject with 501
+// NotImplemented ("A header you provided implies functionality that is not
+// implemented", the answer localstack/localstack#13894 records, whose
+// snapshot "flipped from 501 to 412" when AWS added conditional deletes,
+// https://aws.amazon.com/about-aws/whats-new/2025/09/amazon-s3-conditional-deletes-s3-general-purpose-buckets/).
+// It answers every DeleteObject with If-Match so and sends the rest to
+// Base.
+type noConditionalDeletes struct{ Base http.RoundTripper }
+
+func (n noConditionalDeletes) RoundTrip(req *http.Request) (*http.Response, error) {
+	if opName(req) == "DeleteObject" && req.Header.Get("If-Match") != "" {
+		return s3Error(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented"), nil
+	}
+	base := n.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(req)
+}
