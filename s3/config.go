@@ -95,10 +95,13 @@ type Config struct {
 	// KeyID is the KMS key for Encrypt.
 	KeyID string
 
-	// ChunkSize is the part size of Writer uploads, at least MinChunkSize.
+	// ChunkSize is the part size of Writer uploads, at least MinChunkSize:
+	// of their first 1,000 parts; later parts double every 1,000 parts,
+	// up to MaxChunkSize, to fit S3's MaxParts.
 	ChunkSize int64
 	// MultipartCopyChunkSize is the part size of multipart copies (Move
-	// above MultipartCopyThresholdSize), at least MinChunkSize.
+	// above MultipartCopyThresholdSize), at least MinChunkSize; larger for
+	// an object that would need more than MaxParts of them.
 	MultipartCopyChunkSize int64
 	// MultipartCopyMaxConcurrency bounds the parts copied at once.
 	MultipartCopyMaxConcurrency int

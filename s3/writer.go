@@ -27,7 +27,9 @@ const tailPartsMeta = "stowage-parts"
 
 // Writer implements driver.Backend with a multipart upload.
 //
-// Bytes are buffered and uploaded in Config.ChunkSize parts. Close without
+// Bytes are buffered and uploaded in Config.ChunkSize parts, larger ones
+// beyond the 1,000th part so that a file fits S3's 10,000 parts (see
+// partSize; Write fails with a *PartLimitError past the last). Close without
 // Commit leaves the upload open and must also keep the bytes that do not
 // fill a part yet; S3 cannot append to a part, and a part below 5 MiB may
 // only be the last one, so they are not uploaded as a part. Instead Close
