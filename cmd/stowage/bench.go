@@ -85,6 +85,7 @@ func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 	if err := o.check(fs); err != nil {
 		return nil, err
 	}
+	o.tempFilesystem = true
 	var err error
 	if o.workloads, err = bench.ParseWorkloads(workloads); err != nil {
 		return nil, fmt.Errorf("--workloads: %w", err)
@@ -170,7 +171,7 @@ func openBackend(ctx context.Context, o *storeFlags, a *app, log *slog.Logger) (
 		return nil, usageError{fmt.Sprintf("--latency %v: the %s backend sends no network requests, so there is nothing to delay; --latency is for HTTP backends (s3, ...)", o.latency, choice.name)}
 	}
 	s := &session{choice: choice}
-	if choice.name == "filesystem" {
+	if choice.name == "filesystem" && o.tempFilesystem {
 		if _, ok := choice.params["rootdirectory"]; !ok {
 			dir, err := os.MkdirTemp("", "stowage-bench-")
 			if err != nil {

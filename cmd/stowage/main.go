@@ -8,6 +8,7 @@
 // Usage:
 //
 //	stowage bench [flags]    measure a backend (stowage bench -h for flags)
+//	stowage verify [flags]   check a registry's blobs by digest, its links and manifests
 //	stowage help [command]   show help
 //
 // Examples:
@@ -74,6 +75,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"bench", "measure a backend: delete matrix, walk, put/get throughput", runBench},
+		{"verify", "check a registry's blobs by digest, its links and manifests", runVerify},
 		{"help", "show help for stowage or a command", runHelp},
 	}
 }

@@ -106,6 +106,7 @@ func Example_help() {
 	//
 	// Commands:
 	//   bench    measure a backend: delete matrix, walk, put/get throughput
+	//   verify   check a registry's blobs by digest, its links and manifests
 	//   help     show help for stowage or a command
 	//
 	// Run "stowage help <command>" for a command's flags.
