@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stowage-dev/stowage/conformance"
 	"github.com/stowage-dev/stowage/driver"
@@ -110,6 +111,10 @@ var mutantCases = []mutantCase{
 	// Uncommitted state a second driver over the same root cannot see,
 	// as with state kept in the process.
 	{"UploadsPerDriver", "Writer", []string{"Writer/Sessions/AppendFromNewDriver", "Writer/Continue/CommittedFile", "Writer/ContextEnded/Close"}, false},
+	// URLFor that drops the caller's expiry (the URL lives for the
+	// default 20 minutes), and one that signs whatever method is asked.
+	{"URLForIgnoresExpiry", "URLFor", []string{"URLFor/Expired"}, true},
+	{"URLForAnyMethod", "URLFor", []string{"URLFor/OtherMethods"}, true},
 	// A torn PutContent (half the content visible for a moment) is caught
 	// by Concurrency/ReadersAndWritersSamePath only when a reader happens
 	// to run in that moment, so it is not a mutant here: a self-test must
@@ -180,9 +185,11 @@ func runMutant(t *testing.T, kind string) {
 		srv     *httptest.Server
 	)
 	if os.Getenv(remoteEnv) == "1" {
-		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.WriteHeader(http.StatusNoContent)
-		}))
+		srv = remoteServer(func(root string) *inmemory.Driver {
+			mu.Lock()
+			defer mu.Unlock()
+			return stores[root]
+		})
 		t.Cleanup(srv.Close)
 	}
 	conformance.Run(t, conformance.Harness{
@@ -202,7 +209,7 @@ func runMutant(t *testing.T, kind string) {
 				if env.DeleteBatchSize > 0 {
 					batch = min(batch, env.DeleteBatchSize)
 				}
-				sd = &remote{Driver: d, client: env.HTTPClient, url: srv.URL, batch: batch}
+				sd = &remote{Driver: d, client: env.HTTPClient, url: srv.URL, root: env.Root, batch: batch}
 			}
 			return &mutant{StorageDriver: sd, kind: kind, uploads: uploads[env.Root], mine: map[string]bool{}}
 		},
@@ -407,6 +414,22 @@ func (w *mutantWriter) Close() error {
 	}
 	w.closed = true
 	return w.FileWriter.Close()
+}
+
+func (m *mutant) URLFor(ctx context.Context, p string, options map[string]any) (string, error) {
+	switch m.kind {
+	case "URLForIgnoresExpiry":
+		o := maps.Clone(options)
+		delete(o, "expiry")
+		options = o
+	case "URLForAnyMethod":
+		if r, ok := m.StorageDriver.(*remote); ok {
+			if method, ok := options["method"].(string); ok {
+				return r.sign(p, strings.ToUpper(method), time.Now().Add(driver.DefaultURLExpiry)), nil
+			}
+		}
+	}
+	return m.StorageDriver.URLFor(ctx, p, options)
 }
 
 func (m *mutant) List(ctx context.Context, p string) ([]string, error) {

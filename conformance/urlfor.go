@@ -60,6 +60,34 @@ func (s *suite) testURLFor(t *testing.T) {
 		u := f.urlFor("/d/f", map[string]any{"expiry": time.Now().AddDate(1, 0, 0)})
 		f.wantFetch(http.MethodGet, u, content)
 	})
+	s.leaf(t, "Expired", func(f *fixture) {
+		// An expiry already past gives an error, or a URL that does not
+		// fetch the file: never one valid for a default lifetime.
+		f.put("/d/f", content)
+		u, err := f.d.URLFor(f.ctx, "/d/f", map[string]any{"expiry": time.Now().Add(-time.Minute)})
+		if err != nil {
+			return
+		}
+		if code := f.fetchStatus(http.MethodGet, u, nil); code/100 == 2 {
+			f.t.Errorf("GET of a URL whose expiry has passed = %d, want a refusal", code)
+		}
+	})
+	s.leaf(t, "OtherMethods", func(f *fixture) {
+		// URLFor hands out read-only URLs: asked for another method, it
+		// fails (ErrUnsupportedMethod, for a stowage Store), or gives a
+		// URL that method cannot use to change the file.
+		f.put("/d/f", content)
+		for _, m := range []string{http.MethodPut, http.MethodPost, http.MethodDelete} {
+			u, err := f.d.URLFor(f.ctx, "/d/f", map[string]any{"method": m})
+			if err != nil {
+				continue
+			}
+			if code := f.fetchStatus(m, u, []byte("changed")); code/100 == 2 {
+				f.t.Errorf("%s with URLFor(/d/f, method %s) = %d, want a refusal", m, m, code)
+			}
+		}
+		f.wantContent("/d/f", content)
+	})
 	s.leaf(t, "EmptyFile", func(f *fixture) {
 		f.put("/f", nil)
 		f.wantFetch(http.MethodGet, f.urlFor("/f", nil), nil)
@@ -123,4 +151,25 @@ func (f *fixture) wantFetch(method, u string, content []byte) {
 	if !bytes.Equal(body, content) {
 		f.t.Errorf("GET %s = %s, want %s", u, describe(body), describe(content))
 	}
+}
+
+// fetchStatus sends method to u, with body when not nil, and returns the
+// status code.
+func (f *fixture) fetchStatus(method, u string, body []byte) int {
+	f.t.Helper()
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(f.ctx, method, u, r)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	resp, err := f.env.HTTPClient.Do(req)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
