@@ -19,12 +19,13 @@ func countBackend() cloudtest.Backend {
 	})
 }
 
-// New authenticates and reads /info: two requests, then none until used.
+// New authenticates, reads /info and lists the root's SLO index (limit
+// 1): three requests, then none until used.
 func TestCountNew(t *testing.T) {
 	root := freshRoot(t)
 	hc, _, o := cloudtest.CountingClient(nil, opName)
 	d := newDriver(t, testConfig(t, root, hc))
-	cloudtest.WantOps(t, "New", o.Take(), map[string]int{"Auth": 1, "Info": 1})
+	cloudtest.WantOps(t, "New", o.Take(), map[string]int{"Auth": 1, "Info": 1, "List": 1})
 	if got := d.DeleteBatchSize(); got != 10000 {
 		t.Errorf("DeleteBatchSize() = %d, want the server's max_deletes_per_request, 10000", got)
 	}

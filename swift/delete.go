@@ -16,9 +16,10 @@ import (
 
 // DeleteBatch implements driver.Backend for b's container: one bulk-delete
 // request (POST ?bulk-delete) for the plain objects of objs. Static large
-// objects (files committed above MaxFileSize, listed with an slo_etag) are
-// deleted one by one with multipart-manifest=delete, so their segments go
-// too; so is every object when the cluster has no bulk-delete middleware
+// objects (files committed above MaxFileSize, listed with an slo_etag, or
+// found in the SLO index by DeleteFiles) are deleted one by one with
+// multipart-manifest=delete (deleteLarge), so their segments go too; so is
+// every object when the cluster has no bulk-delete middleware
 // (the batch limit is then 1). Those single DELETEs are sent once each: the
 // Store retries the transient failures.
 func (b *backend) DeleteBatch(ctx context.Context, objs []driver.Object) ([]error, error) {
@@ -37,11 +38,11 @@ func (b *backend) DeleteBatch(ctx context.Context, objs []driver.Object) ([]erro
 		}
 	}
 	for _, i := range single {
-		r := request{method: http.MethodDelete, container: b.container, object: objs[i].Key, once: true}
 		if _, slo := objs[i].Detail.(largeObject); slo {
-			r.query = url.Values{"multipart-manifest": {"delete"}}
+			errs[i] = b.deleteLarge(ctx, objs[i].Key)
+			continue
 		}
-		_, _, errs[i] = b.do(ctx, r)
+		_, _, errs[i] = b.do(ctx, request{method: http.MethodDelete, container: b.container, object: objs[i].Key, once: true})
 	}
 	return errs, nil
 }

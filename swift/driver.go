@@ -6,7 +6,8 @@
 // driver.Open(ctx, "swift", params) with distribution-style parameters (see
 // FromParameters), or build a Config and call New. New authenticates and
 // reads the cluster's /info (bulk-delete limit, container_listing_limit,
-// max_file_size, SLO limits), two requests.
+// max_file_size, SLO limits) and lists the root's SLO index with limit 1
+// (see DeleteFiles), three requests.
 //
 // The Driver is a driver.Store over this package's driver.Backend: the
 // Store does the path and context checks, the error mapping, Stat, List
@@ -59,10 +60,12 @@
 //     becomes an SLO manifest whose segments stay in the segments
 //     container (marked committed, so no later Writer touches them).
 //     Stat, GetContent, Reader and listings report the whole content;
-//     Move copies the manifest (the segments are shared); Delete removes
-//     manifests with multipart-manifest=delete, segments included. But
-//     DeleteFiles (bulk delete) and overwriting such a file remove only
-//     the manifest: its segments become garbage in the segments container.
+//     Move copies the manifest (the segments are shared); Delete and
+//     DeleteFiles remove manifests with multipart-manifest=delete,
+//     segments included (DeleteFiles finds them in an index of the root's
+//     SLO files, see Driver.DeleteFiles and slo.go). Overwriting such a
+//     file removes only the manifest: its segments become garbage in the
+//     segments container.
 //
 // Writer(path, true) with no uncommitted upload continues the committed
 // file: one HEAD, then a file shorter than a chunk is read into the
@@ -106,6 +109,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ncw/swift/v2"
@@ -139,11 +143,17 @@ type backend struct {
 	container string
 	// batch is the effective delete batch size (the Store's).
 	batch int
+	// slos is set when the root may hold static large objects: DeleteFiles
+	// then consults the SLO index (see slo.go). Shared by the copies of
+	// segments().
+	slos *atomic.Bool
 }
 
 var _ driver.Backend = (*backend)(nil)
 
-// New builds a Driver from c, authenticates and reads /info.
+// New builds a Driver from c, authenticates, reads /info and looks
+// whether the root's SLO index has an entry (see DeleteFiles): three
+// requests.
 func New(ctx context.Context, c Config) (*Driver, error) {
 	c, err := c.normalize()
 	if err != nil {
@@ -153,7 +163,9 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 	if err := b.retry(ctx, func() error { return b.conn.Authenticate(ctx) }); err != nil {
 		return nil, wrap(ctx, "authenticate", c.AuthURL, err)
 	}
-	return newDriver(c, b.conn, b.queryInfo(ctx)), nil
+	d := newDriver(c, b.conn, b.queryInfo(ctx))
+	d.b.probeSLOs(ctx)
+	return d, nil
 }
 
 // newDriver builds the Driver of a normalized Config over an
@@ -165,7 +177,7 @@ func newDriver(c Config, conn *swift.Connection, info serverInfo) *Driver {
 	// Never ask for more than the cluster lists: a lowered
 	// container_listing_limit answers 412 to a larger limit.
 	c.ListLimit = min(c.ListLimit, info.listingLimit)
-	b := &backend{cfg: c, conn: conn, info: info, keys: driver.NewKeyMap(c.RootDirectory), container: c.Container}
+	b := &backend{cfg: c, conn: conn, info: info, keys: driver.NewKeyMap(c.RootDirectory), container: c.Container, slos: new(atomic.Bool)}
 	caps := driver.Capabilities{
 		HTTP:            true,
 		DeleteBatchSize: info.maxDeletes,

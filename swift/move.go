@@ -12,21 +12,48 @@ import (
 // multipart-manifest=get (a plain object is copied; a static large object
 // has its manifest copied, so both manifests share the segments), then a
 // plain DELETE of the source. Two requests; a missing source fails the
-// COPY with 404 and changes nothing. Moving a file onto itself leaves it
+// COPY with 404 and changes nothing. In a root that may hold static large
+// objects (see DeleteFiles) a HEAD of the source's SLO index entry comes
+// first, and an SLO's entry is moved to the destination. Moving a file onto itself leaves it
 // as it is (one HEAD).
 func (b *backend) Move(ctx context.Context, src, dst string) error {
 	if src == dst {
 		_, err := b.head(ctx, src)
 		return err
 	}
-	if _, err := b.copyObject(ctx, b.cfg.Container, b.keys.Key(src), b.cfg.Container, b.keys.Key(dst), true); err != nil {
+	srcKey, dstKey := b.keys.Key(src), b.keys.Key(dst)
+	indexed := false
+	if b.slos.Load() {
+		// The root may hold static large objects: the source's SLO index
+		// entry moves with it (see DeleteFiles), one HEAD to find it and,
+		// for an SLO, two requests to move it.
+		_, _, err := b.do(ctx, request{method: http.MethodHead, container: b.cfg.SegmentsContainer, object: b.sloIndexName(srcKey)})
+		switch {
+		case err == nil:
+			indexed = true
+		case statusOf(err) != http.StatusNotFound:
+			return err
+		}
+	}
+	if _, err := b.copyObject(ctx, b.cfg.Container, srcKey, b.cfg.Container, dstKey, true); err != nil {
 		return err
 	}
-	_, _, err := b.do(ctx, request{method: http.MethodDelete, container: b.cfg.Container, object: b.keys.Key(src)})
-	if statusOf(err) == http.StatusNotFound {
-		return nil // a retried DELETE whose first answer was lost
+	if indexed {
+		if err := b.markSLO(ctx, dstKey); err != nil {
+			return err
+		}
 	}
-	return err
+	_, _, err := b.do(ctx, request{method: http.MethodDelete, container: b.cfg.Container, object: srcKey})
+	if err != nil && statusOf(err) != http.StatusNotFound { // 404: a retried DELETE whose first answer was lost
+		return err
+	}
+	if indexed {
+		_, _, err := b.do(ctx, request{method: http.MethodDelete, container: b.cfg.SegmentsContainer, object: b.sloIndexName(srcKey)})
+		if err != nil && statusOf(err) != http.StatusNotFound {
+			return err
+		}
+	}
+	return nil
 }
 
 // copyObject copies srcContainer/src to dstContainer/dst server-side and

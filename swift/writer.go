@@ -541,6 +541,11 @@ func (w *writer) commit(ctx context.Context) error {
 	if err := d.putObject(ctx, d.cfg.SegmentsContainer, w.uploadName(committedName), nil); err != nil {
 		return err
 	}
+	// Index the file before it exists, so that no DeleteFiles can miss
+	// its segments (see DeleteFiles).
+	if err := d.markSLO(ctx, d.keys.Key(w.path)); err != nil {
+		return err
+	}
 	if err := d.putManifest(ctx, d.cfg.Container, d.keys.Key(w.path), entries); err != nil {
 		return err
 	}

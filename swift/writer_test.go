@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -78,8 +77,9 @@ func TestWriterLargeFileStaysSLO(t *testing.T) {
 	if err := w.Commit(ctx); err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
-	// The last byte as a segment, the committed marker, the manifest.
-	cloudtest.WantOps(t, "Commit above MaxFileSize", o.Take(), map[string]int{"Put": 2, "PutManifest": 1})
+	// The last byte as a segment, the committed marker, the SLO index
+	// entry, the manifest.
+	cloudtest.WantOps(t, "Commit above MaxFileSize", o.Take(), map[string]int{"Put": 3, "PutManifest": 1})
 	if got := m.get(root + "/d/big"); !bytes.Equal(got, content) {
 		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
 	}
@@ -150,9 +150,10 @@ func TestWriterLargeFileStaysSLO(t *testing.T) {
 	if err := d.Delete(ctx, "/e"); err != nil {
 		t.Fatal(err)
 	}
-	segs := m.names(m.segments, root+"/")
-	if len(segs) != 1 || !strings.HasSuffix(segs[0], "/committed") {
-		t.Errorf("segments container after Delete: %v, want only the upload's committed marker", segs)
+	// The segments, the upload's committed marker and the SLO index
+	// entry go with the file.
+	if segs := m.names(m.segments, root+"/"); len(segs) != 0 {
+		t.Errorf("segments container after Delete: %v, want nothing", segs)
 	}
 	if left := m.keys(root + "/"); len(left) != 0 {
 		t.Errorf("names after Delete: %v", left)
@@ -340,9 +341,9 @@ func TestWriterContinuesSLO(t *testing.T) {
 		t.Fatalf("Commit: %v", err)
 	}
 	// The short last segment (read back by the resume) stored again, the
-	// copied manifest read, the committed marker, the new manifest and the
-	// bulk delete of the copied manifest.
-	cloudtest.WantOps(t, "Commit of a continued SLO", o.Take(), map[string]int{"Put": 2, "GetManifest": 1, "PutManifest": 1, "BulkDelete": 1})
+	// copied manifest read, the committed marker, the SLO index entry, the
+	// new manifest and the bulk delete of the copied manifest.
+	cloudtest.WantOps(t, "Commit of a continued SLO", o.Take(), map[string]int{"Put": 3, "GetManifest": 1, "PutManifest": 1, "BulkDelete": 1})
 	if got := m.get(root + "/big"); !bytes.Equal(got, content) {
 		t.Fatalf("swift reads %d bytes, want %d", len(got), len(content))
 	}
@@ -359,15 +360,16 @@ func TestWriterContinuesSLO(t *testing.T) {
 		t.Errorf("manifest segment sizes %v, want %v", sizes, want)
 	}
 	// The copied manifest is gone; the segments stay with the two uploads'
-	// committed markers until Delete removes them.
-	if names := m.names(m.segments, root+"/"); len(names) != 8 {
-		t.Errorf("segments container after Commit: %d names, want 6 segments and 2 markers: %v", len(names), names)
+	// committed markers and the file's SLO index entry until Delete
+	// removes them.
+	if names := m.names(m.segments, root+"/"); len(names) != 9 {
+		t.Errorf("segments container after Commit: %d names, want 6 segments, 2 markers and the index entry: %v", len(names), names)
 	}
 	if err := d.Delete(ctx, "/big"); err != nil {
 		t.Fatal(err)
 	}
-	names := m.names(m.segments, root+"/")
-	if len(names) != 2 || !strings.HasSuffix(names[0], "/committed") || !strings.HasSuffix(names[1], "/committed") {
-		t.Errorf("segments container after Delete: %v, want the two committed markers", names)
+	// Both uploads' committed markers go too: the manifest names both.
+	if names := m.names(m.segments, root+"/"); len(names) != 0 {
+		t.Errorf("segments container after Delete: %v, want nothing", names)
 	}
 }
