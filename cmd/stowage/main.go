@@ -9,6 +9,9 @@
 //
 //	stowage bench [flags]    measure a backend (stowage bench -h for flags)
 //	stowage verify [flags]   check a registry's blobs by digest, its links and manifests
+//	stowage ls [flags] PATH  list a directory's children
+//	stowage du [flags] PATH  sum the sizes under a path, by child
+//	stowage rm [flags]       delete the files named on stdin, in batches
 //	stowage help [command]   show help
 //
 // Examples:
@@ -39,6 +42,7 @@ func main() {
 		stop()
 	}()
 	code := run(ctx, os.Args[1:], &app{
+		stdin:    os.Stdin,
 		stdout:   os.Stdout,
 		stderr:   os.Stderr,
 		open:     driver.Open,
@@ -50,6 +54,7 @@ func main() {
 
 // app is what the commands need from the outside world; tests replace it.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	// open builds a backend by name (driver.Open).
 	open func(ctx context.Context, name string, params map[string]any) (driver.StorageDriver, error)
@@ -76,6 +81,9 @@ func commands() []command {
 	return []command{
 		{"bench", "measure a backend: delete matrix, walk, put/get throughput", runBench},
 		{"verify", "check a registry's blobs by digest, its links and manifests", runVerify},
+		{"ls", "list a directory's children", runLs},
+		{"du", "sum the sizes under a path, by child", runDu},
+		{"rm", "delete the files named on stdin, in batches", runRm},
 		{"help", "show help for stowage or a command", runHelp},
 	}
 }

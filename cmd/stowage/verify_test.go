@@ -25,6 +25,7 @@ type storeCLI struct {
 	drv    driver.StorageDriver
 	args   []string
 	shared driver.StorageDriver // inmemory: the one instance every open returns
+	stdin  string               // the next run's standard input
 }
 
 func newStoreCLI(t *testing.T, backend string) *storeCLI {
@@ -58,7 +59,7 @@ func newStoreCLI(t *testing.T, backend string) *storeCLI {
 func (s *storeCLI) run(args ...string) (int, string, string) {
 	s.t.Helper()
 	var stdout, stderr bytes.Buffer
-	a := &app{stdout: &stdout, stderr: &stderr, open: func(ctx context.Context, name string, params map[string]any) (driver.StorageDriver, error) {
+	a := &app{stdin: strings.NewReader(s.stdin), stdout: &stdout, stderr: &stderr, open: func(ctx context.Context, name string, params map[string]any) (driver.StorageDriver, error) {
 		if s.shared != nil {
 			return s.shared, nil
 		}
