@@ -1,0 +1,59 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/stowage-dev/stowage/driver"
+)
+
+// storeFlags are the flags every command that opens a backend shares:
+// which backend and how, how many requests at once, and how to show
+// progress and results.
+type storeFlags struct {
+	backend     string
+	backendSet  bool
+	params      paramFlag
+	config      string
+	latency     time.Duration
+	concurrency int
+	json        bool
+	progress    string
+	verbose     bool
+	// tempFilesystem opens the filesystem backend, when no rootdirectory
+	// is given, in a temporary directory removed afterwards (bench).
+	tempFilesystem bool
+}
+
+// register adds the flags to fs, with defaultBackend and
+// defaultConcurrency as the defaults and concurrencyUsage saying what
+// --concurrency bounds.
+func (o *storeFlags) register(fs *flag.FlagSet, defaultBackend string, defaultConcurrency int, concurrencyUsage string) {
+	fs.StringVar(&o.backend, "backend", defaultBackend, "backend `name` as registered with driver.Register (registered: "+fmt.Sprint(driver.Registered())+")")
+	fs.Var(&o.params, "param", "backend parameter `key=value` (repeatable), named as in distribution's config")
+	fs.StringVar(&o.config, "config", "", "distribution-style YAML `file` whose storage section configures the backend")
+	fs.DurationVar(&o.latency, "latency", 0, "add this round-trip `delay` to every request of an HTTP backend, e.g. 48ms")
+	fs.IntVar(&o.concurrency, "concurrency", defaultConcurrency, concurrencyUsage)
+	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	fs.StringVar(&o.progress, "progress", "auto", "progress on stderr: `auto` (a bar on a terminal, a line every 10s otherwise), always (the bar), lines or never")
+	fs.BoolVar(&o.verbose, "v", false, "verbose logs on stderr")
+}
+
+// check validates the flags after parsing; fs tells which were set.
+func (o *storeFlags) check(fs *flag.FlagSet) error {
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "backend" {
+			o.backendSet = true
+		}
+	})
+	switch {
+	case o.latency < 0:
+		return fmt.Errorf("--latency must not be negative, got %v", o.latency)
+	case o.concurrency < 1:
+		return fmt.Errorf("--concurrency must be at least 1, got %d", o.concurrency)
+	case o.progress != "auto" && o.progress != "always" && o.progress != "lines" && o.progress != "never":
+		return fmt.Errorf("--progress must be auto, always, lines or never, got %q", o.progress)
+	}
+	return nil
+}
