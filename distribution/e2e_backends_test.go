@@ -2,8 +2,6 @@ package distribution
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"maps"
 	"sync"
 	"testing"
@@ -36,67 +34,28 @@ type e2eBackend struct {
 	redirects bool
 }
 
+// params returns testenv's parameters for backend, under a fresh root.
+func params(backend string) func(t *testing.T) map[string]any {
+	return func(t *testing.T) map[string]any { return testenv.Params(t, backend, uniqueRoot(t)) }
+}
+
 var e2eBackends = []e2eBackend{
-	{name: "inmemory", sharedInstance: true, params: func(*testing.T) map[string]any {
-		return map[string]any{}
-	}},
-	{name: "filesystem", params: func(t *testing.T) map[string]any {
-		return map[string]any{"rootdirectory": t.TempDir()}
-	}},
-	{name: "s3", redirects: true, params: func(t *testing.T) map[string]any {
-		env := testenv.S3(t)
-		return map[string]any{
-			"bucket":         env.Bucket,
-			"region":         env.Region,
-			"regionendpoint": env.Endpoint,
-			"forcepathstyle": true,
-			"accesskey":      env.AccessKey,
-			"secretkey":      env.SecretKey,
-			"rootdirectory":  uniqueRoot(t),
-		}
-	}},
+	{name: "inmemory", sharedInstance: true, params: params("inmemory")},
+	{name: "filesystem", params: params("filesystem")},
+	{name: "s3", redirects: true, params: params("s3")},
 	{name: "gcs", redirects: true, params: func(t *testing.T) map[string]any {
-		env := testenv.GCS(t)
-		p := map[string]any{
-			"bucket":        env.Bucket,
-			"endpoint":      env.Endpoint,
-			"rootdirectory": uniqueRoot(t),
-		}
+		p := testenv.Params(t, "gcs", uniqueRoot(t))
 		maps.Copy(p, gcsSigningParams(t))
 		return p
 	}},
-	{name: "azure", redirects: true, params: func(t *testing.T) map[string]any {
-		env := testenv.Azure(t)
-		return map[string]any{
-			"accountname":   env.Account,
-			"accountkey":    env.Key,
-			"container":     env.Container,
-			"serviceurl":    env.URL,
-			"rootdirectory": uniqueRoot(t),
-		}
-	}},
+	{name: "azure", redirects: true, params: params("azure")},
 	// The test cluster has no tempurl middleware: swift URLFor is
 	// unsupported there and the registry serves the bytes.
-	{name: "swift", params: func(t *testing.T) map[string]any {
-		env := testenv.Swift(t)
-		return map[string]any{
-			"authurl":       env.AuthURL,
-			"username":      env.User,
-			"password":      env.Key,
-			"container":     env.Container,
-			"rootdirectory": uniqueRoot(t),
-		}
-	}},
+	{name: "swift", params: params("swift")},
 }
 
 // uniqueRoot returns a fresh root directory name for one test run.
-func uniqueRoot(t *testing.T) string {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatalf("random root: %v", err)
-	}
-	return "e2e-" + hex.EncodeToString(b[:])
-}
+func uniqueRoot(t *testing.T) string { return "e2e-" + testenv.UniqueRoot(t) }
 
 // captureMiddleware is a distribution storage middleware that records the
 // storage driver the registry built, under the "slot" option, and changes
