@@ -82,8 +82,10 @@ func (b *backend) listPage(ctx context.Context, container string, o listOpts) ([
 // Only an empty page ends a listing: Next is the last name of every page
 // that has one, however short. Swift has no end-of-listing marker, and a
 // page shorter than the limit asked for is not the end everywhere: Ceph
-// RGW capped Swift listings at 1,000 entries whatever the limit, and a
-// proxy may return less than asked. Taking a short page for the last one
+// RGW capped Swift listings at 1,000 entries whatever the limit
+// (https://tracker.ceph.com/issues/44554; clients that stopped at a short
+// page lost names, https://github.com/ncw/swift/pull/167), and a proxy may
+// return less than asked. Taking a short page for the last one
 // would truncate Walk, List and Delete silently (and a garbage
 // collector's mark phase over such a Walk would sweep live blobs), so a
 // listing costs one request more than ceil(names/limit): the empty page
