@@ -143,7 +143,8 @@ var errNotSLO = errors.New("not an SLO manifest")
 
 // deleteLarge deletes the static large object key of the container with
 // its segments and bookkeeping: a HEAD (a path overwritten by a plain
-// object since it was listed or indexed gets a plain DELETE instead), a
+// object since it was listed or indexed gets a plain DELETE instead, and a
+// missing one only loses its index entry), a
 // GET of the manifest for the uploads its segments belong to, the
 // multipart-manifest=delete that removes the segments and the manifest,
 // and one bulk delete of the uploads' committed markers and the file's
@@ -155,11 +156,14 @@ var errNotSLO = errors.New("not an SLO manifest")
 func (b *backend) deleteLarge(ctx context.Context, key string) error {
 	path := b.keys.AnyPath(key)
 	_, h, err := b.do(ctx, request{method: http.MethodHead, container: b.container, object: key, once: true})
-	if err != nil {
-		return err
-	}
 	bookkeeping := []string{b.sloIndexName(key)}
-	if isSLO(h) {
+	switch {
+	case statusOf(err) == http.StatusNotFound:
+		// Gone already: only a stale index entry may be left.
+		return b.deleteSegments(ctx, "Delete", path, bookkeeping)
+	case err != nil:
+		return err
+	case isSLO(h):
 		markers, err := b.committedMarkers(ctx, key)
 		if err != nil {
 			return err
@@ -172,8 +176,10 @@ func (b *backend) deleteLarge(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
-	} else if err := b.deleteObject(ctx, key); err != nil {
-		return err
+	default:
+		if err := b.deleteObject(ctx, key); err != nil {
+			return err
+		}
 	}
 	// Last: a failure above leaves the file indexed.
 	return b.deleteSegments(ctx, "Delete", path, bookkeeping)
