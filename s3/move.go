@@ -74,7 +74,7 @@ func (b *backend) moveOnce(ctx context.Context, sourcePath, destPath string) err
 		if _, err := b.client.CopyObject(ctx, in); err != nil {
 			return err
 		}
-	} else if err := b.multipartCopy(ctx, sourcePath, destPath, size, head.ContentType, head.ETag); err != nil {
+	} else if err := b.multipartCopy(ctx, b, sourcePath, destPath, size, head.ContentType, head.ETag); err != nil {
 		return err
 	}
 	del := &s3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.keys.Key(sourcePath))}
@@ -105,10 +105,10 @@ func (b *backend) copySource(path string) string {
 	return strings.Join(parts, "/")
 }
 
-// multipartCopy copies source, which must have the ETag etag, to dest in
-// MultipartCopyChunkSize parts, up to MultipartCopyMaxConcurrency at once.
-// A failure aborts the upload.
-func (b *backend) multipartCopy(ctx context.Context, sourcePath, destPath string, size int64, contentType, etag *string) error {
+// multipartCopy copies source of src (b or another bucket's backend),
+// which must have the ETag etag, to dest in MultipartCopyChunkSize parts,
+// up to MultipartCopyMaxConcurrency at once. A failure aborts the upload.
+func (b *backend) multipartCopy(ctx context.Context, src *backend, sourcePath, destPath string, size int64, contentType, etag *string) error {
 	create := &s3.CreateMultipartUploadInput{
 		Bucket:      aws.String(b.bucket),
 		Key:         aws.String(b.keys.Key(destPath)),
@@ -121,7 +121,7 @@ func (b *backend) multipartCopy(ctx context.Context, sourcePath, destPath string
 	}
 	uploadID := up.UploadId
 
-	parts, err := b.copyParts(ctx, "Move", sourcePath, b.keys.Key(destPath), aws.ToString(uploadID), sourcePath, etag,
+	parts, err := b.copyParts(ctx, "Move", sourcePath, b.keys.Key(destPath), aws.ToString(uploadID), src.copySource(sourcePath), etag,
 		partRanges(size, b.cfg.MultipartCopyChunkSize, b.maxParts, false))
 	if err == nil {
 		_, err = b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
@@ -167,21 +167,22 @@ func partRanges(size, chunk int64, maxParts int, keepMin bool) []byteRange {
 	return out
 }
 
-// copyParts copies ranges of the object at srcPath server-side into the
+// copyParts copies ranges of the object copySource names (see
+// backend.copySource) server-side into the
 // multipart upload uploadID of key, as parts 1, 2, ..., up to
 // MultipartCopyMaxConcurrency at once, and returns the completed parts in
 // order (without checksums: the upload must have no checksum algorithm).
 // With ifMatch set every range must come from the object of that ETag.
 // Errors are wrapped for operation op on path; the caller aborts the
 // upload.
-func (b *backend) copyParts(ctx context.Context, op, path, key, uploadID, srcPath string, ifMatch *string, ranges []byteRange) ([]types.CompletedPart, error) {
+func (b *backend) copyParts(ctx context.Context, op, path, key, uploadID, copySource string, ifMatch *string, ranges []byteRange) ([]types.CompletedPart, error) {
 	parts := make([]types.CompletedPart, len(ranges))
 	err := driver.ForEach(ctx, len(ranges), b.cfg.MultipartCopyMaxConcurrency, func(ctx context.Context, i int) error {
 		num := aws.Int32(int32(i + 1))
 		out, err := b.client.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
 			Bucket:            aws.String(b.bucket),
 			Key:               aws.String(key),
-			CopySource:        aws.String(b.copySource(srcPath)),
+			CopySource:        aws.String(copySource),
 			CopySourceIfMatch: ifMatch,
 			CopySourceRange:   aws.String(fmt.Sprintf("bytes=%d-%d", ranges[i].first, ranges[i].last)),
 			PartNumber:        num,

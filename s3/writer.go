@@ -204,7 +204,7 @@ func (w *writer) continueObject(ctx context.Context) error {
 	if err := w.ensureUpload(ctx); err != nil {
 		return err
 	}
-	parts, err := b.copyParts(ctx, "Writer", w.path, w.key, w.uploadID, w.path, head.ETag, partRanges(size, b.cfg.MultipartCopyChunkSize, max(1, b.maxParts/2), true))
+	parts, err := b.copyParts(ctx, "Writer", w.path, w.key, w.uploadID, b.copySource(w.path), head.ETag, partRanges(size, b.cfg.MultipartCopyChunkSize, max(1, b.maxParts/2), true))
 	if err != nil {
 		// An upload without the copied parts would later be resumed as
 		// an empty continuation.

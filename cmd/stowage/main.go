@@ -9,6 +9,7 @@
 //
 //	stowage bench [flags]    measure a backend (stowage bench -h for flags)
 //	stowage verify [flags]   check a registry's blobs by digest, its links and manifests
+//	stowage cp [flags]       copy a registry between stores, verifying every blob
 //	stowage ls [flags] PATH  list a directory's children
 //	stowage du [flags] PATH  sum the sizes under a path, by child
 //	stowage rm [flags]       delete the files named on stdin, in batches
@@ -81,6 +82,7 @@ func commands() []command {
 	return []command{
 		{"bench", "measure a backend: delete matrix, walk, put/get throughput", runBench},
 		{"verify", "check a registry's blobs by digest, its links and manifests", runVerify},
+		{"cp", "copy a registry between stores, verifying every blob", runCp},
 		{"ls", "list a directory's children", runLs},
 		{"du", "sum the sizes under a path, by child", runDu},
 		{"rm", "delete the files named on stdin, in batches", runRm},

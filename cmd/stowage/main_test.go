@@ -107,6 +107,7 @@ func Example_help() {
 	// Commands:
 	//   bench    measure a backend: delete matrix, walk, put/get throughput
 	//   verify   check a registry's blobs by digest, its links and manifests
+	//   cp       copy a registry between stores, verifying every blob
 	//   ls       list a directory's children
 	//   du       sum the sizes under a path, by child
 	//   rm       delete the files named on stdin, in batches

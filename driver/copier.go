@@ -1,0 +1,13 @@
+package driver
+
+import "context"
+
+// ServerSideCopier is implemented by a driver that can copy a file from
+// another driver of its kind without the bytes passing through the client
+// (S3 CopyObject across buckets). CopyFrom reports ok false, with no
+// error and nothing done, when it cannot copy from src (another backend,
+// another endpoint or account): the caller then streams the file.
+// stowage cp (registry.Copy) uses it.
+type ServerSideCopier interface {
+	CopyFrom(ctx context.Context, src StorageDriver, srcPath, dstPath string) (ok bool, err error)
+}
