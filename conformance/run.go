@@ -53,6 +53,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("URLFor", s.testURLFor)
 	t.Run("Cancel", s.testCancel)
+	t.Run("Uploads", s.testUploads)
 }
 
 // suite carries the harness through the tests.
