@@ -4,8 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"slices"
+	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -13,42 +18,103 @@ import (
 // The continuation of a committed file by Writer(ctx, path, true): see
 // backend.Writer for the two ways, and blockid.go for the markers.
 
-// continueCommitted makes w, a writer of a new generation, continue the
-// file committed at w.path as st shows it, or returns a
-// *driver.PathNotFoundError when there is none.
-func (w *writer) continueCommitted(ctx context.Context, st blobState) error {
-	exists, err := w.committedExists(ctx, &st)
+// metaBaseETag is the metadata name under which a staging blob that
+// holds a copy of a committed file records the file's ETag, for a resumed
+// continuation's Commit (If-Match).
+const metaBaseETag = "stowagebase"
+
+// metadata returns the value of metadata name in md (the SDK keeps the
+// names as the answer's headers spell them), or "".
+func metadata(md map[string]*string, name string) string {
+	for k, v := range md {
+		if strings.EqualFold(k, name) && v != nil {
+			return *v
+		}
+	}
+	return ""
+}
+
+// continueCommitted makes w continue the file committed at w.path, or
+// returns a *driver.PathNotFoundError when there is none. staged is what
+// the staging blob held when Writer found nothing to resume there.
+//
+// One Get Block List of the file finds its committed block list, size and
+// ETag. A list of the driver's block IDs is continued server-side: Copy
+// Blob copies the file, pinned to that ETag (x-ms-source-if-match), to the
+// staging blob, which keeps the committed block list and records the ETag
+// in its metadata (metaBaseETag); one Get Block List of the staging blob
+// checks that the copy holds those blocks, and a markerSeeded+n block
+// records the continuation. When it cannot be continued so (a Put Blob
+// file, another tool's IDs, a copy without the block list), the file is
+// read (see copyCommitted).
+func (w *writer) continueCommitted(ctx context.Context, staged blobState) error {
+	file, err := readBlobState(ctx, w.file)
+	if err != nil {
+		return wrap(ctx, "Writer", w.path, err)
+	}
+	exists, err := committedExists(ctx, w.file, &file)
 	if err != nil {
 		return wrap(ctx, "Writer", w.path, err)
 	}
 	if !exists {
 		return &driver.PathNotFoundError{Path: w.path, DriverName: DriverName}
 	}
-	if seed, ok := st.seed(w.gen); ok && len(seed) < MaxBlocks {
-		// Record the continuation, so that a resume builds on the same
-		// committed blocks.
-		if err := w.stage(ctx, markerSeeded+uint32(len(seed)), markerContent); err != nil {
+	w.gen, w.next = max(staged.nextGen(), file.nextGen()), firstDataBlock
+	if seed, ok := file.seed(w.gen); ok && len(seed) < MaxBlocks && file.etag != nil {
+		ok, err := w.copyToStaging(ctx, file, seed)
+		if err != nil {
 			return err
 		}
-		w.marked, w.seeded = true, true
-		w.blocks, w.staged, w.etag = seed, st.length, st.etag
-		return nil
+		if ok {
+			// Record the continuation, so that a resume builds on the same
+			// committed blocks.
+			if err := w.stage(ctx, markerSeeded+uint32(len(seed)), markerContent); err != nil {
+				return err
+			}
+			w.marked, w.seeded = true, true
+			w.blocks, w.staged, w.etag = seed, file.length, file.etag
+			return nil
+		}
 	}
-	return w.copyCommitted(ctx, st)
+	return w.copyCommitted(ctx, file)
 }
 
-// committedExists reports whether the blob of st has committed content.
+// copyToStaging copies the file, as file shows it, to the staging blob
+// and reports whether the copy's committed block list is seed.
+func (w *writer) copyToStaging(ctx context.Context, file blobState, seed []string) (bool, error) {
+	err := w.b.copyBlob(ctx, w.blob, w.file.URL(), &blob.StartCopyFromURLOptions{
+		Metadata:                       map[string]*string{metaBaseETag: to.Ptr(string(*file.etag))},
+		SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: file.etag},
+	})
+	switch {
+	case classify(err) == driver.KindNotFound:
+		return false, &driver.PathNotFoundError{Path: w.path, DriverName: DriverName}
+	case httpStatus(err) == http.StatusPreconditionFailed:
+		return false, &driver.OpError{DriverName: DriverName, Op: "Writer", Path: w.path,
+			Err: fmt.Errorf("the file changed while Writer read it: %w", err)}
+	case err != nil:
+		return false, wrap(ctx, "Writer", w.path, err)
+	}
+	copied, err := readBlobState(ctx, w.blob)
+	if err != nil {
+		return false, wrap(ctx, "Writer", w.path, err)
+	}
+	got, ok := copied.seed(w.gen)
+	return ok && slices.Equal(got, seed) && copied.length == file.length, nil
+}
+
+// committedExists reports whether the blob bb of st has committed content.
 // Get Block List tells, except for a blob with uncommitted blocks and an
 // empty committed list: that may be an empty file or no file, and one Get
 // Blob Properties decides (filling in st's length and ETag).
-func (w *writer) committedExists(ctx context.Context, st *blobState) (bool, error) {
+func committedExists(ctx context.Context, bb *blockblob.Client, st *blobState) (bool, error) {
 	switch {
 	case !st.known:
 		return false, nil
 	case len(st.committed) > 0 || st.length > 0 || len(st.names) == 0:
 		return true, nil
 	}
-	props, err := w.blob.GetProperties(ctx, nil)
+	props, err := bb.GetProperties(ctx, nil)
 	if err != nil {
 		if classify(err) == driver.KindNotFound {
 			return false, nil
@@ -89,8 +155,8 @@ func (st blobState) seed(gen uint32) ([]string, bool) {
 	return ids, size == st.length
 }
 
-// copyCommitted makes the committed content of st the first bytes of w,
-// read with one Get Blob pinned to its ETag: into the buffer when it fits
+// copyCommitted makes the committed content of st, the file's, the first
+// bytes of w, read with one Get Blob of the file pinned to its ETag: into the buffer when it fits
 // one chunk, else staged as data blocks between a markerCopying and a
 // markerOpen block, the rest of the last chunk buffered.
 func (w *writer) copyCommitted(ctx context.Context, st blobState) error {
@@ -101,14 +167,14 @@ func (w *writer) copyCommitted(ctx context.Context, st blobState) error {
 	if st.etag != nil {
 		opts.AccessConditions = ifMatch(st.etag)
 	}
-	resp, err := w.blob.DownloadStream(ctx, opts)
+	resp, err := w.file.DownloadStream(ctx, opts)
 	if err != nil {
 		return wrap(ctx, "Writer", w.path, err)
 	}
 	// The answer's length is the one of the content it carries (the same
 	// as st's unless no ETag pinned it).
 	size := deref(resp.ContentLength, st.length)
-	body := w.b.resumable(ctx, w.path, w.blob, resp.ETag, 0, size, resp.Body)
+	body := w.b.resumable(ctx, w.path, w.file, resp.ETag, 0, size, resp.Body)
 	defer body.Close()
 
 	chunk := w.b.cfg.ChunkSize

@@ -19,13 +19,15 @@ func marker(gen, idx uint32) string { return fmt.Sprintf("stowage-%08x-%08x", ge
 
 // A file committed on a block list is continued on that list: appending,
 // closing, resuming from another driver instance and committing never
-// reads a byte of the committed file (no Get Blob in any phase), and the
-// committed list is the old blocks followed by the new generation's.
+// reads a byte of the committed file (no Get Blob in any phase: Copy Blob
+// copies it, block list and all, to the staging blob and the staging blob
+// back), and the committed list is the old blocks followed by the new
+// generation's.
 func TestWriterContinueBuildsOnCommittedBlocks(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
-	name := root + "/f"
+	name, staging := root+"/f", stagingName(root, "/f")
 	old := cloudtest.PatternBytes(300*kib + 123)
 	more := bytes.Repeat([]byte("+"), 100*kib)
 
@@ -40,11 +42,16 @@ func TestWriterContinueBuildsOnCommittedBlocks(t *testing.T) {
 
 	d, o := writerDriver(t, root) // another process
 	w = cloudtest.Session(t, d, "/f", true, int64(len(old)), more)
-	// One Get Block List and the marker of the continuation; Write staged
-	// one full 64 KiB chunk of the new bytes.
-	cloudtest.WantOps(t, "Writer(append) on a committed file and a Write", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 2})
-	if got, want := m.uncommitted(name), []string{marker(2, 0x80000005), ids(2, 1, 1)[0]}; !sameSet(got, want) {
+	// Get Block List of the staging blob (nothing to resume) and of the
+	// file, the copy of the file to the staging blob, Get Block List of
+	// the copy, and the marker of the continuation; Write staged one full
+	// 64 KiB chunk of the new bytes.
+	cloudtest.WantOps(t, "Writer(append) on a committed file and a Write", o.Take(), map[string]int{"GetBlockList": 3, "CopyBlob": 1, "PutBlock": 2})
+	if got, want := m.uncommitted(staging), []string{marker(2, 0x80000005), ids(2, 1, 1)[0]}; !sameSet(got, want) {
 		t.Fatalf("uncommitted blocks %v, want %v", got, want)
+	}
+	if got, want := m.committed(staging), ids(1, 1, 5); !slices.Equal(got, want) {
+		t.Fatalf("committed blocks of the staging blob %v, want the file's %v", got, want)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -59,19 +66,20 @@ func TestWriterContinueBuildsOnCommittedBlocks(t *testing.T) {
 
 	d, o = writerDriver(t, root) // another process
 	w = cloudtest.Session(t, d, "/f", true, int64(len(old)+len(more)), []byte("!"))
-	cloudtest.WantOps(t, "resume of the continuation", o.Take(), map[string]int{"GetBlockList": 1})
+	// The ETag of the file continued is in the staging blob's metadata.
+	cloudtest.WantOps(t, "resume of the continuation", o.Take(), map[string]int{"GetBlockList": 1, "GetBlobProperties": 1})
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cloudtest.WantOps(t, "Commit of the continuation", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 1})
+	cloudtest.WantOps(t, "Commit of the continuation", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 1, "CopyBlob": 1, "DeleteBlob": 1})
 	if got, want := m.get(name), slices.Concat(old, more, []byte("!")); !bytes.Equal(got, want) {
 		t.Fatalf("azblob reads %d bytes, want %d", len(got), len(want))
 	}
 	if got, want := m.committed(name), slices.Concat(ids(1, 1, 5), ids(2, 1, 3)); !slices.Equal(got, want) {
 		t.Errorf("committed blocks %v, want %v", got, want)
 	}
-	if got := m.uncommitted(name); len(got) != 0 {
-		t.Errorf("uncommitted blocks left after Commit: %v", got)
+	if got, want := m.stored(root+"/"), []string{name}; !slices.Equal(got, want) {
+		t.Errorf("azblob holds %v after Commit, want %v (no staging blob)", got, want)
 	}
 }
 
@@ -92,7 +100,9 @@ func TestWriterContinueCopiesPutBlobFile(t *testing.T) {
 	}
 	o.Take()
 	w := cloudtest.Session(t, d, "/small", true, 3, []byte("def"))
-	cloudtest.WantOps(t, "Writer(append) on a small Put Blob file", o.Take(), map[string]int{"GetBlockList": 1, "GetBlob": 1})
+	// Get Block List of the staging blob and of the file, which has no
+	// committed block list to copy: its content is read.
+	cloudtest.WantOps(t, "Writer(append) on a small Put Blob file", o.Take(), map[string]int{"GetBlockList": 2, "GetBlob": 1})
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -103,15 +113,16 @@ func TestWriterContinueCopiesPutBlobFile(t *testing.T) {
 
 	old := cloudtest.PatternBytes(200*kib + 5)
 	name := root + "/big"
+	staging := stagingName(root, "/big")
 	if err := d.PutContent(ctx, "/big", old); err != nil {
 		t.Fatal(err)
 	}
 	o.Take()
 	w = cloudtest.Session(t, d, "/big", true, int64(len(old)), []byte("xyz"))
 	// Three full chunks staged, the 5 bytes left buffered with the new 3.
-	cloudtest.WantOps(t, "Writer(append) on a large Put Blob file", o.Take(), map[string]int{"GetBlockList": 1, "GetBlob": 1, "PutBlock": 5})
+	cloudtest.WantOps(t, "Writer(append) on a large Put Blob file", o.Take(), map[string]int{"GetBlockList": 2, "GetBlob": 1, "PutBlock": 5})
 	want := slices.Concat(ids(1, 1, 3), []string{marker(1, 0xfffffffe), marker(1, 0)})
-	if got := m.uncommitted(name); !sameSet(got, want) {
+	if got := m.uncommitted(staging); !sameSet(got, want) {
 		t.Fatalf("uncommitted blocks %v, want %v", got, want)
 	}
 	if err := w.Close(); err != nil {
@@ -158,7 +169,7 @@ func TestWriterContinueCopyCutShort(t *testing.T) {
 	if faults.Total() != 1 {
 		t.Fatalf("%d faults injected, want 1", faults.Total())
 	}
-	if got, want := newIndependent(t).uncommitted(root+"/f"), []string{marker(1, 0xfffffffe), ids(1, 1, 1)[0]}; !sameSet(got, want) {
+	if got, want := newIndependent(t).uncommitted(stagingName(root, "/f")), []string{marker(1, 0xfffffffe), ids(1, 1, 1)[0]}; !sameSet(got, want) {
 		t.Fatalf("uncommitted blocks %v, want %v (the copy's first block only)", got, want)
 	}
 
@@ -172,9 +183,11 @@ func TestWriterContinueCopyCutShort(t *testing.T) {
 }
 
 // A file replaced while a continuation of it is open is never spliced in:
-// Commit fails (If-Match, or blocks gone) and the replacement stays. On Azurite, whose Put
-// Blob keeps uncommitted blocks, a closed continuation of a replaced file
-// cannot be resumed either; Writer(path, false) starts over.
+// Commit fails (If-Match on the copy to the file, or blocks gone from the
+// staging blob) and the replacement stays. A closed continuation of a
+// replaced file survives the replacement in its staging blob, so a resume
+// finds it, and its Commit fails the same way; Writer(path, false) starts
+// over.
 func TestWriterContinueReplacedFile(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
@@ -190,8 +203,9 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 		}
 	}
 
-	// Deleted and written again by a new writer, whose blocks get the
-	// very IDs the continuation builds on: only the ETag tells.
+	// Deleted and written again by a new writer, which shares the staging
+	// blob: its Commit replaces the staging blob's copy of the old file,
+	// so the continuation's blocks are gone.
 	commit()
 	w := cloudtest.Session(t, d, "/f", true, int64(len(old)), []byte("abc"))
 	if err := d.Delete(ctx, "/f"); err != nil {
@@ -201,9 +215,6 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 	w2 := cloudtest.Session(t, d, "/f", false, 0, again)
 	if err := w2.Commit(ctx); err != nil {
 		t.Fatal(err)
-	}
-	if got, want := m.committed(name), ids(1, 1, 2); !slices.Equal(got, want) {
-		t.Fatalf("committed blocks of the new file %v, want %v", got, want)
 	}
 	if err := w.Commit(ctx); err == nil || isNotFound(err) {
 		t.Fatalf("Commit of a continuation whose file was deleted and written again: %v, want an error", err)
@@ -235,15 +246,12 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 	}
 	m.put(name, []byte("replaced"))
 	d2, _ := writerDriver(t, root)
-	if len(m.uncommitted(name)) == 0 {
-		// Azure's Put Blob drops the continuation: appending continues
-		// the replacement.
-		w = cloudtest.Session(t, d2, "/f", true, int64(len("replaced")), nil)
-		if err := w.Cancel(ctx); err != nil {
-			t.Fatal(err)
-		}
-	} else if _, err := d2.Writer(ctx, "/f", true); err == nil || isNotFound(err) {
-		t.Fatalf("resume of a continuation whose file was replaced: %v, want an error", err)
+	w = cloudtest.Session(t, d2, "/f", true, int64(len(old)+3), nil)
+	if err := w.Commit(ctx); err == nil || isNotFound(err) {
+		t.Fatalf("Commit of a resumed continuation whose file was replaced: %v, want an error", err)
+	}
+	if got := string(m.get(name)); got != "replaced" {
+		t.Fatalf("azblob reads %q, want the replacement", got)
 	}
 	w = cloudtest.Session(t, d2, "/f", false, 0, []byte("fresh"))
 	if err := w.Commit(ctx); err != nil {
@@ -254,9 +262,11 @@ func TestWriterContinueReplacedFile(t *testing.T) {
 	}
 }
 
-// The Put Block List of a continuation carries If-Match; when its answer
-// is lost the SDK's retry fails that condition (the first attempt did
-// commit), and one Get Block List confirms the commit.
+// The Copy Blob of a continuation's staging blob to the file carries
+// If-Match; when its answer is lost the SDK's retry fails that condition
+// (the first attempt did copy), and one Get Block List of the file
+// confirms the commit. (A lost Put Block List answer needs nothing: the
+// retry commits the same list again.)
 func TestWriterContinueLostCommitAnswer(t *testing.T) {
 	root := freshRoot(t)
 	ctx := context.Background()
@@ -268,7 +278,7 @@ func TestWriterContinueLostCommitAnswer(t *testing.T) {
 	}
 
 	faults := &transport.Faults{Rate: 1, Max: 1, Kinds: []transport.FaultKind{transport.FaultResetAfter},
-		Match: func(req *http.Request) bool { return opName(req) == "PutBlockList" }}
+		Match: func(req *http.Request) bool { return opName(req) == "CopyBlob" && hasHeader(req, "If-Match") }}
 	d, o := faultyDriver(t, root, faults, func(c *azure.Config) { c.ChunkSize = 64 * kib })
 	w = cloudtest.Session(t, d, "/f", true, int64(len(old)), []byte("more"))
 	o.Take()
@@ -278,7 +288,7 @@ func TestWriterContinueLostCommitAnswer(t *testing.T) {
 	if faults.Total() != 1 {
 		t.Fatalf("%d faults injected, want 1", faults.Total())
 	}
-	cloudtest.WantOps(t, "Commit with a lost answer", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 2, "GetBlockList": 1})
+	cloudtest.WantOps(t, "Commit with a lost answer", o.Take(), map[string]int{"PutBlock": 1, "PutBlockList": 1, "CopyBlob": 2, "GetBlockList": 1, "DeleteBlob": 1})
 	if got, want := newIndependent(t).get(root+"/f"), slices.Concat(old, []byte("more")); !bytes.Equal(got, want) {
 		t.Fatalf("azblob reads %d bytes, want %d", len(got), len(want))
 	}

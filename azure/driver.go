@@ -11,11 +11,12 @@
 // this package sends the requests. Paths map to blob names with a
 // driver.KeyMap: with rootdirectory "registry", "/docker/x" is the blob
 // "registry/docker/x" in the configured container; a path component
-// ending in "." is escaped, as Azure trims such dots (see keys.go). DeleteFiles sends blob
-// batch requests of up to 256 deletes, Delete and Walk list flat (one List
-// Blobs request per 5,000 blobs), Writer stages blocks of a block blob that
-// survive the process (writer.go has the details), Move copies server-side
-// and URLFor signs a service SAS with the shared key.
+// ending in "." is escaped, as Azure trims such dots (see keys.go).
+// DeleteFiles sends blob batch requests of up to 256 deletes, Delete and
+// Walk list flat (one List Blobs request per 5,000 blobs), Writer stages
+// blocks of a hidden staging block blob that survive the process
+// (writer.go has the details), Move copies server-side and URLFor signs a
+// service SAS with the shared key.
 //
 // URLFor has no upper bound on "expiry" (Capabilities.MaxURLExpiry is 0):
 // a service SAS signed with the account key has no maximum lifetime on
@@ -25,10 +26,13 @@
 // valid for longer; the driver cannot see that policy, so keep "expiry"
 // within it.
 //
-// Only block blobs with a committed block list are visible: a blob that
-// has only uncommitted blocks (a Writer that has not committed) is absent
-// from List Blobs and answers 404 to reads, so the driver needs no hidden
-// bookkeeping objects.
+// A Writer stages its blocks on a hidden staging blob per path,
+// <root>/~stowage/uploads/<path>, not on the file's own blob, because on
+// Azure a Put Blob (PutContent) or Delete Blob (Delete, DeleteFiles) of
+// the file discards the file blob's uncommitted blocks, which would
+// destroy a closed, resumable upload; Commit copies the staging blob to
+// the file. Listings of the root end at "~stowage/" (no valid path holds
+// "~"), so the staging blobs never show.
 package azure
 
 import (
@@ -86,6 +90,7 @@ func New(_ context.Context, c Config) (*Driver, error) {
 		ListPageSize:    ListPageSize,
 		StartAfter:      true, // List Blobs' startFrom
 		SignedURLs:      true,
+		HiddenPrefix:    hiddenPrefix,
 	}
 	return &Driver{Store: driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig), b: b}, nil
 }
@@ -118,6 +123,25 @@ func (b *backend) blob(path string) *blockblob.Client {
 	return b.container.NewBlockBlobClient(b.blobName(path))
 }
 
+// hiddenPrefix is the key prefix, under the root, of the driver's own
+// blobs: no valid path holds "~", and "~" sorts after every path
+// character, so a flat listing of the root ends there (see
+// driver.Capabilities.HiddenPrefix).
+const hiddenPrefix = "~stowage/"
+
+// uploadsPrefix is the key prefix, under the root, of the staging blobs
+// of Writer uploads: the upload of path p stages its blocks on the blob
+// <root>/~stowage/uploads/<p without its leading slash> (escaped as every
+// key is, see keys.go), out of reach of a Put Blob or Delete Blob of the
+// file itself (see backend.Writer).
+const uploadsPrefix = hiddenPrefix + "uploads/"
+
+// staging returns the block blob client of the staging blob of the
+// upload to path.
+func (b *backend) staging(path string) *blockblob.Client {
+	return b.container.NewBlockBlobClient(blobName(b.keys.Prefix + uploadsPrefix + path[1:]))
+}
+
 // blobName returns the blob name of the file at path: its key, escaped
 // where a segment ends in "." (see keys.go).
 func (b *backend) blobName(path string) string { return blobName(b.keys.Key(path)) }
@@ -135,8 +159,8 @@ func (b *backend) Head(ctx context.Context, path string) (driver.Object, error) 
 }
 
 // Put implements driver.Backend with one Put Blob, which Azure makes
-// visible atomically. It also discards any uncommitted blocks a Writer
-// left for path.
+// visible atomically. An open upload to path is untouched: its blocks
+// are on the staging blob (see backend.Writer).
 func (b *backend) Put(ctx context.Context, path string, content []byte) error {
 	return b.upload(ctx, b.blob(path), content)
 }

@@ -164,10 +164,25 @@ func TestDeleteFilesPerBlobErrors(t *testing.T) {
 	})
 }
 
-// A Put Block List or Move whose answer is lost is retried by the SDK and
-// still succeeds: committing the same block list again resolves the IDs to
-// the now committed blocks, and a source already deleted counts as moved.
+// A request of Commit or Move whose answer is lost is retried by the SDK
+// and still succeeds: committing the same block list again resolves the
+// IDs to the now committed blocks, copying the staging blob to the file
+// again copies the same content, and a blob (the staging blob at Commit,
+// the source of Move) already deleted counts as deleted. Commit's Copy
+// Blob and Delete Blob of the staging blob are told from Move's by their
+// own op names, so that each op is sent once in the sequence.
 func TestLostAnswersAreIdempotent(t *testing.T) {
 	b := backendWith(func(c *azure.Config) { c.ChunkSize = 64 << 10 })
-	cloudtest.LostAnswers(t, b, 200<<10, "PutBlockList", "CopyBlob", "DeleteBlob")
+	b.Op = func(req *http.Request) string {
+		op := opName(req)
+		staging := strings.Contains(req.URL.EscapedPath(), "~stowage%2Fuploads%2F") || strings.Contains(req.URL.Path, "~stowage/uploads/")
+		switch {
+		case op == "CopyBlob" && strings.Contains(headerValue(req, "x-ms-copy-source"), "~stowage"):
+			return "CopyBlob of the staging blob"
+		case op == "DeleteBlob" && staging:
+			return "DeleteBlob of the staging blob"
+		}
+		return op
+	}
+	cloudtest.LostAnswers(t, b, 200<<10, "PutBlockList", "CopyBlob of the staging blob", "DeleteBlob of the staging blob", "CopyBlob", "DeleteBlob")
 }

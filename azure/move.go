@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/wait"
@@ -47,35 +48,12 @@ func (b *backend) Move(ctx context.Context, sourcePath, destPath string) error {
 			SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: etag},
 		}
 	}
-	resp, err := dst.StartCopyFromURL(ctx, src.URL(), copyOpts)
-	if err != nil {
+	if err := b.copyBlob(ctx, dst, src.URL(), copyOpts); err != nil {
 		if httpStatus(err) == http.StatusPreconditionFailed {
 			return &driver.OpError{DriverName: DriverName, Op: "Move", Path: sourcePath,
 				Err: fmt.Errorf("the source changed while Move read it; nothing was copied: %w", err)}
 		}
 		return err
-	}
-	status := deref(resp.CopyStatus, blob.CopyStatusTypeSuccess)
-	delay := b.cfg.CopyStatusPollDelay
-	for i := 0; status == blob.CopyStatusTypePending; i++ {
-		if i == b.cfg.CopyStatusPollMaxRetry {
-			return fmt.Errorf("copy to %s still pending after %d polls", destPath, i)
-		}
-		if err := wait.Sleep(ctx, delay); err != nil {
-			return err
-		}
-		delay = min(2*delay, 10*time.Second)
-		props, err := dst.GetProperties(ctx, nil)
-		if err != nil {
-			return wrap(ctx, "Move", destPath, err)
-		}
-		status = deref(props.CopyStatus, blob.CopyStatusTypeSuccess)
-		if props.CopyStatusDescription != nil && status != blob.CopyStatusTypeSuccess && status != blob.CopyStatusTypePending {
-			return fmt.Errorf("copy to %s %s: %s", destPath, status, *props.CopyStatusDescription)
-		}
-	}
-	if status != blob.CopyStatusTypeSuccess {
-		return fmt.Errorf("copy to %s %s", destPath, status)
 	}
 	// A retried delete whose first answer was lost finds the source gone.
 	delOpts := &blob.DeleteOptions{DeleteSnapshots: deleteSnapshots()}
@@ -96,4 +74,42 @@ func (b *backend) Move(ctx context.Context, sourcePath, destPath string) error {
 			Err: fmt.Errorf("the source changed after it was copied to %s; the destination holds the content copied, the source, kept, the new one: %w", destPath, err)}
 	}
 	return err
+}
+
+// copyBlob copies the blob at srcURL, in the driver's storage account, to
+// dst with Copy Blob (StartCopyFromURL) and opts, and waits for the copy:
+// when the service answers that it is still pending, copyBlob polls Get
+// Blob Properties of dst, waiting Config.CopyStatusPollDelay and doubling
+// (up to 10 s), at most Config.CopyStatusPollMaxRetry times. A copy that
+// ends in another state than success is an error. The SDK's error of the
+// Copy Blob request itself is returned as it is, so callers can tell its
+// status (404, 412).
+func (b *backend) copyBlob(ctx context.Context, dst *blockblob.Client, srcURL string, opts *blob.StartCopyFromURLOptions) error {
+	resp, err := dst.StartCopyFromURL(ctx, srcURL, opts)
+	if err != nil {
+		return err
+	}
+	status := deref(resp.CopyStatus, blob.CopyStatusTypeSuccess)
+	delay := b.cfg.CopyStatusPollDelay
+	for i := 0; status == blob.CopyStatusTypePending; i++ {
+		if i == b.cfg.CopyStatusPollMaxRetry {
+			return fmt.Errorf("copy to %s still pending after %d polls", dst.URL(), i)
+		}
+		if err := wait.Sleep(ctx, delay); err != nil {
+			return err
+		}
+		delay = min(2*delay, 10*time.Second)
+		props, err := dst.GetProperties(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("status of the copy to %s: %w", dst.URL(), err)
+		}
+		status = deref(props.CopyStatus, blob.CopyStatusTypeSuccess)
+		if props.CopyStatusDescription != nil && status != blob.CopyStatusTypeSuccess && status != blob.CopyStatusTypePending {
+			return fmt.Errorf("copy to %s %s: %s", dst.URL(), status, *props.CopyStatusDescription)
+		}
+	}
+	if status != blob.CopyStatusTypeSuccess {
+		return fmt.Errorf("copy to %s %s", dst.URL(), status)
+	}
+	return nil
 }

@@ -18,81 +18,104 @@ import (
 // Writer implements driver.Backend (and so the Driver's Writer) with the
 // blocks of a block blob.
 //
+// The blocks go to the upload's staging blob, <root>/~stowage/uploads/<path>
+// (backend.staging), not to the file's own blob: on Azure a Put Blob of
+// the file (PutContent, or another Writer's one-request Commit) discards
+// the file blob's uncommitted blocks ("All uncommitted blocks are also
+// discarded when a new blob of the same name is created using a single
+// step", https://learn.microsoft.com/rest/api/storageservices/put-block#remarks),
+// and so does a Delete Blob of it (Delete, DeleteFiles), which would
+// destroy a closed upload that a later Writer(ctx, path, true) is to
+// resume. No Put Blob or Delete Blob of a path reaches the staging blob
+// (no valid path holds "~"), and listings of the root end before it
+// (Capabilities.HiddenPrefix).
+//
 // Bytes are buffered and staged (Put Block) in Config.ChunkSize blocks;
-// Commit stages what is left and commits the block list (Put Block List),
-// which makes the content visible atomically. Staged blocks stay
-// uncommitted, and the blob invisible to List Blobs and reads if it never
-// was committed (the previous content stays visible if it was), until
-// then. Close stages the buffered remainder as one more block (any block
-// may be short), so no separate bookkeeping object is needed, and
-// Writer(ctx, path, true) resumes from any driver instance: one Get Block
-// List request finds the blocks, whose IDs carry a writer generation and
+// Commit stages what is left, commits the block list on the staging blob
+// (Put Block List), copies the staging blob to the file (Copy Blob, which
+// within one account copies server-side and keeps the committed block
+// list, and makes the content visible atomically) and deletes the staging
+// blob. (Put Block From URL would let the file's own Put Block List take
+// the staged bytes without a copy on Azure, but Azurite does not implement
+// it.) Until Commit the file stays as it was, or absent. Close stages the
+// buffered remainder as one more block (any block may be short), so no
+// separate bookkeeping object is needed, and Writer(ctx, path, true)
+// resumes from any driver instance: one Get Block List request of the
+// staging blob finds the blocks, whose IDs carry a writer generation and
 // an index (see blockid.go), and numbering continues from the last one.
 // Close works under driver.CloseContext, so it keeps what was written
 // even when ctx has ended; Commit and Cancel use only their own context.
 //
 // Writer(ctx, path, true) with nothing to resume continues the file
-// committed at path, as the snapshot the same Get Block List saw (its
-// committed block list and ETag):
+// committed at path, as the snapshot one Get Block List of the file saw
+// (its committed block list and ETag):
 //
 //   - A file with a committed block list of the driver's block ID length
 //     (everything this driver commits with Put Block List: any Writer
 //     content over one chunk, every resumed or continued upload) is
-//     continued server-side, without reading or copying a byte of it: the
-//     writer stages one marker block, markerSeeded+n, that records the n
-//     committed blocks it builds on, and Commit's Put Block List names
-//     those blocks first, then the new ones, with If-Match on the ETag,
-//     so a file replaced in the meantime fails the Commit instead of
-//     being spliced in. A resume from another driver instance finds the
-//     marker and takes the same n committed blocks (it fails if they are
-//     no longer there: the file was replaced while its uncommitted blocks
-//     survived, as Azurite's Put Blob allows).
+//     continued server-side, without reading a byte of it: Copy Blob
+//     copies it, pinned to the ETag, to the staging blob, whose metadata
+//     records the ETag; the writer stages one marker block,
+//     markerSeeded+n, that records the n committed blocks it builds on,
+//     and Commit's Put Block List names those blocks first, then the new
+//     ones, and its copy to the file carries If-Match on the ETag, so a
+//     file replaced in the meantime fails the Commit instead of being
+//     spliced in. A resume from another driver instance finds the marker
+//     and takes the same n committed blocks of the staging blob and the
+//     ETag from its metadata.
 //   - A file without one (written by Put Blob: PutContent, and Writer
 //     content of one chunk or less committed in one session; or blocks of
-//     another tool's ID length) is read with one Get Blob pinned to the
-//     ETag: content of one chunk or less goes into the buffer, larger
-//     content is staged as the first data blocks between a markerCopying
-//     and a markerOpen block, so that a copy cut short is never resumed.
-//     (Put Block From URL would copy it server-side on Azure, but Azurite
-//     does not implement it.)
+//     another tool's ID length; or a copy that lost the block list) is
+//     read with one Get Blob pinned to the ETag: content of one chunk or
+//     less goes into the buffer, larger content is staged as the first
+//     data blocks between a markerCopying and a markerOpen block, so that
+//     a copy cut short is never resumed.
 //
 // Until Commit the old file stays readable as it was; Cancel leaves it so.
-// Only when the blob has neither resumable uncommitted blocks nor
-// committed content does Writer(ctx, path, true) return a
+// Only when the staging blob has no resumable uncommitted blocks and the
+// file has no committed content does Writer(ctx, path, true) return a
 // *driver.PathNotFoundError.
 //
-// Azure has no call that drops uncommitted blocks: they go when the blob
-// is committed (Put Block List; Put Blob too on Azure, though not on
-// Azurite) or after a week. So Writer(ctx, path, false) does not delete a
-// previous writer's blocks; it starts a new generation, one above the
-// highest of the blob's blocks, and when uncommitted blocks exist it
-// stages a one-byte marker block of the new generation at once, so that a
-// resume never picks the old ones up. Cancel stages a one-byte
-// "cancelled" marker in the same way. Those leftovers are invisible and
-// cost storage until the blob is next committed, for at most a week.
-// Uncommitted blocks staged by other tools (IDs of another length) make
-// staging fail with InvalidBlobOrBlock until they are committed or
-// expire.
+// Azure has no call that drops some uncommitted blocks: they go when the
+// blob is committed (Put Block List, Put Blob), deleted, or after a week.
+// So Writer(ctx, path, false) does not delete a previous writer's blocks;
+// it starts a new generation, one above the highest of the staging blob's
+// blocks, and when uncommitted blocks exist it stages a one-byte marker
+// block of the new generation at once, so that a resume never picks the
+// old ones up. Cancel stages a one-byte "cancelled" marker in the same way
+// (and deletes the staging blob of a server-side continuation, which
+// holds a committed copy of the file). Those leftovers are invisible and
+// cost storage until the path is next committed, for at most a week.
+// Uncommitted blocks staged by other tools (IDs of another length) on the
+// staging blob make staging fail with InvalidBlobOrBlock until they are
+// committed or expire. One staging blob serves one upload at a time: two
+// open Writers of one path share it, and the first to commit discards the
+// other's blocks, as before the staging blob they shared the file's.
 //
-// Requests: Writer sends one Get Block List, plus one Put Block when it
-// has earlier blocks to hide or a committed block list to build on; when
-// it copies a committed file, one Get Blob and, for a file larger than a
-// chunk, two marker Put Blocks and one per chunk but the last (which is
-// buffered); and one Get Blob Properties when the blob has only
-// uncommitted blocks, to tell an empty committed file from none. Each
-// full chunk costs one Put Block; Close one Put Block; Commit one Put
-// Block for the rest and one Put Block List. Content that fits one chunk, written by a writer that has staged
-// nothing and found no uncommitted blocks, is committed with a single Put
-// Blob instead. A blob holds at most MaxBlocks committed blocks: Write
-// refuses the bytes beyond them (ErrTooManyBlocks); with a Close after
-// every few bytes the limit comes sooner than ChunkSize suggests.
+// Requests: Writer sends one Get Block List of the staging blob, plus one
+// Put Block when it has earlier blocks to hide; a resume of a server-side
+// continuation one Get Blob Properties (the ETag). Continuing a committed
+// file adds one Get Block List of the file (and one Get Blob Properties
+// when the file has only uncommitted blocks, to tell an empty committed
+// file from none) and then either one Copy Blob, one Get Block List of the
+// copy and one marker Put Block, or one Get Blob and, for a file larger
+// than a chunk, two marker Put Blocks and one per chunk but the last
+// (which is buffered). Each full chunk costs one Put Block; Close one Put
+// Block; Commit one Put Block for the rest, one Put Block List, one Copy
+// Blob (plus Get Blob Properties polls while Azure reports the copy
+// pending) and one Delete Blob. Content that fits one chunk, written by a
+// writer that has staged nothing and found no uncommitted blocks, is
+// committed with a single Put Blob of the file instead. A blob holds at
+// most MaxBlocks committed blocks: Write refuses the bytes beyond them
+// (ErrTooManyBlocks); with a Close after every few bytes the limit comes
+// sooner than ChunkSize suggests.
 func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
-	bb := b.blob(path)
-	st, err := readBlobState(ctx, bb)
+	sb := b.staging(path)
+	st, err := readBlobState(ctx, sb)
 	if err != nil {
 		return nil, wrap(ctx, "Writer", path, err)
 	}
-	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, b: b, ctx: ctx, path: path, blob: bb}
+	w := &writer{WriterState: driver.WriterState{DriverName: DriverName}, b: b, ctx: ctx, path: path, blob: sb, file: b.blob(path)}
 	switch {
 	case !append:
 		w.gen, w.next = st.nextGen(), firstDataBlock
@@ -104,11 +127,10 @@ func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.
 			w.marked = true
 		}
 	case st.resumable():
-		if err := w.resume(st); err != nil {
+		if err := w.resume(ctx, st); err != nil {
 			return nil, err
 		}
 	default:
-		w.gen, w.next = st.nextGen(), firstDataBlock
 		if err := w.continueCommitted(ctx, st); err != nil {
 			return nil, err
 		}
@@ -116,18 +138,30 @@ func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.
 	return w, nil
 }
 
-// resume makes w the writer of st's resumable generation.
-func (w *writer) resume(st blobState) error {
+// resume makes w the writer of st's resumable generation. A seeded
+// generation also needs the ETag of the file it continues, which the
+// staging blob's metadata holds (one Get Blob Properties).
+func (w *writer) resume(ctx context.Context, st blobState) error {
 	w.gen, w.marked, w.next = st.maxGen, true, firstDataBlock
 	if st.seeded {
 		seed, ok := st.seed(st.maxGen)
 		if !ok || len(seed) != st.seedCount {
 			return &driver.OpError{DriverName: DriverName, Op: "Writer", Path: w.path, Err: fmt.Errorf(
-				"the uncommitted continuation no longer matches the committed file it continues "+
-					"(%d committed blocks, %d expected): the file was replaced; Writer(path, false) starts over",
+				"the uncommitted continuation no longer matches the copy of the committed file it continues "+
+					"(%d committed blocks, %d expected); Writer(path, false) starts over",
 				len(st.committed), st.seedCount)}
 		}
-		w.blocks, w.staged, w.etag, w.seeded = seed, st.length, st.etag, true
+		props, err := w.blob.GetProperties(ctx, nil)
+		if err != nil {
+			return wrap(ctx, "Writer", w.path, err)
+		}
+		base := metadata(props.Metadata, metaBaseETag)
+		if base == "" {
+			return &driver.OpError{DriverName: DriverName, Op: "Writer", Path: w.path, Err: fmt.Errorf(
+				"the uncommitted continuation does not record the ETag of the file it continues; Writer(path, false) starts over")}
+		}
+		etag := azcore.ETag(base)
+		w.blocks, w.staged, w.etag, w.seeded = seed, st.length, &etag, true
 	}
 	for _, b := range st.data {
 		if b.idx != w.next {
@@ -210,13 +244,14 @@ type writer struct {
 	b    *backend
 	ctx  context.Context // of the Writer call: Write uses it, Close its values
 	path string
-	blob *blockblob.Client
+	blob *blockblob.Client // the staging blob: every block goes there
+	file *blockblob.Client // the file's blob: Commit copies the staging blob there
 
 	gen    uint32       // generation of this writer's blocks
 	next   uint32       // index of the next data block
 	marked bool         // a marker or data block of gen exists on the server
 	seeded bool         // blocks begins with the committed blocks continued
-	etag   *azcore.ETag // of the committed file a seeded writer continues
+	etag   *azcore.ETag // of the committed file a seeded writer continues (Commit's If-Match)
 	blocks []string     // IDs of the blocks to commit, in order
 	staged int64        // bytes in them
 	buf    []byte       // bytes not staged yet
@@ -309,10 +344,10 @@ func (w *writer) Commit(ctx context.Context) error {
 		return err
 	}
 	if !w.marked {
-		// Nothing staged, by this writer or any earlier one: one Put Blob.
-		// (Put Block List is used otherwise because it discards the
-		// uncommitted blocks, which Azurite's Put Blob does not.)
-		if err := w.b.upload(ctx, w.blob, w.buf); err != nil {
+		// Nothing staged, by this writer or any earlier one: one Put Blob
+		// of the file. (Otherwise the staging blob is committed, so that
+		// its uncommitted blocks go: Put Block List discards them.)
+		if err := w.b.upload(ctx, w.file, w.buf); err != nil {
 			return wrap(ctx, "Commit", w.path, err)
 		}
 		w.staged += int64(len(w.buf))
@@ -333,32 +368,54 @@ func (w *writer) Commit(ctx context.Context) error {
 	return nil
 }
 
-// commitBlocks commits w.blocks with one Put Block List. A retried Put
-// Block List whose first answer was lost commits the same list again: IDs
-// resolve to the committed blocks the second time. For a seeded writer
-// the request carries If-Match on the continued file's ETag; when the
-// retry fails that condition because the first attempt did commit, the
-// committed list is w.blocks, which one Get Block List confirms.
+// commitBlocks commits w.blocks on the staging blob with one Put Block
+// List, copies the staging blob to the file with one Copy Blob (pinned to
+// the staging blob's new ETag; for a seeded writer with If-Match on the
+// continued file's ETag, so a file replaced in the meantime fails the
+// Commit instead of being spliced in), and deletes the staging blob. A
+// retried Put Block List whose first answer was lost commits the same
+// list again: IDs resolve to the committed blocks the second time. When
+// a retried copy fails If-Match because the first attempt did copy, the
+// file's committed list is w.blocks, which one Get Block List confirms.
+// The file's blob is a copy of the staging blob: the same committed block
+// list (Copy Blob keeps it) and metadata. A failed delete of the staging
+// blob does not fail the Commit (the file is written); the blob stays
+// hidden until the path's next Commit or continuation replaces it.
 func (w *writer) commitBlocks(ctx context.Context) error {
-	opts := &blockblob.CommitBlockListOptions{
+	resp, err := w.blob.CommitBlockList(ctx, w.blocks, &blockblob.CommitBlockListOptions{
 		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: to.Ptr(contentType)},
+	})
+	if err != nil {
+		return wrap(ctx, "Commit", w.path, err)
+	}
+	opts := &blob.StartCopyFromURLOptions{}
+	if resp.ETag != nil {
+		opts.SourceModifiedAccessConditions = &blob.SourceModifiedAccessConditions{SourceIfMatch: resp.ETag}
 	}
 	if w.seeded && w.etag != nil {
 		opts.AccessConditions = ifMatch(w.etag)
 	}
-	_, err := w.blob.CommitBlockList(ctx, w.blocks, opts)
-	if err == nil {
-		return nil
+	if err := w.b.copyBlob(ctx, w.file, w.blob.URL(), opts); err != nil {
+		if opts.AccessConditions == nil || httpStatus(err) != http.StatusPreconditionFailed {
+			return wrap(ctx, "Commit", w.path, err)
+		}
+		list, lerr := w.file.GetBlockList(ctx, blockblob.BlockListTypeCommitted, nil)
+		if lerr != nil || !committedIDsAre(list.CommittedBlocks, w.blocks) {
+			return &driver.OpError{DriverName: DriverName, Op: "Commit", Path: w.path,
+				Err: fmt.Errorf("the file this writer continues was replaced since Writer: %w", err)}
+		}
 	}
-	if opts.AccessConditions == nil || httpStatus(err) != http.StatusPreconditionFailed {
-		return wrap(ctx, "Commit", w.path, err)
+	w.dropStaging(ctx)
+	return nil
+}
+
+// dropStaging deletes the staging blob, with its committed content and
+// every uncommitted block, logging a failure: the upload is done (or
+// cancelled) whether or not the delete succeeds.
+func (w *writer) dropStaging(ctx context.Context) {
+	if _, err := w.blob.Delete(ctx, nil); err != nil && classify(err) != driver.KindNotFound {
+		w.b.cfg.Logger.Warn("azure: deleting the staging blob of an upload", "path", w.path, "error", err)
 	}
-	resp, lerr := w.blob.GetBlockList(ctx, blockblob.BlockListTypeCommitted, nil)
-	if lerr == nil && committedIDsAre(resp.CommittedBlocks, w.blocks) {
-		return nil
-	}
-	return &driver.OpError{DriverName: DriverName, Op: "Commit", Path: w.path,
-		Err: fmt.Errorf("the file this writer continues was replaced since Writer: %w", err)}
 }
 
 // committedIDsAre reports whether the block list got holds exactly ids.
@@ -386,6 +443,10 @@ func (w *writer) Cancel(ctx context.Context) error {
 	if w.marked {
 		if err := w.stage(ctx, markerCancelled, markerContent); err != nil {
 			return err
+		}
+		if w.seeded {
+			// The staging blob holds a committed copy of the file.
+			w.dropStaging(ctx)
 		}
 	}
 	w.buf, w.blocks, w.staged = nil, nil, 0

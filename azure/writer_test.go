@@ -38,16 +38,22 @@ func ids(gen, from, to int) []string {
 	return out
 }
 
-// Sessions staged as blocks on Azurite, each on a new driver instance:
-// the blob stays invisible (to List Blobs, List and Stat) while it has
-// only uncommitted blocks, a new driver instance resumes from Get Block
-// List and numbers on, and the committed block list is exactly the data
-// blocks in order, with fixed-length IDs.
+// stagingName returns the name of the staging blob of the upload to p
+// under root.
+func stagingName(root, p string) string { return root + "/~stowage/uploads/" + p[1:] }
+
+// Sessions staged as blocks of the hidden staging blob on Azurite, each
+// on a new driver instance: nothing is visible (to List Blobs, List and
+// Stat) while the staging blob has only uncommitted blocks, a new driver
+// instance resumes from Get Block List and numbers on, and Commit makes
+// the file a copy of the staging blob, whose committed block list is
+// exactly the data blocks in order, with fixed-length IDs, and deletes
+// the staging blob.
 func TestWriterBlocksAcrossDrivers(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
-	name := root + "/blob"
+	name, staging := root+"/blob", stagingName(root, "/blob")
 	content := cloudtest.PatternBytes(300*kib + 123)
 	var sessions int
 	cloudtest.WriteSessions(t, cloudtest.Sessions{
@@ -66,13 +72,14 @@ func TestWriterBlocksAcrossDrivers(t *testing.T) {
 		// 100 KiB: one 64 KiB block in Write, the 36 KiB rest at Close.
 		First: map[string]int{"GetBlockList": 1, "PutBlock": 2},
 		// The last session wrote 170 KiB: two blocks in Write, and Commit
-		// stages the rest and commits.
-		Commit: map[string]int{"PutBlock": 1, "PutBlockList": 1},
+		// stages the rest, commits the staging blob, copies it to the
+		// file and deletes it.
+		Commit: map[string]int{"PutBlock": 1, "PutBlockList": 1, "CopyBlob": 1, "DeleteBlob": 1},
 		AfterFirst: func(t testing.TB) {
-			if got, want := m.uncommitted(name), ids(1, 1, 2); !slices.Equal(got, want) {
+			if got, want := m.uncommitted(staging), ids(1, 1, 2); !slices.Equal(got, want) {
 				t.Fatalf("uncommitted blocks %v, want %v", got, want)
 			}
-			if got, want := m.stored(root+"/"), []string{"uncommitted: " + name}; !slices.Equal(got, want) {
+			if got, want := m.stored(root+"/"), []string{"uncommitted: " + staging}; !slices.Equal(got, want) {
 				t.Errorf("azblob holds %v with only uncommitted blocks, want %v", got, want)
 			}
 			d, _ := writerDriver(t, root)
@@ -88,17 +95,19 @@ func TestWriterBlocksAcrossDrivers(t *testing.T) {
 	if got, want := m.committed(name), ids(1, 1, 7); !slices.Equal(got, want) {
 		t.Errorf("committed blocks %v, want %v", got, want)
 	}
-	if got := m.uncommitted(name); len(got) != 0 {
-		t.Errorf("uncommitted blocks left after Commit: %v", got)
+	if got, want := m.stored(root+"/"), []string{name}; !slices.Equal(got, want) {
+		t.Errorf("azblob holds %v after Commit, want %v (no staging blob)", got, want)
 	}
 	// Appending now continues the committed file on its block list (see
-	// continue_test.go); Cancel leaves the file as it was.
+	// continue_test.go); Cancel leaves the file as it was and deletes the
+	// staging blob's copy of it.
 	d, o := writerDriver(t, root)
 	w := cloudtest.Session(t, d, "/blob", true, int64(len(content)), nil)
-	cloudtest.WantOps(t, "Writer(append) after Commit", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 1})
+	cloudtest.WantOps(t, "Writer(append) after Commit", o.Take(), map[string]int{"GetBlockList": 3, "CopyBlob": 1, "PutBlock": 1})
 	if err := w.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
+	cloudtest.WantOps(t, "Cancel of the continuation", o.Take(), map[string]int{"PutBlock": 1, "DeleteBlob": 1})
 	if got := m.get(name); !bytes.Equal(got, content) {
 		t.Fatalf("azblob reads %d bytes after a cancelled continuation, want the %d committed", len(got), len(content))
 	}
@@ -112,7 +121,7 @@ func TestWriterGenerations(t *testing.T) {
 	root := freshRoot(t)
 	m := newIndependent(t)
 	ctx := context.Background()
-	name := root + "/f"
+	name, staging := root+"/f", stagingName(root, "/f")
 	d, o := writerDriver(t, root)
 
 	w := cloudtest.Session(t, d, "/f", false, 0, []byte("old uncommitted"))
@@ -122,7 +131,7 @@ func TestWriterGenerations(t *testing.T) {
 	o.Take()
 	w = cloudtest.Session(t, d, "/f", false, 0, nil)
 	cloudtest.WantOps(t, "new writer over old blocks", o.Take(), map[string]int{"GetBlockList": 1, "PutBlock": 1})
-	if got, want := m.uncommitted(name), append(ids(1, 1, 1), ids(2, 0, 0)...); !sameSet(got, want) {
+	if got, want := m.uncommitted(staging), append(ids(1, 1, 1), ids(2, 0, 0)...); !sameSet(got, want) {
 		t.Fatalf("uncommitted blocks %v, want %v", got, want)
 	}
 	// Abandoned without Close (a crashed process): the resume still
@@ -136,7 +145,7 @@ func TestWriterGenerations(t *testing.T) {
 	if err := w.Cancel(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := m.uncommitted(name), slices.Concat(ids(1, 1, 1), ids(2, 0, 1), ids(2, 0xffffffff, 0xffffffff)); !sameSet(got, want) {
+	if got, want := m.uncommitted(staging), slices.Concat(ids(1, 1, 1), ids(2, 0, 1), ids(2, 0xffffffff, 0xffffffff)); !sameSet(got, want) {
 		t.Fatalf("uncommitted blocks after Cancel %v, want %v", got, want)
 	}
 	if _, err := d.Writer(ctx, "/f", true); !isNotFound(err) {
@@ -156,8 +165,8 @@ func TestWriterGenerations(t *testing.T) {
 	if got, want := m.committed(name), ids(3, 1, 1); !slices.Equal(got, want) {
 		t.Errorf("committed blocks %v, want %v", got, want)
 	}
-	if got := m.uncommitted(name); len(got) != 0 {
-		t.Errorf("uncommitted blocks left after Commit: %v", got)
+	if got, want := m.stored(root+"/"), []string{name}; !slices.Equal(got, want) {
+		t.Errorf("azblob holds %v after Commit, want %v (no staging blob)", got, want)
 	}
 }
 
@@ -177,7 +186,8 @@ func TestWriterSmallFileOnePutBlob(t *testing.T) {
 }
 
 // Uncommitted blocks staged by another tool, with IDs of another length,
-// are not resumed; staging next to them fails with a clear error rather
+// are not resumed: on the file's blob they are no file and no upload; on
+// the staging blob, staging next to them fails with a clear error rather
 // than mixing content.
 func TestWriterForeignBlocks(t *testing.T) {
 	root := freshRoot(t)
@@ -185,6 +195,13 @@ func TestWriterForeignBlocks(t *testing.T) {
 	d, _ := writerDriver(t, root)
 	ctx := context.Background()
 	bb := m.c.NewBlockBlobClient(root + "/f")
+	if _, err := bb.StageBlock(ctx, "Zm9yZWlnbg==", nopSeeker([]byte("foreign")), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Writer(ctx, "/f", true); !isNotFound(err) {
+		t.Errorf("Writer(append) over foreign blocks on the file: %v, want PathNotFoundError", err)
+	}
+	bb = m.c.NewBlockBlobClient(stagingName(root, "/f"))
 	if _, err := bb.StageBlock(ctx, "Zm9yZWlnbg==", nopSeeker([]byte("foreign")), nil); err != nil {
 		t.Fatal(err)
 	}
