@@ -13,6 +13,7 @@
 //	stowage ls [flags] PATH  list a directory's children
 //	stowage du [flags] PATH  sum the sizes under a path, by child
 //	stowage rm [flags]       delete the files named on stdin, in batches
+//	stowage uploads list|purge [flags]  list or purge abandoned uploads
 //	stowage help [command]   show help
 //
 // Examples:
@@ -30,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -61,6 +63,17 @@ type app struct {
 	open func(ctx context.Context, name string, params map[string]any) (driver.StorageDriver, error)
 	// terminal reports whether stderr is a terminal (for --progress auto).
 	terminal bool
+	// now is the clock of the commands that age things (uploads); nil
+	// means time.Now.
+	now func() time.Time
+}
+
+// clock returns a.now, or time.Now.
+func (a *app) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
 }
 
 // Exit codes.
@@ -86,6 +99,7 @@ func commands() []command {
 		{"ls", "list a directory's children", runLs},
 		{"du", "sum the sizes under a path, by child", runDu},
 		{"rm", "delete the files named on stdin, in batches", runRm},
+		{"uploads", "list or purge abandoned uploads", runUploads},
 		{"help", "show help for stowage or a command", runHelp},
 	}
 }

@@ -111,6 +111,7 @@ func Example_help() {
 	//   ls       list a directory's children
 	//   du       sum the sizes under a path, by child
 	//   rm       delete the files named on stdin, in batches
+	//   uploads  list or purge abandoned uploads
 	//   help     show help for stowage or a command
 	//
 	// Run "stowage help <command>" for a command's flags.

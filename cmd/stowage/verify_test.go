@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/inmemory"
@@ -26,6 +27,7 @@ type storeCLI struct {
 	args   []string
 	shared driver.StorageDriver // inmemory: the one instance every open returns
 	stdin  string               // the next run's standard input
+	now    func() time.Time     // the commands' clock; nil: time.Now
 }
 
 func newStoreCLI(t *testing.T, backend string) *storeCLI {
@@ -43,8 +45,24 @@ func newStoreCLI(t *testing.T, backend string) *storeCLI {
 		}
 		s.drv = d
 		t.Cleanup(func() {
-			if err := d.Delete(context.WithoutCancel(ctx), "/"); err != nil && !driver.IsNotFound(err) {
-				t.Logf("cleanup: %v", err)
+			ctx := context.WithoutCancel(ctx)
+			children, err := d.List(ctx, "/")
+			for _, c := range children {
+				if err == nil || driver.IsNotFound(err) {
+					err = d.Delete(ctx, c)
+				}
+			}
+			if st, ok := d.(driver.UploadStager); ok && err == nil {
+				var ups []driver.StagedUpload
+				ups, err = st.StagedUploads(ctx)
+				for _, u := range ups {
+					if err == nil {
+						err = st.PurgeStagedUpload(ctx, u)
+					}
+				}
+			}
+			if err != nil && !driver.IsNotFound(err) {
+				t.Errorf("cleanup: %v", err)
 			}
 		})
 	}
@@ -59,13 +77,18 @@ func newStoreCLI(t *testing.T, backend string) *storeCLI {
 func (s *storeCLI) run(args ...string) (int, string, string) {
 	s.t.Helper()
 	var stdout, stderr bytes.Buffer
-	a := &app{stdin: strings.NewReader(s.stdin), stdout: &stdout, stderr: &stderr, open: func(ctx context.Context, name string, params map[string]any) (driver.StorageDriver, error) {
+	a := &app{now: s.now, stdin: strings.NewReader(s.stdin), stdout: &stdout, stderr: &stderr, open: func(ctx context.Context, name string, params map[string]any) (driver.StorageDriver, error) {
 		if s.shared != nil {
 			return s.shared, nil
 		}
 		return driver.Open(ctx, name, params)
 	}}
-	code := run(context.Background(), append(append(args[:1:1], s.args...), args[1:]...), a)
+	// The backend flags go after the command's words ("uploads list").
+	words := 1
+	for words < len(args) && !strings.HasPrefix(args[words], "-") && args[0] == "uploads" {
+		words++
+	}
+	code := run(context.Background(), append(append(args[:words:words], s.args...), args[words:]...), a)
 	return code, stdout.String(), stderr.String()
 }
 
