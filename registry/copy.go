@@ -102,6 +102,24 @@ func Copy(ctx context.Context, src, dst driver.StorageDriver, o CopyOptions) (Co
 		return CopyReport{}, err
 	}
 	c := &copier{src: src, dst: dst, root: root, o: o}
+	if o.Paths == nil {
+		// What dst has already, from one flat listing instead of a
+		// Stat per file.
+		o.Progress.SetStage("listing the destination")
+		c.dstSizes = map[string]int64{}
+		dir := root
+		if o.Repository != "" {
+			dir = root + "/repositories/" + o.Repository
+		}
+		if err := walkFiles(ctx, dst, dir, func(p string, n int64) { c.dstSizes[p] = n }); err != nil {
+			return CopyReport{}, err
+		}
+		if o.Repository != "" {
+			if err := walkFiles(ctx, dst, root+"/blobs", func(p string, n int64) { c.dstSizes[p] = n }); err != nil {
+				return CopyReport{}, err
+			}
+		}
+	}
 	c.rep.Planned = len(plan)
 	o.Progress.Plan(int64(len(plan)))
 	o.Progress.SetStage("copying")
@@ -120,7 +138,7 @@ func Copy(ctx context.Context, src, dst driver.StorageDriver, o CopyOptions) (Co
 			if attempt++; attempt > 1 {
 				c.retries.Add(1)
 			}
-			return c.copyFile(ctx, p)
+			return c.copyFile(ctx, p, attempt > 1)
 		})
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err()
@@ -225,9 +243,17 @@ type copier struct {
 	o        CopyOptions
 	retries  atomic.Int64
 
+	// dstSizes are the sizes of the files dst had when the copy began;
+	// nil when it was not listed (o.Paths).
+	dstSizes map[string]int64
+
 	mu  sync.Mutex
 	rep CopyReport
 }
+
+// smallFile is the size up to which Copy reads a file whole and writes
+// it with one PutContent instead of streaming it through a Writer.
+const smallFile = 8 << 20
 
 func (c *copier) fail(path string, err error) {
 	c.mu.Lock()
@@ -250,8 +276,10 @@ func (c *copier) done(skipped, serverSide bool, size, streamed int64) {
 	}
 }
 
-// copyFile copies one file, or skips it when dst has it already.
-func (c *copier) copyFile(ctx context.Context, it copyItem) error {
+// copyFile copies one file, or skips it when dst has it already (from
+// the listing of dst, or a Stat on a retry, whose earlier attempt may
+// have committed).
+func (c *copier) copyFile(ctx context.Context, it copyItem, retry bool) error {
 	size := it.size
 	if size < 0 {
 		fi, err := c.src.Stat(ctx, it.path)
@@ -260,7 +288,12 @@ func (c *copier) copyFile(ctx context.Context, it copyItem) error {
 		}
 		size = fi.Size()
 	}
-	if fi, err := c.dst.Stat(ctx, it.path); err == nil && !fi.IsDir() && fi.Size() == size {
+	if n, listed := c.dstSizes[it.path]; c.dstSizes != nil && !retry {
+		if listed && n == size {
+			c.done(true, false, 0, 0)
+			return nil
+		}
+	} else if fi, err := c.dst.Stat(ctx, it.path); err == nil && !fi.IsDir() && fi.Size() == size {
 		c.done(true, false, 0, 0)
 		return nil
 	} else if err != nil && !driver.IsNotFound(err) {
@@ -281,12 +314,33 @@ func (c *copier) copyFile(ctx context.Context, it copyItem) error {
 			return nil
 		}
 	}
-	n, err := c.stream(ctx, it)
+	var n int64
+	var err error
+	if size <= smallFile {
+		n, err = c.copySmall(ctx, it)
+	} else {
+		n, err = c.stream(ctx, it)
+	}
 	if err != nil {
 		return err
 	}
 	c.done(false, false, n, n)
 	return nil
+}
+
+// copySmall copies a small file with one read and one PutContent, a blob
+// only when it hashes to its digest.
+func (c *copier) copySmall(ctx context.Context, it copyItem) (int64, error) {
+	b, err := c.src.GetContent(ctx, it.path)
+	if err != nil {
+		return 0, err
+	}
+	if it.digest != "" {
+		if got := it.digest.Of(b); got != it.digest {
+			return 0, fmt.Errorf("%s: %w (hashes to %s)", it.path, ErrContentMismatch, got)
+		}
+	}
+	return int64(len(b)), c.dst.PutContent(ctx, it.path, b)
 }
 
 // stream copies through the client, hashing a blob on the way; the

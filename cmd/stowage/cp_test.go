@@ -104,12 +104,20 @@ func TestCpServerSideWithinS3(t *testing.T) {
 func TestCpStreamsAcrossBackends(t *testing.T) {
 	src, dst := newStoreCLI(t, "s3"), newStoreCLI(t, "gcs")
 	tree := cpTree(t, src.drv, 2)
-	n := len(tree.Files)
+	// A layer above smallFile streams through a Writer.
+	big, err := layout.Generate(layout.Spec{Repository: "library/big", Manifests: 1, LayersPerManifest: 1, LayerSize: 9 << 20, Seed: 99, Complete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Write(context.Background(), src.drv, 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	n := len(tree.Files) + len(big.Files)
 	code, r, errOut := runCpJSON(t, src, dst, nil)
-	if code != 0 || !r.OK || r.Copied != n || r.ServerSide != 0 || r.StreamedBytes != tree.Size() {
+	if code != 0 || !r.OK || r.Copied != n || r.ServerSide != 0 || r.StreamedBytes != tree.Size()+big.Size() {
 		t.Fatalf("exit %d %+v; %s", code, r, errOut)
 	}
-	verifyOK(t, dst.drv, blobsOf(tree))
+	verifyOK(t, dst.drv, blobsOf(tree)+blobsOf(big))
 	// A rerun finds everything there.
 	if code, r, _ := runCpJSON(t, src, dst, nil); code != 0 || r.Skipped != n || r.Copied != 0 {
 		t.Fatalf("rerun: exit %d %+v", code, r)
@@ -159,6 +167,20 @@ func (k killingDriver) Writer(ctx context.Context, p string, append bool) (drive
 	return killingWriter{w, k}, err
 }
 
+func (k killingDriver) PutContent(ctx context.Context, p string, content []byte) error {
+	err := k.StorageDriver.PutContent(ctx, p, content)
+	k.committed()
+	return err
+}
+
+// committed counts one file written and kills the process at k.after.
+func (k killingDriver) committed() {
+	if k.commits.Add(1) == k.after {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+}
+
 type killingWriter struct {
 	driver.FileWriter
 	k killingDriver
@@ -166,10 +188,7 @@ type killingWriter struct {
 
 func (w killingWriter) Commit(ctx context.Context) error {
 	err := w.FileWriter.Commit(ctx)
-	if w.k.commits.Add(1) == w.k.after {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
-	}
+	w.k.committed()
 	return err
 }
 
