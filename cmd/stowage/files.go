@@ -197,7 +197,7 @@ func runDu(ctx context.Context, args []string, a *app) int {
 				Total    duEntry   `json:"total"`
 			}{children, total})
 		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 		for _, e := range append(children, total) {
 			fmt.Fprintf(tw, "%s\t%d files\t%s\t\n", fmtBytes(e.Bytes), e.Files, e.Path)
 		}
