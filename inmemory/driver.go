@@ -44,6 +44,8 @@ type Driver struct {
 	mu      sync.RWMutex
 	files   map[string]*file   // by path
 	uploads map[string]*upload // uncommitted writer state, by path
+	// lastUpload is the id of the last upload staged.
+	lastUpload uint64
 }
 
 // file is immutable once stored: writes replace it, so readers can hold

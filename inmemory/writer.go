@@ -12,6 +12,20 @@ import (
 // later Writer(ctx, path, true) resumes it.
 type upload struct {
 	data []byte
+	// id tells this upload from the others staged for the same path
+	// before or after it (driver.StagedUpload.ID).
+	id uint64
+	// started is when the Writer call that created the upload ran.
+	started time.Time
+}
+
+// newUploadLocked stages a new upload for path holding data, replacing
+// any upload staged for it. The caller holds d.mu.
+func (d *Driver) newUploadLocked(path string, data []byte) *upload {
+	d.lastUpload++
+	up := &upload{data: data, id: d.lastUpload, started: time.Now()}
+	d.uploads[path] = up
+	return up
 }
 
 // Writer implements driver.StorageDriver.
@@ -28,15 +42,14 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 		if !isFile {
 			return nil, d.notFound(path)
 		}
-		up = &upload{data: bytes.Clone(f.data)}
-		if up.data == nil {
-			up.data = []byte{}
+		data := bytes.Clone(f.data)
+		if data == nil {
+			data = []byte{}
 		}
-		d.uploads[path] = up
+		up = d.newUploadLocked(path, data)
 	}
 	if !append {
-		up = &upload{}
-		d.uploads[path] = up
+		up = d.newUploadLocked(path, nil)
 	}
 	return &writer{d: d, path: path, up: up, state: driver.WriterState{DriverName: DriverName}}, nil
 }

@@ -1,0 +1,76 @@
+package inmemory_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/inmemory"
+)
+
+var _ driver.UploadStager = (*inmemory.Driver)(nil)
+
+// stageUpload writes data to a new Writer for p and closes it without
+// committing.
+func stageUpload(t *testing.T, d driver.StorageDriver, p, data string) {
+	t.Helper()
+	w, err := d.Writer(context.Background(), p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPurgeStagedUploadLeavesNewerUpload: an upload listed, then replaced
+// by a new Writer for the same path, is gone; purging the listed one must
+// not remove the new one.
+func TestPurgeStagedUploadLeavesNewerUpload(t *testing.T) {
+	ctx := context.Background()
+	d := inmemory.New()
+	stageUpload(t, d, "/a", "old")
+	list, err := d.StagedUploads(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("StagedUploads = %+v, %v; want one", list, err)
+	}
+	stageUpload(t, d, "/a", "newer")
+	if err := d.PurgeStagedUpload(ctx, list[0]); err != nil {
+		t.Fatalf("PurgeStagedUpload of the replaced upload: %v", err)
+	}
+	now, err := d.StagedUploads(ctx)
+	if err != nil || len(now) != 1 || now[0].Size != 5 || now[0].ID == list[0].ID {
+		t.Fatalf("after purging the replaced upload: %+v, %v; want the newer one (5 bytes) alone", now, err)
+	}
+}
+
+// TestPurgeStagedUploadBadInput: a malformed ID or path is a typed error,
+// and nothing is removed.
+func TestPurgeStagedUploadBadInput(t *testing.T) {
+	ctx := context.Background()
+	d := inmemory.New()
+	stageUpload(t, d, "/a", "abc")
+	list, err := d.StagedUploads(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("StagedUploads = %+v, %v; want one", list, err)
+	}
+	badID := list[0]
+	badID.ID = "not-an-id"
+	var opErr *driver.OpError
+	if err := d.PurgeStagedUpload(ctx, badID); !errors.As(err, &opErr) {
+		t.Errorf("PurgeStagedUpload(ID %q) = %v, want a *driver.OpError", badID.ID, err)
+	}
+	badPath := list[0]
+	badPath.Path = "a/../b"
+	var pathErr *driver.InvalidPathError
+	if err := d.PurgeStagedUpload(ctx, badPath); !errors.As(err, &pathErr) {
+		t.Errorf("PurgeStagedUpload(Path %q) = %v, want a *driver.InvalidPathError", badPath.Path, err)
+	}
+	if now, err := d.StagedUploads(ctx); err != nil || len(now) != 1 || now[0] != list[0] {
+		t.Fatalf("after bad purges: %+v, %v; want %+v untouched", now, err, list)
+	}
+}
