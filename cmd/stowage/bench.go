@@ -115,12 +115,8 @@ func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 
 func runBench(ctx context.Context, args []string, a *app) int {
 	o, err := parseBenchFlags(args, a.stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage bench: %v\n", err)
-		return exitUsage
+	if code, done := parseExit("bench", err, a); done {
+		return code
 	}
 	level := slog.LevelWarn
 	if o.verbose {

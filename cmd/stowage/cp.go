@@ -93,12 +93,8 @@ func parseCpFlags(args []string, output io.Writer) (*cpOptions, error) {
 
 func runCp(ctx context.Context, args []string, a *app) int {
 	o, err := parseCpFlags(args, a.stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage cp: %v\n", err)
-		return exitUsage
+	if code, done := parseExit("cp", err, a); done {
+		return code
 	}
 	var paths []string
 	if o.stdin {
@@ -148,17 +144,7 @@ func runCp(ctx context.Context, args []string, a *app) int {
 		fmt.Fprintf(a.stderr, "stowage cp: %v\n", werr)
 		return exitFailure
 	}
-	switch {
-	case err != nil && ctx.Err() != nil:
-		fmt.Fprintf(a.stderr, "stowage cp: interrupted: %v\n", err)
-		return exitInterrupted
-	case err != nil:
-		fmt.Fprintf(a.stderr, "stowage cp: %v\n", err)
-		return exitFailure
-	case !out.OK:
-		return exitFailure
-	}
-	return exitOK
+	return runExit(ctx, "cp", err, out.OK, a)
 }
 
 // exitCode maps an error opening a backend to the exit status.

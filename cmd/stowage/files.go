@@ -34,18 +34,14 @@ func fileCommand(name, usage string, args []string, a *app, nargs int, more func
 		more(fs)
 	}
 	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil, nil, exitOK
-	}
 	if err == nil && fs.NArg() != nargs {
 		err = fmt.Errorf("want %d argument(s), got %d", nargs, fs.NArg())
 	}
 	if err == nil {
 		err = o.check(fs)
 	}
-	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage %s: %v\n", name, err)
-		return nil, nil, exitUsage
+	if code, done := parseExit(name, err, a); done {
+		return nil, nil, code
 	}
 	return o, fs.Args(), -1
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -56,4 +58,35 @@ func (o *storeFlags) check(fs *flag.FlagSet) error {
 		return fmt.Errorf("--progress must be auto, always, lines or never, got %q", o.progress)
 	}
 	return nil
+}
+
+// parseExit turns the result of a command's flag parsing into an exit:
+// exitOK after -h, exitUsage after printing err, and go on (false)
+// otherwise.
+func parseExit(name string, err error, a *app) (int, bool) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK, true
+	case err != nil:
+		fmt.Fprintf(a.stderr, "stowage %s: %v\n", name, err)
+		return exitUsage, true
+	}
+	return 0, false
+}
+
+// runExit is the exit status of a run that printed its results: err is
+// what stopped it early (ctx ended: exitInterrupted), ok whether all was
+// well.
+func runExit(ctx context.Context, name string, err error, ok bool, a *app) int {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintf(a.stderr, "stowage %s: interrupted: %v\n", name, err)
+		return exitInterrupted
+	case err != nil:
+		fmt.Fprintf(a.stderr, "stowage %s: %v\n", name, err)
+		return exitFailure
+	case !ok:
+		return exitFailure
+	}
+	return exitOK
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -75,21 +74,14 @@ func parseVerifyFlags(args []string, output io.Writer) (*verifyOptions, error) {
 
 func runVerify(ctx context.Context, args []string, a *app) int {
 	o, err := parseVerifyFlags(args, a.stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage verify: %v\n", err)
-		return exitUsage
+	if code, done := parseExit("verify", err, a); done {
+		return code
 	}
 	log := newLogger(a.stderr, o.verbose)
 	s, err := openBackend(ctx, &o.storeFlags, a, log)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "stowage verify: %v\n", err)
-		if errors.Is(err, errUsage) {
-			return exitUsage
-		}
-		return exitFailure
+		return exitCode(err)
 	}
 	defer s.close(log)
 
@@ -119,17 +111,7 @@ func runVerify(ctx context.Context, args []string, a *app) int {
 		fmt.Fprintf(a.stderr, "stowage verify: %v\n", werr)
 		return exitFailure
 	}
-	switch {
-	case err != nil && ctx.Err() != nil:
-		fmt.Fprintf(a.stderr, "stowage verify: interrupted: %v\n", err)
-		return exitInterrupted
-	case err != nil:
-		fmt.Fprintf(a.stderr, "stowage verify: %v\n", err)
-		return exitFailure
-	case !out.OK:
-		return exitFailure
-	}
-	return exitOK
+	return runExit(ctx, "verify", err, out.OK, a)
 }
 
 // newLogger logs to w, debug messages too when verbose.
