@@ -12,6 +12,9 @@
 //     directory under the root (named "#stowage", which no valid path can
 //     reach, and hidden from List and Walk), keyed by a hash of the path,
 //     so Writer(ctx, path, true) resumes it from any driver over the root.
+//     StagedUploads and PurgeStagedUpload (driver.UploadStager) list and
+//     remove that state one upload at a time; PurgeUploads removes what
+//     has not been written to for a while.
 //   - Confinement. Every operation goes through an os.Root: ".." is
 //     rejected by path validation and no symbolic link is followed out of
 //     the root. A link leading outside is invisible: GetContent, Reader and

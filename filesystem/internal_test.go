@@ -160,8 +160,8 @@ func TestUploadStateKeyedByPath(t *testing.T) {
 	}
 	dir := uploadDir("/up/load")
 	side, err := d.root.ReadFile(filepath.Join(dir, uploadPath))
-	if err != nil || string(side) != "/up/load\n" {
-		t.Fatalf("sidecar = %q, %v", side, err)
+	if p, id := parseSidecar(filepath.Base(dir), side); err != nil || p != "/up/load" || id == "" {
+		t.Fatalf("sidecar = %q, %v; want the path and an upload id", side, err)
 	}
 	data, err := d.root.ReadFile(filepath.Join(dir, uploadData))
 	if err != nil || string(data) != "abc" {

@@ -3,6 +3,7 @@ package filesystem
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +24,7 @@ var errStateReplaced = errors.New("uncommitted state was discarded by another wr
 
 // Writer implements driver.StorageDriver. The uncommitted data is staged in
 // the bookkeeping directory, under a hash of path, with a sidecar file
-// naming path; Close syncs it to stable storage and leaves it there for
+// naming path and the upload (see StagedUploads); Close syncs it to stable storage and leaves it there for
 // Writer(ctx, path, true), from this driver or any other over the same
 // root, to resume; Commit renames it over path atomically (after an
 // fsync); Cancel removes it. Writer(ctx, path,
@@ -67,7 +68,7 @@ func (d *Driver) Writer(ctx context.Context, path string, append bool) (driver.F
 }
 
 // newUpload discards any uncommitted state for path and starts an empty
-// one.
+// one, whose sidecar names path and a fresh upload id (see sidecar).
 func (d *Driver) newUpload(path, dir, data string) (*os.File, error) {
 	if err := d.root.RemoveAll(dir); err != nil {
 		return nil, err
@@ -75,7 +76,7 @@ func (d *Driver) newUpload(path, dir, data string) (*os.File, error) {
 	if err := d.root.MkdirAll(dir, dirPerm); err != nil {
 		return nil, err
 	}
-	if err := d.root.WriteFile(filepath.Join(dir, uploadPath), []byte(path+"\n"), filePerm); err != nil {
+	if err := d.root.WriteFile(filepath.Join(dir, uploadPath), sidecar(path, rand.Text()), filePerm); err != nil {
 		return nil, err
 	}
 	return d.root.OpenFile(data, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, filePerm)
