@@ -35,7 +35,8 @@ const tailPartsMeta = "stowage-parts"
 // only be the last one, so they are not uploaded as a part. Instead Close
 // stores them as a small tail object, <root>/~stowage/tails/<hash of key and
 // upload ID>, whose metadata records the number of parts uploaded when it
-// was written. Close works under driver.CloseContext, so it persists the
+// was written, and the path and upload ID (which the hash hides) for
+// StagedUploads. Close works under driver.CloseContext, so it persists the
 // bytes also when ctx has ended.
 //
 // Writer(ctx, path, true) resumes from any driver instance: it finds the
@@ -121,10 +122,13 @@ func (b *backend) uploadsFor(ctx context.Context, key string) ([]types.Multipart
 	return out, nil
 }
 
+// tailHashSize is the number of bytes of the SHA-256 that name a tail.
+const tailHashSize = 20
+
 // tailKey names the tail object of an upload.
 func (b *backend) tailKey(key, uploadID string) string {
 	sum := sha256.Sum256([]byte(key + "\x00" + uploadID))
-	return b.keys.Prefix + hiddenPrefix + "tails/" + hex.EncodeToString(sum[:20])
+	return b.keys.Prefix + tailsDir + hex.EncodeToString(sum[:tailHashSize])
 }
 
 // discardUpload aborts an upload and deletes its tail object.
@@ -413,7 +417,12 @@ func (w *writer) Close() error {
 			Key:           aws.String(tailKey),
 			Body:          bytes.NewReader(w.buf),
 			ContentLength: aws.Int64(int64(len(w.buf))),
-			Metadata:      map[string]string{tailPartsMeta: strconv.Itoa(len(w.parts))},
+			Metadata: map[string]string{
+				tailPartsMeta: strconv.Itoa(len(w.parts)),
+				// For StagedUploads, once the upload may be gone.
+				tailPathMeta:   w.path,
+				tailUploadMeta: w.uploadID,
+			},
 		}
 		b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId) // encrypted like the content
 		_, err = b.client.PutObject(ctx, in)
