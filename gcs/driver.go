@@ -59,6 +59,7 @@ const contentType = "application/octet-stream"
 type Driver struct {
 	*driver.Store
 	client *storage.Client
+	b      *backend
 }
 
 var _ driver.StorageDriver = (*Driver)(nil)
@@ -115,7 +116,7 @@ func New(ctx context.Context, c Config) (*Driver, error) {
 		MaxURLExpiry:    MaxURLExpiry,
 		HiddenPrefix:    hiddenDir + "/",
 	}
-	return &Driver{Store: driver.NewStore(DriverName, b, keys, caps, c.CommonConfig), client: client}, nil
+	return &Driver{Store: driver.NewStore(DriverName, b, keys, caps, c.CommonConfig), client: client, b: b}, nil
 }
 
 // Client returns the SDK client the driver uses, for operations stowage
@@ -152,28 +153,30 @@ func (b *backend) Read(ctx context.Context, path string, offset int64) (io.ReadC
 // Put implements driver.Backend with one upload request (retried as a
 // whole on transient errors): the object appears whole or not at all.
 func (b *backend) Put(ctx context.Context, path string, content []byte) error {
-	return b.upload(ctx, b.keys.Key(path), content, "")
+	return b.upload(ctx, b.keys.Key(path), content, "", nil)
 }
 
 // upload stores data as the object name in one request, sent again from
 // data on transient errors up to Config.MaxRetries times, with the
 // backoff of Config.Backoff (driver.CommonConfig.Retry), in storage class
-// class ("" for the bucket's default). (The SDK's own upload retries,
+// class ("" for the bucket's default), with custom metadata meta (nil for
+// none). (The SDK's own upload retries,
 // unlike its other calls', are bounded by time rather than attempts, so
 // the driver retries uploads itself: it already holds the bytes, and
 // Config.MaxRetries then means the same for every request.)
-func (b *backend) upload(ctx context.Context, name string, data []byte, class string) error {
-	return b.cfg.Retry(ctx, DriverName, storage.ShouldRetry, func() error { return b.uploadOnce(ctx, name, data, class) })
+func (b *backend) upload(ctx context.Context, name string, data []byte, class string, meta map[string]string) error {
+	return b.cfg.Retry(ctx, DriverName, storage.ShouldRetry, func() error { return b.uploadOnce(ctx, name, data, class, meta) })
 }
 
 // uploadOnce sends one upload request, without the SDK's buffering or
 // retries (ChunkSize 0).
-func (b *backend) uploadOnce(ctx context.Context, name string, data []byte, class string) error {
+func (b *backend) uploadOnce(ctx context.Context, name string, data []byte, class string, meta map[string]string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // aborts the upload if Write fails
 	w := b.bucket.Object(name).NewWriter(ctx)
 	w.ContentType = contentType
 	w.StorageClass = class
+	w.Metadata = meta
 	w.ChunkSize = 0
 	if _, err := w.Write(data); err != nil {
 		_ = w.Close()

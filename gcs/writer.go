@@ -75,6 +75,10 @@ const partDigits = 20
 // Writer(ctx, path, false) lists the upload's objects and deletes any it
 // finds (one list request, plus one batch request when there are some).
 //
+// Every hidden object of an upload records path in its custom metadata
+// (pathKey), at no extra request, so that StagedUploads can tell which
+// path an upload, named by a hash of the path, would commit to.
+//
 // Storage classes: every hidden object is created STANDARD (hiddenClass),
 // whatever the bucket's default, so that deleting it at Commit or Cancel
 // costs no early-deletion charge. The file itself is created without a
@@ -101,6 +105,7 @@ func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.
 		path:        path,
 		key:         b.keys.Key(path),
 		up:          b.uploadPrefix(path),
+		meta:        pathMetadata(path),
 	}
 	objs, err := b.listUpload(ctx, w.up)
 	if err != nil {
@@ -135,6 +140,7 @@ func (w *writer) continueFile(ctx context.Context) error {
 	c := w.b.bucket.Object(name).CopierFrom(src)
 	c.ContentType = contentType
 	c.StorageClass = hiddenClass
+	c.Metadata = w.meta
 	attrs, err := c.Run(ctx)
 	if err != nil {
 		return w.b.wrap(ctx, "Writer", w.path, err)
@@ -183,7 +189,8 @@ type writer struct {
 	ctx  context.Context // of the Writer call: Write and Close use it
 	path string
 	key  string
-	up   string // name prefix of the upload's hidden objects
+	up   string            // name prefix of the upload's hidden objects
+	meta map[string]string // metadata of every hidden object: the path (see StagedUploads)
 
 	parts     []object // non-empty parts, contiguous from offset 0
 	partsSize int64
@@ -197,10 +204,9 @@ type writer struct {
 func (w *writer) load(objs []object) {
 	w.stored = true
 	for _, o := range objs {
-		rel := strings.TrimPrefix(o.name, w.up)
-		off, err := strconv.ParseInt(rel, 10, 64)
+		off, ok := partOffset(w.up, o.name)
 		switch {
-		case len(rel) != partDigits || err != nil:
+		case !ok:
 			w.other = append(w.other, o.name) // an intermediate of a failed Commit
 		case o.size == 0:
 			w.other = append(w.other, o.name) // a marker
@@ -214,6 +220,15 @@ func (w *writer) load(objs []object) {
 		}
 	}
 	w.size = w.partsSize
+}
+
+// partOffset returns the start offset of the part name of the upload
+// whose prefix is up; ok is false for any other of its objects (a compose
+// intermediate).
+func partOffset(up, name string) (off int64, ok bool) {
+	rel := strings.TrimPrefix(name, up)
+	off, err := strconv.ParseInt(rel, 10, 64)
+	return off, err == nil && len(rel) == partDigits && off >= 0
 }
 
 // Size implements driver.FileWriter: the bytes written in all sessions
@@ -238,7 +253,7 @@ func (w *writer) partName(offset int64) string {
 // storePart stores data as the next part, in one request.
 func (w *writer) storePart(ctx context.Context, data []byte) error {
 	name := w.partName(w.partsSize)
-	if err := w.b.upload(ctx, name, data, hiddenClass); err != nil {
+	if err := w.b.upload(ctx, name, data, hiddenClass, w.meta); err != nil {
 		return w.b.wrap(ctx, "Writer", w.path, err)
 	}
 	w.stored = true
@@ -262,7 +277,7 @@ func (w *writer) Close() error {
 		err = w.storePart(ctx, w.buf)
 	case !w.stored:
 		name := w.partName(0)
-		if err = w.b.upload(ctx, name, nil, hiddenClass); err != nil {
+		if err = w.b.upload(ctx, name, nil, hiddenClass, w.meta); err != nil {
 			err = w.b.wrap(ctx, "Writer.Close", w.path, err)
 		} else {
 			w.stored = true
@@ -282,7 +297,7 @@ func (w *writer) Commit(ctx context.Context) error {
 	b := w.b
 	if len(w.parts) == 0 {
 		// Everything fits one request (Write stores every full chunk).
-		if err := b.upload(ctx, w.key, w.buf, ""); err != nil {
+		if err := b.upload(ctx, w.key, w.buf, "", nil); err != nil {
 			return b.wrap(ctx, "Commit", w.path, err)
 		}
 	} else {
@@ -323,19 +338,20 @@ func (w *writer) compose(ctx context.Context) error {
 		}
 		w.other = append(w.other, next...)
 		err := driver.ForEach(ctx, len(groups), w.b.cfg.MaxConcurrency, func(ctx context.Context, i int) error {
-			return w.b.composeInto(ctx, next[i], groups[i], hiddenClass)
+			return w.b.composeInto(ctx, next[i], groups[i], hiddenClass, w.meta)
 		})
 		if err != nil {
 			return err
 		}
 		srcs = next
 	}
-	return w.b.composeInto(ctx, w.key, srcs, "")
+	return w.b.composeInto(ctx, w.key, srcs, "", nil)
 }
 
 // composeInto composes the objects srcs, in order, into dst, of storage
-// class class ("" leaves it to GCS: the class of the sources).
-func (b *backend) composeInto(ctx context.Context, dst string, srcs []string, class string) error {
+// class class ("" leaves it to GCS: the class of the sources), with custom
+// metadata meta (nil for none).
+func (b *backend) composeInto(ctx context.Context, dst string, srcs []string, class string, meta map[string]string) error {
 	handles := make([]*storage.ObjectHandle, len(srcs))
 	for i, s := range srcs {
 		handles[i] = b.bucket.Object(s)
@@ -343,6 +359,7 @@ func (b *backend) composeInto(ctx context.Context, dst string, srcs []string, cl
 	c := b.bucket.Object(dst).ComposerFrom(handles...)
 	c.ContentType = contentType
 	c.StorageClass = class
+	c.Metadata = meta
 	_, err := c.Run(ctx)
 	return err
 }
