@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,7 +14,13 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	s3sdk "github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/testenv"
 	"github.com/stowage-dev/stowage/layout"
 	"github.com/stowage-dev/stowage/registry"
 	"github.com/stowage-dev/stowage/transport"
@@ -90,8 +97,28 @@ func blobsOf(tree *layout.Tree) int {
 	return n
 }
 
-func TestCpServerSideWithinS3(t *testing.T) {
-	src, dst := newStoreCLI(t, "s3"), newStoreCLI(t, "s3")
+// otherS3Bucket creates (once) a second bucket on testenv's MinIO and
+// returns the parameters of a driver in it.
+func otherS3Bucket(t *testing.T) map[string]any {
+	t.Helper()
+	params := testenv.Params(t, "s3", "")
+	env := testenv.S3(t)
+	client := s3sdk.New(s3sdk.Options{
+		Region: env.Region, BaseEndpoint: aws.String(env.Endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(env.AccessKey, env.SecretKey, ""),
+	})
+	const bucket = "stowage-test-cp"
+	_, err := client.CreateBucket(context.Background(), &s3sdk.CreateBucketInput{Bucket: aws.String(bucket)})
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		t.Fatalf("creating bucket %s: %v", bucket, err)
+	}
+	params["bucket"] = bucket
+	return params
+}
+
+func TestCpServerSideBetweenS3Buckets(t *testing.T) {
+	src, dst := newStoreCLI(t, "s3"), newStoreCLIWith(t, "s3", otherS3Bucket(t))
 	tree := cpTree(t, src.drv, 1)
 	code, r, errOut := runCpJSON(t, src, dst, nil)
 	n := len(tree.Files)
@@ -212,7 +239,7 @@ func TestCpKilledMidwayResumes(t *testing.T) {
 	cmd.Env = append(os.Environ(), cpChildEnv+"=10", "STOWAGE_CP_ARGS="+strings.Join(args, " "))
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
-	if !errorsAs(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("child: %v, want killed by SIGKILL; output %s", err, out)
 	}
 	code, r, errOut := runCpJSON(t, src, dst, nil)
@@ -240,10 +267,4 @@ func TestCpRefusesBadBlob(t *testing.T) {
 	if _, err := dst.drv.Stat(context.Background(), bad); !driver.IsNotFound(err) {
 		t.Fatalf("the bad blob was written to the destination: %v", err)
 	}
-}
-
-func errorsAs(err error, target **exec.ExitError) bool {
-	e, ok := err.(*exec.ExitError)
-	*target = e
-	return ok
 }

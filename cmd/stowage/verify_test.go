@@ -32,7 +32,12 @@ type storeCLI struct {
 
 func newStoreCLI(t *testing.T, backend string) *storeCLI {
 	t.Helper()
-	params := testenv.Params(t, backend, "")
+	return newStoreCLIWith(t, backend, testenv.Params(t, backend, ""))
+}
+
+// newStoreCLIWith is newStoreCLI with the backend's parameters given.
+func newStoreCLIWith(t *testing.T, backend string, params map[string]any) *storeCLI {
+	t.Helper()
 	s := &storeCLI{t: t, name: backend, args: []string{"--backend", backend}}
 	ctx := context.Background()
 	if backend == "inmemory" {
