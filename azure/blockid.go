@@ -23,7 +23,9 @@ import (
 //
 //   - markerOpen records a generation with no data yet, and ends the copy
 //     of a markerCopying generation;
-//   - markerCancelled records a cancelled generation;
+//   - markerCancelled records a cancelled generation (staged by the
+//     Cancel of versions before Driver.StagedUploads; Cancel now deletes
+//     the staging blob, and such a generation is still never resumed);
 //   - markerCopying opens a generation that continues a committed file by
 //     holding a copy of its content as its first data blocks; it is
 //     resumable only once the copy is complete (its markerOpen exists);

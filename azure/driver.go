@@ -32,7 +32,9 @@
 // the file discards the file blob's uncommitted blocks, which would
 // destroy a closed, resumable upload; Commit copies the staging blob to
 // the file. Listings of the root end at "~stowage/" (no valid path holds
-// "~"), so the staging blobs never show.
+// "~"), so the staging blobs never show; Driver.StagedUploads lists them
+// (one flat List Blobs of the staging prefix) and PurgeStagedUpload
+// deletes one, for stowage uploads (see uploads.go).
 package azure
 
 import (
@@ -139,7 +141,13 @@ const uploadsPrefix = hiddenPrefix + "uploads/"
 // staging returns the block blob client of the staging blob of the
 // upload to path.
 func (b *backend) staging(path string) *blockblob.Client {
-	return b.container.NewBlockBlobClient(blobName(b.keys.Prefix + uploadsPrefix + path[1:]))
+	return b.container.NewBlockBlobClient(b.stagingName(path))
+}
+
+// stagingName returns the blob name of the staging blob of the upload to
+// path.
+func (b *backend) stagingName(path string) string {
+	return blobName(b.keys.Prefix + uploadsPrefix + path[1:])
 }
 
 // blobName returns the blob name of the file at path: its key, escaped

@@ -82,10 +82,11 @@ import (
 // it starts a new generation, one above the highest of the staging blob's
 // blocks, and when uncommitted blocks exist it stages a one-byte marker
 // block of the new generation at once, so that a resume never picks the
-// old ones up. Cancel stages a one-byte "cancelled" marker in the same way
-// (and deletes the staging blob of a server-side continuation, which
-// holds a committed copy of the file). Those leftovers are invisible and
-// cost storage until the path is next committed, for at most a week.
+// old ones up. (Deleting the blob instead would fail the Commit of a
+// Writer of the old generation that is still open.) The old blocks are invisible and cost storage until the path is
+// next committed or cancelled, for at most a week. Cancel deletes the
+// staging blob, unless a newer generation has taken it over, so that a
+// cancelled upload leaves nothing that Driver.StagedUploads would list.
 // Uncommitted blocks staged by other tools (IDs of another length) on the
 // staging blob make staging fail with InvalidBlobOrBlock until they are
 // committed or expire. One staging blob serves one upload at a time: two
@@ -103,9 +104,10 @@ import (
 // (which is buffered). Each full chunk costs one Put Block; Close one Put
 // Block; Commit one Put Block for the rest, one Put Block List, one Copy
 // Blob (plus Get Blob Properties polls while Azure reports the copy
-// pending) and one Delete Blob. Content that fits one chunk, written by a
-// writer that has staged nothing and found no uncommitted blocks, is
-// committed with a single Put Blob of the file instead. A blob holds at
+// pending) and one Delete Blob; Cancel of a writer that staged anything
+// one Get Block List and one Delete Blob. Content that fits one chunk,
+// written by a writer that has staged nothing and found no uncommitted
+// blocks, is committed with a single Put Blob of the file instead. A blob holds at
 // most MaxBlocks committed blocks: Write refuses the bytes beyond them
 // (ErrTooManyBlocks); with a Close after every few bytes the limit comes
 // sooner than ChunkSize suggests.
@@ -410,8 +412,9 @@ func (w *writer) commitBlocks(ctx context.Context) error {
 }
 
 // dropStaging deletes the staging blob, with its committed content and
-// every uncommitted block, logging a failure: the upload is done (or
-// cancelled) whether or not the delete succeeds.
+// every uncommitted block, logging a failure: the upload is committed
+// whether or not the delete succeeds (StagedUploads lists a staging blob
+// left so, for a purge).
 func (w *writer) dropStaging(ctx context.Context) {
 	if _, err := w.blob.Delete(ctx, nil); err != nil && classify(err) != driver.KindNotFound {
 		w.b.cfg.Logger.Warn("azure: deleting the staging blob of an upload", "path", w.path, "error", err)
@@ -431,22 +434,32 @@ func committedIDsAre(got []*blockblob.Block, ids []string) bool {
 	return true
 }
 
-// Cancel implements driver.FileWriter. It stages a "cancelled" marker of
-// the writer's generation, so no later Writer(path, true) resumes it; the
-// blocks themselves stay, invisible, until the blob is next committed or
-// Azure drops them after a week. A writer that never reached the server
-// needs no request. A committed file the writer continued is untouched.
+// Cancel implements driver.FileWriter. It deletes the staging blob, with
+// every block the upload staged (and the committed copy of a server-side
+// continuation), so no later Writer(path, true) resumes it and
+// StagedUploads no longer lists it: one Get Block List and one Delete
+// Blob. The Get Block List makes sure the staging blob is still this
+// upload's: when a later Writer(path, false) has started a newer
+// generation on it, that upload is left alone (its generation hides this
+// one's blocks already). A writer that never reached the server needs no
+// request. A committed file the writer continued is untouched.
+//
+// (Versions before StagedUploads staged a "cancelled" marker block
+// instead; a staging blob they left so is not resumed, see
+// session.resumable, and StagedUploads lists it for a purge.)
 func (w *writer) Cancel(ctx context.Context) error {
 	if err := w.BeginCancel(ctx); err != nil {
 		return err
 	}
 	if w.marked {
-		if err := w.stage(ctx, markerCancelled, markerContent); err != nil {
-			return err
+		st, err := readBlobState(ctx, w.blob)
+		if err != nil {
+			return wrap(ctx, "Cancel", w.path, err)
 		}
-		if w.seeded {
-			// The staging blob holds a committed copy of the file.
-			w.dropStaging(ctx)
+		if st.known && st.maxGen <= w.gen {
+			if _, err := w.blob.Delete(ctx, nil); err != nil && classify(err) != driver.KindNotFound {
+				return wrap(ctx, "Cancel", w.path, err)
+			}
 		}
 	}
 	w.buf, w.blocks, w.staged = nil, nil, 0
