@@ -19,6 +19,8 @@
 // the session ended with fewer bytes than a part needs, a small "tail"
 // object under <root>/~stowage/. No valid path can reach that name ("~" is
 // not a path character), and List, Walk and Stat leave it out.
+// Driver.StagedUploads and Driver.PurgeStagedUpload (driver.UploadStager)
+// list and remove that state, for stowage uploads.
 package s3
 
 import (

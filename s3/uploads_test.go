@@ -3,12 +3,15 @@ package s3_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/cloudtest"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // stagerDriver is writerDriver as a driver.UploadStager.
@@ -220,4 +223,47 @@ func TestPurgeStagedUploadBadInput(t *testing.T) {
 		}
 	}
 	cloudtest.WantOps(t, "bad input", o.Take(), map[string]int{})
+}
+
+// Under 503 SlowDown answers, resets before and after the server saw the
+// request and cut bodies on a third of the requests, StagedUploads lists
+// what it lists without faults, and purges (whose lost answers are
+// retried) remove the uploads and report no error.
+func TestStagedUploadsUnderFaults(t *testing.T) {
+	root := freshRoot(t)
+	m := newIndependent(t)
+	ctx := context.Background()
+	d, st, _ := stagerDriver(t, root)
+	closeUpload(t, d, "/a", []byte("tail of a"))
+	closeUpload(t, d, "/b", cloudtest.PatternBytes(5*mib+1))
+	closeUpload(t, d, "/c", []byte("tail of c"))
+	if err := m.c.RemoveIncompleteUpload(ctx, m.bucket, root+"/c"); err != nil { // a tail without upload
+		t.Fatal(err)
+	}
+	want := staged(t, st)
+
+	faults := &transport.Faults{
+		Base: http.DefaultTransport, Seed: 7, Rate: 0.35, Body: transport.SlowDownBody,
+		Kinds: []transport.FaultKind{transport.FaultStatus, transport.FaultReset, transport.FaultResetAfter, transport.FaultCutBody},
+	}
+	fd := backend().New(t, root, &http.Client{Transport: faults}, cloudtest.Options{})
+	fst := fd.(driver.UploadStager)
+	got := staged(t, fst)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("StagedUploads under faults:\n%+v\nwant\n%+v", got, want)
+	}
+	for p, u := range got {
+		if err := fst.PurgeStagedUpload(ctx, u); err != nil {
+			t.Fatalf("PurgeStagedUpload(%s) under faults: %v", p, err)
+		}
+	}
+	if faults.Total() == 0 {
+		t.Fatal("no fault injected")
+	}
+	if left := staged(t, st); len(left) != 0 {
+		t.Errorf("after the purges: %+v", left)
+	}
+	if tl := tails(m, root); len(tl) != 0 {
+		t.Errorf("tails after the purges: %v", tl)
+	}
 }
