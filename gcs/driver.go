@@ -19,8 +19,12 @@
 // Walk list flat (one list request per 1,000 objects), Writer keeps
 // uncommitted parts as hidden objects that survive the process and
 // composes them at Commit (a committed file it continues is copied
-// server-side as the first part), Move rewrites server-side, and URLFor
-// signs V4 URLs with a service account key.
+// server-side as the first part), Move rewrites server-side, CopyFrom
+// rewrites from another gcs Driver of the same endpoint and credentials
+// (driver.ServerSideCopier, for stowage cp), StagedUploads and
+// PurgeStagedUpload list and remove abandoned uploads
+// (driver.UploadStager, for stowage uploads), and URLFor signs V4 URLs
+// with a service account key.
 //
 // Every request, the SDK's and the batch client's, goes through one
 // *http.Client (Config.HTTPClient, with OAuth2 credentials added unless

@@ -49,13 +49,13 @@ func bucketMissing(err error) bool {
 // Classify implements driver.Backend for the SDK's errors and the batch
 // client's: a missing object (not a missing bucket: that is a
 // configuration error, as NoSuchBucket is for s3 and ContainerNotFound for
-// azure; nor is a Move's source that changed under it) is
+// azure; nor is a Move's or CopyFrom's source that changed under it) is
 // driver.KindNotFound, 429 a rate limit, 416 an offset beyond the end, and
 // 408, 5xx and the connection errors the SDK retries are transient.
 func (b *backend) Classify(err error) driver.ErrorKind {
 	var ie *itemError
 	switch code := httpStatus(err); {
-	case bucketMissing(err), errors.Is(err, errSourceChanged):
+	case bucketMissing(err), errors.Is(err, errSourceChanged), errors.Is(err, errCopySourceChanged):
 		return driver.KindOther
 	case errors.As(err, &ie) && ie.whole && code == http.StatusNotFound:
 		return driver.KindOther // the batch endpoint is missing, not an object
