@@ -50,7 +50,9 @@ func harness() conformance.Harness {
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
 			// Blob batches the SDK sends again are not counted (see
 			// onceClient).
-			return newDriver(t, testConfig(t, env.Root, onceClient(t, env.HTTPClient)))
+			cfg := testConfig(t, env.Root, onceClient(t, env.HTTPClient))
+			cfg.DeleteBatchSize = env.DeleteBatchSize // 0 keeps the default
+			return newDriver(t, cfg)
 		},
 	}
 }

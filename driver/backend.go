@@ -140,6 +140,11 @@ type Capabilities struct {
 	// ListPageSize is the most keys one list request returns; 0 for a
 	// backend without flat listing.
 	ListPageSize int
+	// ListEndsEmpty is set when only an empty page tells that a listing
+	// has ended (Swift has no end marker, and clusters may cap pages
+	// below the limit asked for): a listing of N keys then costs
+	// ceil(N/ListPageSize) + 1 requests.
+	ListEndsEmpty bool
 	// StartAfter is set when a flat listing can start after a key, so a
 	// Walk's start-after hint and its jumps past skipped directories cost
 	// no requests for what they skip.

@@ -182,6 +182,7 @@ func newDriver(c Config, conn *swift.Connection, info serverInfo) *Driver {
 		HTTP:            true,
 		DeleteBatchSize: info.maxDeletes,
 		ListPageSize:    c.ListLimit,
+		ListEndsEmpty:   true, // no end marker; see List
 		StartAfter:      true, // the marker
 		SignedURLs:      c.SecretKey != "",
 	}

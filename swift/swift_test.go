@@ -53,7 +53,9 @@ func harness() conformance.Harness {
 	return conformance.Harness{
 		Name: "swift",
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
-			return newDriver(t, testConfig(t, env.Root, env.HTTPClient))
+			cfg := testConfig(t, env.Root, env.HTTPClient)
+			cfg.DeleteBatchSize = env.DeleteBatchSize // 0 keeps the default
+			return newDriver(t, cfg)
 		},
 	}
 }
