@@ -20,6 +20,7 @@ type object struct {
 	Hash         string `json:"hash"`
 	LastModified string `json:"last_modified"`
 	SLOEtag      string `json:"slo_etag"`
+	ContentType  string `json:"content_type"`
 	Subdir       string `json:"subdir"`
 }
 

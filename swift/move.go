@@ -35,7 +35,7 @@ func (b *backend) Move(ctx context.Context, src, dst string) error {
 			return err
 		}
 	}
-	if _, err := b.copyObject(ctx, b.cfg.Container, srcKey, b.cfg.Container, dstKey, true); err != nil {
+	if _, err := b.copyObject(ctx, b.cfg.Container, srcKey, b.cfg.Container, dstKey, true, ""); err != nil {
 		return err
 	}
 	if indexed {
@@ -58,14 +58,20 @@ func (b *backend) Move(ctx context.Context, src, dst string) error {
 
 // copyObject copies srcContainer/src to dstContainer/dst server-side and
 // returns the headers of the answer (Etag: the copy's). With manifest set,
-// a static large object's manifest is copied rather than its content.
-func (b *backend) copyObject(ctx context.Context, srcContainer, src, dstContainer, dst string, manifest bool) (swift.Headers, error) {
+// a static large object's manifest is copied rather than its content. A
+// contentType other than "" replaces the source's Content-Type on the
+// copy (Swift's copy middleware: "Server side copy can also be used to
+// change content-type of an existing object").
+func (b *backend) copyObject(ctx context.Context, srcContainer, src, dstContainer, dst string, manifest bool, contentType string) (swift.Headers, error) {
 	var q url.Values
 	if manifest {
 		q = url.Values{"multipart-manifest": {"get"}}
 	}
 	dest := (&url.URL{Path: dstContainer + "/" + dst}).EscapedPath()
-	_, h, err := b.do(ctx, request{method: "COPY", container: srcContainer, object: src,
-		query: q, headers: swift.Headers{"Destination": dest}})
+	h := swift.Headers{"Destination": dest}
+	if contentType != "" {
+		h["Content-Type"] = contentType
+	}
+	_, h, err := b.do(ctx, request{method: "COPY", container: srcContainer, object: src, query: q, headers: h})
 	return h, err
 }

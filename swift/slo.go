@@ -59,7 +59,7 @@ func (b *backend) sloIndexName(key string) string {
 
 // markSLO records that the object key is a static large object.
 func (b *backend) markSLO(ctx context.Context, key string) error {
-	if _, err := b.putSegment(ctx, b.sloIndexName(key), nil); err != nil {
+	if _, err := b.putSegment(ctx, b.sloIndexName(key), nil, "application/octet-stream"); err != nil {
 		return err
 	}
 	b.slos.Store(true)

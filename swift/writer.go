@@ -219,16 +219,17 @@ func (w *writer) continueFile(ctx context.Context) error {
 
 // copyToSegments copies the file of path server-side to the object name
 // of the segments container, creating the container when it is missing;
-// with manifest set, a static large object's manifest is copied. It
-// returns the headers of the COPY's answer.
+// with manifest set, a static large object's manifest is copied. The copy
+// records path in its Content-Type, as every segment does (segmentType).
+// It returns the headers of the COPY's answer.
 func (b *backend) copyToSegments(ctx context.Context, path, name string, manifest bool) (swift.Headers, error) {
-	h, err := b.copyObject(ctx, b.cfg.Container, b.keys.Key(path), b.cfg.SegmentsContainer, name, manifest)
+	h, err := b.copyObject(ctx, b.cfg.Container, b.keys.Key(path), b.cfg.SegmentsContainer, name, manifest, segmentType(path))
 	if statusOf(err) == http.StatusNotFound {
 		// Either the file went away or the segments container is missing.
 		if cerr := b.createSegmentsContainer(ctx); cerr != nil {
 			return nil, cerr
 		}
-		h, err = b.copyObject(ctx, b.cfg.Container, b.keys.Key(path), b.cfg.SegmentsContainer, name, manifest)
+		h, err = b.copyObject(ctx, b.cfg.Container, b.keys.Key(path), b.cfg.SegmentsContainer, name, manifest, segmentType(path))
 	}
 	return h, err
 }
@@ -391,7 +392,7 @@ func (w *writer) flush(ctx context.Context, data []byte) error {
 		return &TooManySegmentsError{Segment: n + 1, Limit: limit * limit, ChunkSize: w.b.cfg.ChunkSize}
 	}
 	name := w.segName(n)
-	h, err := w.b.putSegment(ctx, name, data)
+	h, err := w.b.putSegment(ctx, name, data, segmentType(w.path))
 	if err != nil {
 		return err
 	}
@@ -401,11 +402,11 @@ func (w *writer) flush(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// putSegment stores an object in the segments container, creating the
-// container when it is missing.
-func (b *backend) putSegment(ctx context.Context, name string, data []byte) (swift.Headers, error) {
+// putSegment stores an object of Content-Type contentType in the
+// segments container, creating the container when it is missing.
+func (b *backend) putSegment(ctx context.Context, name string, data []byte, contentType string) (swift.Headers, error) {
 	r := request{method: http.MethodPut, container: b.cfg.SegmentsContainer, object: name,
-		headers: swift.Headers{"Content-Type": "application/octet-stream"}, body: data, hasBody: true}
+		headers: swift.Headers{"Content-Type": contentType}, body: data, hasBody: true}
 	_, h, err := b.do(ctx, r)
 	if statusOf(err) == http.StatusNotFound {
 		if cerr := b.createSegmentsContainer(ctx); cerr != nil {
@@ -527,7 +528,7 @@ func (w *writer) commit(ctx context.Context) error {
 			return err
 		}
 		w.others = appendNew(w.others, manifest)
-		if _, err := d.copyObject(ctx, d.cfg.SegmentsContainer, manifest, d.cfg.Container, d.keys.Key(w.path), false); err != nil {
+		if _, err := d.copyObject(ctx, d.cfg.SegmentsContainer, manifest, d.cfg.Container, d.keys.Key(w.path), false, ""); err != nil {
 			return err
 		}
 		w.cleanup(ctx)
