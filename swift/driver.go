@@ -81,6 +81,17 @@
 // continued SLO file before Commit removes the segments its copy shares,
 // and the Commit then fails.)
 //
+// Every segment a Writer stores (and the COPY of a continued file)
+// records the upload's path in its Content-Type,
+// application/octet-stream;stowage-path=<query-escaped path>, because the
+// segments are named by a hash of it and a container listing returns the
+// Content-Type but no metadata. Driver implements driver.UploadStager
+// through it (see uploads.go): StagedUploads lists the root's uncommitted
+// uploads with one flat listing of the segments container (never the
+// segments of a file committed as a static large object), and
+// PurgeStagedUpload lists and bulk-deletes one upload's objects. Uploads
+// stored before the path was recorded are listed with Path "".
+//
 // An upload can have at most max_manifest_segments² segments (Commit nests
 // one level of sub-manifests; 1,000² by default, a million chunks): the
 // Write or Close that would upload one more fails with a

@@ -3,6 +3,7 @@ package swift
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -73,6 +74,29 @@ func (b *backend) listPage(ctx context.Context, container string, o listOpts) ([
 		return nil, fmt.Errorf("container %q: %w", container, errContainerNotFound)
 	}
 	return out, err
+}
+
+// listEach calls fn for every object of the segments container under
+// prefix, paging until an empty page (see List). A missing segments
+// container has none.
+func (b *backend) listEach(ctx context.Context, prefix string, fn func(object)) error {
+	lo := listOpts{prefix: prefix}
+	for {
+		page, err := b.listPage(ctx, b.cfg.SegmentsContainer, lo)
+		if errors.Is(err, errContainerNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil // only an empty page ends a listing (see List)
+		}
+		for _, o := range page {
+			fn(o)
+		}
+		lo.marker = page[len(page)-1].Name
+	}
 }
 
 // List implements driver.Backend with one listing request of the

@@ -84,23 +84,11 @@ func (b *backend) probeSLOs(ctx context.Context) {
 // sloIndex returns the names of the root's SLO index entries.
 func (b *backend) sloIndex(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
-	lo := listOpts{prefix: b.keys.Prefix + sloIndexDir}
-	for {
-		page, err := b.listPage(ctx, b.cfg.SegmentsContainer, lo)
-		if errors.Is(err, errContainerNotFound) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(page) == 0 {
-			return out, nil // only an empty page ends a listing (see List)
-		}
-		for _, o := range page {
-			out[o.Name] = true
-		}
-		lo.marker = page[len(page)-1].Name
+	err := b.listEach(ctx, b.keys.Prefix+sloIndexDir, func(o object) { out[o.Name] = true })
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // DeleteFiles implements driver.StorageDriver: the Store's DeleteFiles

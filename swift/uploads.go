@@ -3,7 +3,6 @@ package swift
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"mime"
 	"net/url"
@@ -236,27 +235,4 @@ func idTime(id string) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, int64(ns)).UTC()
-}
-
-// listEach calls fn for every object of the segments container under
-// prefix, paging until an empty page (see List). A missing segments
-// container has none.
-func (b *backend) listEach(ctx context.Context, prefix string, fn func(object)) error {
-	lo := listOpts{prefix: prefix}
-	for {
-		page, err := b.listPage(ctx, b.cfg.SegmentsContainer, lo)
-		if errors.Is(err, errContainerNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			return nil // only an empty page ends a listing (see List)
-		}
-		for _, o := range page {
-			fn(o)
-		}
-		lo.marker = page[len(page)-1].Name
-	}
 }

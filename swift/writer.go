@@ -3,7 +3,6 @@ package swift
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -281,43 +280,32 @@ func (b *backend) uploadsOf(ctx context.Context, path string) ([]upload, error) 
 	base := b.uploadBase(path)
 	byID := map[string]*upload{}
 	var ids []string
-	lo := listOpts{prefix: base}
-	for {
-		page, err := b.listPage(ctx, b.cfg.SegmentsContainer, lo)
-		if errors.Is(err, errContainerNotFound) {
-			return nil, nil
+	err := b.listEach(ctx, base, func(o object) {
+		id, rest, ok := strings.Cut(strings.TrimPrefix(o.Name, base), "/")
+		if !ok {
+			return
 		}
-		if err != nil {
-			return nil, err
+		u := byID[id]
+		if u == nil {
+			u = &upload{id: id}
+			byID[id] = u
+			ids = append(ids, id)
 		}
-		for _, o := range page {
-			id, rest, ok := strings.Cut(strings.TrimPrefix(o.Name, base), "/")
-			if !ok {
-				continue
+		switch _, nerr := strconv.Atoi(rest); {
+		case nerr == nil:
+			seg := segment{name: o.Name, size: o.Bytes, etag: o.Hash}
+			if o.SLOEtag != "" {
+				seg.etag, seg.slo = unquote(o.SLOEtag), true
 			}
-			u := byID[id]
-			if u == nil {
-				u = &upload{id: id}
-				byID[id] = u
-				ids = append(ids, id)
-			}
-			switch _, nerr := strconv.Atoi(rest); {
-			case nerr == nil:
-				seg := segment{name: o.Name, size: o.Bytes, etag: o.Hash}
-				if o.SLOEtag != "" {
-					seg.etag, seg.slo = unquote(o.SLOEtag), true
-				}
-				u.segments = append(u.segments, seg)
-			case rest == committedName:
-				u.committed = true
-			default:
-				u.others = append(u.others, o.Name)
-			}
+			u.segments = append(u.segments, seg)
+		case rest == committedName:
+			u.committed = true
+		default:
+			u.others = append(u.others, o.Name)
 		}
-		if len(page) == 0 {
-			break // only an empty page ends a listing (see List)
-		}
-		lo.marker = page[len(page)-1].Name
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Strings(ids)
 	out := make([]upload, len(ids))
