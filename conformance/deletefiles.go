@@ -197,9 +197,15 @@ func (f *fixture) deleteFiles(paths []string) int {
 // 201 files.
 const cancelMidwayBatch = 100
 
-// maxLooks bounds the rounds of the non-HTTP CancelledMidway: the round
-// for k cancels the context at the k-th time DeleteFiles consults it.
-const maxLooks = 64
+// maxLooks bounds the search of the non-HTTP CancelledMidway for the
+// look at the context (a call of Done or Err) at which a cancellation
+// deletes something: a wrapper may look many times per path (the
+// consistency wrapper's waits) before the first batch goes out.
+const maxLooks = 1 << 20
+
+// nearby is how far round the boundary the non-HTTP CancelledMidway looks
+// one k at a time when the bisection found none that deletes part.
+const nearby = 64
 
 // checkCancelledMidway cancels a DeleteFiles of three batches' worth of
 // paths between its batches, deterministically, and checks that the
@@ -223,14 +229,15 @@ const maxLooks = 64
 //     sent at once wait for the first to be answered. Exactly one batch
 //     reaches the server.
 //   - Other backends: a context that cancels itself the k-th time
-//     DeleteFiles consults it (Done or Err), for k = 1, 2, ... until a
-//     round deletes part of the paths. The calls are the only thing a
-//     backend without requests shows of its progress, and a cancellation
-//     at the moment it looks is one a real caller could cause. Every
-//     round is checked for consistency and the deleted files are put
-//     back before the next. A backend that stops consulting its context
-//     after it started deleting, and so cannot stop between batches,
-//     reaches a round that deletes everything and fails the leaf.
+//     DeleteFiles consults it (Done or Err), searching (doubling, then
+//     bisecting) for the smallest k at which a round deletes anything.
+//     The calls are the only thing a backend without requests shows of
+//     its progress, and a cancellation at the moment it looks is one a
+//     real caller could cause. Every round is checked for consistency
+//     and the deleted files are put back before the next. At that k a
+//     backend that stops between batches has deleted part of the paths;
+//     one that stops consulting its context once it started deleting has
+//     deleted them all, and fails the leaf.
 func (f *fixture) checkCancelledMidway() {
 	env := f.env
 	env.DeleteBatchSize = cancelMidwayBatch
@@ -269,34 +276,63 @@ func (f *fixture) checkCancelledMidway() {
 		f.t.Logf("DeleteFiles cancelled midway: n=%d of %d, batches of %d", n, count, batch)
 		return
 	}
-	for k := 1; k <= maxLooks; k++ {
+	// probe runs one DeleteFiles cancelled at its k-th look at the
+	// context, checks its report and puts back what it deleted.
+	probe := func(k int) int {
 		ctx := newCancelAtLook(f.ctx, k)
 		n, err := g.d.DeleteFiles(ctx, paths)
 		ctx.cancel()
 		remaining := g.checkDeleteReport(files, n, err)
-		if f.t.Failed() {
-			return
-		}
-		switch {
-		case partial(n):
-			f.t.Logf("DeleteFiles cancelled at its look %d at the context: n=%d of %d, batches of %d", k, n, count, batch)
-			return
-		case !several:
-			f.t.Logf("DeleteFiles of %d paths is one batch of up to %d: no partial deletion to check", count, batch)
-			return
-		case n == count:
-			f.t.Errorf("DeleteFiles of %d paths in batches of %d, cancelled at its look %d at the context, deleted everything (n=%d, err=%v); the rounds before deleted nothing: it does not stop between batches", count, batch, k, n, err)
-			return
-		}
 		var gone []string
 		for _, p := range files {
 			if !remaining[p] {
 				gone = append(gone, p)
 			}
 		}
-		g.putMany(gone, func(int) []byte { return []byte("x") })
+		if !f.t.Failed() && len(gone) > 0 {
+			g.putMany(gone, func(int) []byte { return []byte("x") })
+		}
+		return n
 	}
-	f.t.Errorf("DeleteFiles of %d paths in batches of %d deleted nothing in %d rounds cancelled at each of its first %d looks at the context", count, batch, maxLooks, maxLooks)
+	// The smallest k at which something is deleted: doubling k until a
+	// round deletes, then halving the gap. At that k a driver that stops
+	// between batches has deleted one batch; one that does not has
+	// deleted everything.
+	lo, hi, n := 0, 1, 0 // probe(lo) deleted nothing; probe(hi) = n
+	for ; ; lo, hi = hi, 2*hi {
+		if n = probe(hi); f.t.Failed() || n > 0 {
+			break
+		}
+		if hi >= maxLooks {
+			f.t.Errorf("DeleteFiles of %d paths deleted nothing in any round cancelled at up to its %d-th look at the context", count, maxLooks)
+			return
+		}
+	}
+	for !f.t.Failed() && hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if m := probe(mid); m > 0 {
+			hi, n = mid, m
+		} else {
+			lo = mid
+		}
+	}
+	// A backend or wrapper whose looks depend on its state (a cache that
+	// the rounds fill) moves the boundary between rounds: look again
+	// round it, one k at a time, before calling it a failure.
+	for k := max(1, lo-nearby); several && !f.t.Failed() && n == count && k <= hi+nearby; k++ {
+		if m := probe(k); m > 0 {
+			hi, n = k, m
+		}
+	}
+	switch {
+	case f.t.Failed():
+	case !several:
+		f.t.Logf("DeleteFiles of %d paths is one batch of up to %d: no partial deletion to check", count, batch)
+	case !partial(n):
+		f.t.Errorf("DeleteFiles of %d paths in batches of %d, cancelled at its look %d at the context, deleted everything (n=%d); cancelled one look earlier it deleted nothing: it does not stop between batches", count, batch, hi, n)
+	default:
+		f.t.Logf("DeleteFiles cancelled at its look %d at the context: n=%d of %d, batches of %d", hi, n, count, batch)
+	}
 }
 
 // checkDeleteReport checks what DeleteFiles of the unique paths files,
