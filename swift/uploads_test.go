@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/swift"
+	"github.com/stowage-dev/stowage/transport"
 )
 
 // stagedByPath lists d's staged uploads by path.
@@ -237,4 +240,42 @@ func TestPurgeStagedUploadBadInput(t *testing.T) {
 		t.Errorf("PurgeStagedUpload of a bad path = %v, want an *InvalidPathError", err)
 	}
 	cloudtest.WantOps(t, "refused purges", o.Take(), map[string]int{})
+}
+
+// StagedUploads over pages of 2 names and PurgeStagedUpload, under 35%
+// 503s, resets and cut bodies on every request, list the same uploads as
+// without faults and remove them all: listings and bulk deletes are
+// retried (a cut listing is asked for again, a retried bulk delete finds
+// its names gone).
+func TestStagedUploadsUnderFaults(t *testing.T) {
+	root := freshRoot(t)
+	ctx := context.Background()
+	pages := func(c *configT) { c.ListLimit = 2 }
+	d, _ := writerDriver(t, root, pages)
+	for i := range 5 {
+		p := fmt.Sprintf("/f/%d", i)
+		closeW(t, cloudtest.Session(t, d, p, false, 0, []byte(p)))
+	}
+	want := stagedByPath(t, d)
+
+	faults := &transport.Faults{
+		Base: http.DefaultTransport, Seed: 7, Rate: 0.35,
+		Kinds: []transport.FaultKind{transport.FaultStatus, transport.FaultReset, transport.FaultResetAfter, transport.FaultCutBody},
+	}
+	fd := backendWith(pages).New(t, root, &http.Client{Transport: faults}, cloudtest.Options{})
+	got := stagedByPath(t, fd)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("StagedUploads under faults:\n%+v\nwant\n%+v", got, want)
+	}
+	for p, u := range got {
+		if err := fd.(driver.UploadStager).PurgeStagedUpload(ctx, u); err != nil {
+			t.Fatalf("PurgeStagedUpload(%s) under faults: %v", p, err)
+		}
+	}
+	if faults.Total() == 0 {
+		t.Fatal("no fault injected")
+	}
+	if left := stagedByPath(t, d); len(left) != 0 {
+		t.Errorf("after the purges: %+v", left)
+	}
 }
