@@ -268,3 +268,21 @@ func TestCpRefusesBadBlob(t *testing.T) {
 		t.Fatalf("the bad blob was written to the destination: %v", err)
 	}
 }
+
+// TestCpServerSideSameAccount copies between two roots of one account on
+// each backend that copies server-side (s3 between buckets above).
+func TestCpServerSideSameAccount(t *testing.T) {
+	for _, backend := range []string{"gcs", "azure"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			src, dst := newStoreCLI(t, backend), newStoreCLI(t, backend)
+			tree := cpTree(t, src.drv, 6)
+			code, r, errOut := runCpJSON(t, src, dst, nil)
+			n := len(tree.Files)
+			if code != 0 || !r.OK || r.Copied != n || r.ServerSide != n || r.StreamedBytes != 0 {
+				t.Fatalf("exit %d %+v, want %d files server-side, 0 bytes streamed; %s", code, r, n, errOut)
+			}
+			verifyOK(t, dst.drv, blobsOf(tree))
+		})
+	}
+}
