@@ -4,7 +4,8 @@ import "context"
 
 // ServerSideCopier is implemented by a driver that can copy a file from
 // another driver of its kind without the bytes passing through the client
-// (S3 CopyObject across buckets). CopyFrom reports ok false, with no
+// (S3 CopyObject across buckets, GCS rewrite, Azure Copy Blob, Swift COPY
+// across containers of one account). CopyFrom reports ok false, with no
 // error and nothing done, when it cannot copy from src (another backend,
 // another endpoint or account): the caller then streams the file.
 // stowage cp (registry.Copy) uses it.

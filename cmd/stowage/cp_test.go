@@ -272,7 +272,7 @@ func TestCpRefusesBadBlob(t *testing.T) {
 // TestCpServerSideSameAccount copies between two roots of one account on
 // each backend that copies server-side (s3 between buckets above).
 func TestCpServerSideSameAccount(t *testing.T) {
-	for _, backend := range []string{"gcs", "azure"} {
+	for _, backend := range []string{"gcs", "azure", "swift"} {
 		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
 			src, dst := newStoreCLI(t, backend), newStoreCLI(t, backend)
