@@ -182,11 +182,13 @@ func TestCpUnderFaults(t *testing.T) {
 // many files are committed on the destination.
 const cpChildEnv = "STOWAGE_CP_KILL_AFTER"
 
-// killingDriver SIGKILLs the process once after commits Commits.
+// killingDriver SIGKILLs the process (or, with stop set, calls stop)
+// once after commits Commits.
 type killingDriver struct {
 	driver.StorageDriver
 	after   int64
 	commits *atomic.Int64
+	stop    func()
 }
 
 func (k killingDriver) Writer(ctx context.Context, p string, append bool) (driver.FileWriter, error) {
@@ -203,6 +205,10 @@ func (k killingDriver) PutContent(ctx context.Context, p string, content []byte)
 // committed counts one file written and kills the process at k.after.
 func (k killingDriver) committed() {
 	if k.commits.Add(1) == k.after {
+		if k.stop != nil {
+			k.stop()
+			return
+		}
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
@@ -226,7 +232,7 @@ func TestCpKilledMidwayResumes(t *testing.T) {
 		a := &app{stdout: os.Stdout, stderr: os.Stderr, open: func(ctx context.Context, name string, params map[string]any) (driver.StorageDriver, error) {
 			d, err := driver.Open(ctx, name, params)
 			if name == "gcs" && err == nil {
-				return killingDriver{d, k, &commits}, nil
+				return killingDriver{d, k, &commits, nil}, nil
 			}
 			return d, err
 		}}
@@ -284,5 +290,34 @@ func TestCpServerSideSameAccount(t *testing.T) {
 			}
 			verifyOK(t, dst.drv, blobsOf(tree))
 		})
+	}
+}
+
+// TestCpInterrupted stops a copy as Ctrl-C does (the command's context
+// ends) after 5 files and checks that it exits 130 and prints what it did.
+func TestCpInterrupted(t *testing.T) {
+	src, dst := newStoreCLI(t, "filesystem"), newStoreCLI(t, "filesystem")
+	tree := cpTree(t, src.drv, 7)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var commits atomic.Int64
+	var stdout, stderr bytes.Buffer
+	first := true
+	a := &app{stdout: &stdout, stderr: &stderr, open: func(ctx context.Context, name string, params map[string]any) (driver.StorageDriver, error) {
+		d, err := driver.Open(ctx, name, params)
+		if err == nil && !first {
+			return killingDriver{d, 5, &commits, cancel}, nil // the destination
+		}
+		first = false
+		return d, err
+	}}
+	args := append(append([]string{"cp", "--json", "--concurrency", "1", "--progress", "never"}, src.sideArgs("from")...), dst.sideArgs("to")...)
+	code := run(ctx, args, a)
+	var r jsonCp
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("exit %d: %v in %q", code, err, stdout.String())
+	}
+	if code != exitInterrupted || r.OK || r.Copied < 4 || r.Copied >= len(tree.Files) || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("exit %d, report %+v, stderr %s", code, r, stderr.String())
 	}
 }
