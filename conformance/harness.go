@@ -34,6 +34,11 @@ type Harness struct {
 	// driver from New), which is how every stowage backend is run; tests
 	// of the suite itself set it.
 	Caps Capabilities
+
+	// Groups, when set, limits Run to these top-level groups ("List",
+	// "Walk", ...): for a second run of a backend under other conditions
+	// (a provider-quirk transport) that concern only some of them.
+	Groups []string
 }
 
 // Env is what the suite hands Harness.New.
