@@ -12,3 +12,14 @@ import "context"
 type ServerSideCopier interface {
 	CopyFrom(ctx context.Context, src StorageDriver, srcPath, dstPath string) (ok bool, err error)
 }
+
+// ValidatePaths is ValidatePath for each of paths, in order: the first
+// invalid one's error (a CopyFrom checks its source and destination).
+func ValidatePaths(driverName string, paths ...string) error {
+	for _, p := range paths {
+		if err := ValidatePath(driverName, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -361,3 +361,13 @@ func (h cancelOnLog) Handle(context.Context, slog.Record) error {
 }
 func (h cancelOnLog) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h cancelOnLog) WithGroup(string) slog.Handler      { return h }
+
+func TestValidatePaths(t *testing.T) {
+	if err := ValidatePaths("x", "/a", "/b/c"); err != nil {
+		t.Fatalf("valid paths: %v", err)
+	}
+	var ipe *InvalidPathError
+	if err := ValidatePaths("x", "/a", "/b/../c", "bad"); !errors.As(err, &ipe) || ipe.Path != "/b/../c" {
+		t.Fatalf("ValidatePaths = %v, want the first invalid path's InvalidPathError", err)
+	}
+}

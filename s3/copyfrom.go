@@ -25,10 +25,7 @@ func (d *Driver) CopyFrom(ctx context.Context, src driver.StorageDriver, srcPath
 	if !ok || !d.b.sameAccount(s.b) {
 		return false, nil
 	}
-	if err := driver.ValidatePath(DriverName, srcPath); err != nil {
-		return false, err
-	}
-	if err := driver.ValidatePath(DriverName, dstPath); err != nil {
+	if err := driver.ValidatePaths(DriverName, srcPath, dstPath); err != nil {
 		return false, err
 	}
 	head, err := s.b.head(ctx, srcPath)

@@ -22,10 +22,7 @@ func (d *Driver) CopyFrom(ctx context.Context, src driver.StorageDriver, srcPath
 	if !ok || !d.b.sameAccount(s.b) {
 		return false, nil
 	}
-	if err := driver.ValidatePath(DriverName, srcPath); err != nil {
-		return false, err
-	}
-	if err := driver.ValidatePath(DriverName, dstPath); err != nil {
+	if err := driver.ValidatePaths(DriverName, srcPath, dstPath); err != nil {
 		return false, err
 	}
 	_, err := d.b.copyObject(ctx, s.b.cfg.Container, s.b.keys.Key(srcPath), d.b.cfg.Container, d.b.keys.Key(dstPath), false, "")

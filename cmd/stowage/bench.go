@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,12 +60,7 @@ Flags:
 
 func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 	o := &benchOptions{}
-	fs := flag.NewFlagSet("stowage bench", flag.ContinueOnError)
-	fs.SetOutput(output)
-	fs.Usage = func() {
-		fmt.Fprint(output, benchUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("stowage bench", benchUsage, output)
 	var matrix, workloads, walk, sizes string
 	o.register(fs, "filesystem", 16, "parallel writes when setting up (measured operations run one at a time)")
 	fs.StringVar(&workloads, "workloads", "all", "comma-separated `list` of workloads: delete, walk, throughput, or all")

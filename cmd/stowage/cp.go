@@ -39,12 +39,7 @@ type cpOptions struct {
 
 func parseCpFlags(args []string, output io.Writer) (*cpOptions, error) {
 	o := &cpOptions{}
-	fs := flag.NewFlagSet("stowage cp", flag.ContinueOnError)
-	fs.SetOutput(output)
-	fs.Usage = func() {
-		fmt.Fprint(output, cpUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("stowage cp", cpUsage, output)
 	for _, side := range []struct {
 		name string
 		f    *storeFlags

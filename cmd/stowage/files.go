@@ -23,12 +23,7 @@ import (
 // added by more, and nargs positional arguments.
 func fileCommand(name, usage string, args []string, a *app, nargs int, more func(fs *flag.FlagSet)) (*storeFlags, []string, int) {
 	o := &storeFlags{}
-	fs := flag.NewFlagSet("stowage "+name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(a.stderr, usage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("stowage "+name, usage, a.stderr)
 	o.register(fs, "", 16, "requests in flight at once")
 	if more != nil {
 		more(fs)

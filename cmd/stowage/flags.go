@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -89,4 +90,16 @@ func runExit(ctx context.Context, name string, err error, ok bool, a *app) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// newFlagSet is the flag set of a command named name: errors and -h go
+// to output, -h prints usage and then the flags.
+func newFlagSet(name, usage string, output io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.Usage = func() {
+		fmt.Fprint(output, usage)
+		fs.PrintDefaults()
+	}
+	return fs
 }

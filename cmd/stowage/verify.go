@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,12 +42,7 @@ type verifyOptions struct {
 
 func parseVerifyFlags(args []string, output io.Writer) (*verifyOptions, error) {
 	o := &verifyOptions{}
-	fs := flag.NewFlagSet("stowage verify", flag.ContinueOnError)
-	fs.SetOutput(output)
-	fs.Usage = func() {
-		fmt.Fprint(output, verifyUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("stowage verify", verifyUsage, output)
 	o.register(fs, "", 16, "parallel reads")
 	fs.StringVar(&o.root, "root", registry.RootPath, "the registry's root `path` in the store")
 	fs.StringVar(&o.repository, "repository", "", "check only this repository `name` and the blobs it references")
