@@ -63,6 +63,10 @@ type CopyReport struct {
 	Failed  []CopyFailure `json:"failed"`
 }
 
+// ErrSizeMismatch is wrapped by the failure of a file whose bytes read
+// differ in number from the source's size: nothing is written.
+var ErrSizeMismatch = errors.New("registry: source size changed or read short")
+
 // ErrContentMismatch is wrapped by the failure of a blob whose source
 // content does not hash to its digest: Copy never writes such a blob.
 var ErrContentMismatch = errors.New("registry: source content does not match its digest")
@@ -70,7 +74,8 @@ var ErrContentMismatch = errors.New("registry: source content does not match its
 // Copy copies a registry (or one repository, or the files o.Paths names)
 // from src to dst: blobs, link files and everything else under the root
 // but uploads in progress (_uploads). Every blob streamed is hashed on the
-// way and committed only when the hash is its digest; a blob copied
+// way and committed only when the hash is its digest (and every file only
+// when its size is the source's); a blob copied
 // server-side is read back and hashed on dst. Files already on dst with
 // the source's size are skipped, so a rerun of an interrupted Copy
 // finishes the job (writes commit whole, so a file on dst is complete);
@@ -281,7 +286,9 @@ func (c *copier) done(skipped, serverSide bool, size, streamed int64) {
 // have committed).
 func (c *copier) copyFile(ctx context.Context, it copyItem, retry bool) error {
 	size := it.size
-	if size < 0 {
+	if size < 0 || retry {
+		// Unlisted, or the listing may be stale (a tag link rewritten
+		// since): the source's size of now.
 		fi, err := c.src.Stat(ctx, it.path)
 		if err != nil {
 			return err
@@ -317,9 +324,9 @@ func (c *copier) copyFile(ctx context.Context, it copyItem, retry bool) error {
 	var n int64
 	var err error
 	if size <= smallFile {
-		n, err = c.copySmall(ctx, it)
+		n, err = c.copySmall(ctx, it, size)
 	} else {
-		n, err = c.stream(ctx, it)
+		n, err = c.stream(ctx, it, size)
 	}
 	if err != nil {
 		return err
@@ -330,10 +337,13 @@ func (c *copier) copyFile(ctx context.Context, it copyItem, retry bool) error {
 
 // copySmall copies a small file with one read and one PutContent, a blob
 // only when it hashes to its digest.
-func (c *copier) copySmall(ctx context.Context, it copyItem) (int64, error) {
+func (c *copier) copySmall(ctx context.Context, it copyItem, size int64) (int64, error) {
 	b, err := c.src.GetContent(ctx, it.path)
 	if err != nil {
 		return 0, err
+	}
+	if int64(len(b)) != size {
+		return 0, fmt.Errorf("%s: read %d bytes, the source has %d: %w", it.path, len(b), size, ErrSizeMismatch)
 	}
 	if it.digest != "" {
 		if got := it.digest.Of(b); got != it.digest {
@@ -345,7 +355,7 @@ func (c *copier) copySmall(ctx context.Context, it copyItem) (int64, error) {
 
 // stream copies through the client, hashing a blob on the way; the
 // destination is committed only when the hash is the blob's digest.
-func (c *copier) stream(ctx context.Context, it copyItem) (int64, error) {
+func (c *copier) stream(ctx context.Context, it copyItem, size int64) (int64, error) {
 	r, err := c.src.Reader(ctx, it.path, 0)
 	if err != nil {
 		return 0, err
@@ -366,6 +376,9 @@ func (c *copier) stream(ctx context.Context, it copyItem) (int64, error) {
 		in = io.TeeReader(r, h)
 	}
 	n, err := io.Copy(w, in)
+	if err == nil && n != size {
+		err = fmt.Errorf("%s: read %d bytes, the source has %d: %w", it.path, n, size, ErrSizeMismatch)
+	}
 	if err == nil && h != nil {
 		if got := Digest(it.digest.Algorithm() + ":" + fmt.Sprintf("%x", h.Sum(nil))); got != it.digest {
 			err = fmt.Errorf("%s: %w (hashes to %s)", it.path, ErrContentMismatch, got)
