@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/progress"
 )
 
 // The small file commands: ls, du and rm. Each opens the backend with the
@@ -154,10 +155,19 @@ func runDu(ctx context.Context, args []string, a *app) int {
 		prefix := strings.TrimSuffix(root, "/") + "/"
 		sums := map[string]*duEntry{}
 		total := duEntry{Path: root}
+		// A walk of a large store takes a while: count the files on the
+		// progress bar (or line), the total being unknown.
+		p := &progress.Progress{}
+		p.Begin(0)
+		p.SetStage("walking " + root)
+		bar := startProgress(a.stderr, p, progressMode(o, a))
+		defer bar.stop()
 		err := s.d.Walk(ctx, root, func(fi driver.FileInfo) error {
 			if fi.IsDir() {
 				return nil
 			}
+			p.Plan(1)
+			p.Add(1)
 			rel := strings.TrimPrefix(fi.Path(), prefix)
 			child := prefix + rel
 			if i := strings.IndexByte(rel, '/'); i >= 0 {
@@ -174,6 +184,7 @@ func runDu(ctx context.Context, args []string, a *app) int {
 			total.Bytes += fi.Size()
 			return nil
 		})
+		bar.stop()
 		if err != nil {
 			return err
 		}
