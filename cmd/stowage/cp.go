@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
-	"github.com/stowage-dev/stowage/internal/progress"
 	"github.com/stowage-dev/stowage/registry"
 )
 
@@ -115,9 +114,7 @@ func runCp(ctx context.Context, args []string, a *app) int {
 	}
 	defer dst.close(log)
 
-	p := &progress.Progress{}
-	p.Begin(0)
-	bar := startProgress(a.stderr, p, progressMode(&o.from, a))
+	p, bar := startRunProgress(a, &o.from)
 	start := time.Now()
 	rep, err := registry.Copy(ctx, src.d, dst.d, registry.CopyOptions{
 		Root: o.root, Repository: o.repository, Paths: paths,

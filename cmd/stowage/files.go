@@ -14,7 +14,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/stowage-dev/stowage/driver"
-	"github.com/stowage-dev/stowage/internal/progress"
 )
 
 // The small file commands: ls, du and rm. Each opens the backend with the
@@ -157,10 +156,8 @@ func runDu(ctx context.Context, args []string, a *app) int {
 		total := duEntry{Path: root}
 		// A walk of a large store takes a while: count the files on the
 		// progress bar (or line), the total being unknown.
-		p := &progress.Progress{}
-		p.Begin(0)
+		p, bar := startRunProgress(a, o)
 		p.SetStage("walking " + root)
-		bar := startProgress(a.stderr, p, progressMode(o, a))
 		defer bar.stop()
 		err := s.d.Walk(ctx, root, func(fi driver.FileInfo) error {
 			if fi.IsDir() {

@@ -145,3 +145,11 @@ func renderProgress(s progress.Snapshot, width int) string {
 	return fmt.Sprintf("[%s] %3.0f%%  %-24s %d/%d files  elapsed %s  left %s",
 		bar, frac*100, s.Stage, s.Done, s.Total, s.Elapsed.Round(time.Second), left)
 }
+
+// startRunProgress starts the progress display of a command's run, as
+// the command's flags o say: the Progress to update and the bar to stop.
+func startRunProgress(a *app, o *storeFlags) (*progress.Progress, *progressBar) {
+	p := &progress.Progress{}
+	p.Begin(0)
+	return p, startProgress(a.stderr, p, progressMode(o, a))
+}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
-	"github.com/stowage-dev/stowage/internal/progress"
 	"github.com/stowage-dev/stowage/registry"
 )
 
@@ -79,9 +78,7 @@ func runVerify(ctx context.Context, args []string, a *app) int {
 	}
 	defer s.close(log)
 
-	p := &progress.Progress{}
-	p.Begin(0)
-	bar := startProgress(a.stderr, p, progressMode(&o.storeFlags, a))
+	p, bar := startRunProgress(a, &o.storeFlags)
 	start := time.Now()
 	rep, err := registry.Verify(ctx, s.d, registry.VerifyOptions{
 		Root: o.root, Repository: o.repository, Sample: o.sample, Seed: o.seed,
