@@ -11,42 +11,10 @@ import (
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/filesystem"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 )
 
 var _ driver.UploadStager = (*filesystem.Driver)(nil)
-
-// stageUpload writes data to a new Writer for p and closes it without
-// committing.
-func stageUpload(t *testing.T, d driver.StorageDriver, p, data string) {
-	t.Helper()
-	w, err := d.Writer(context.Background(), p, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(data)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// stagedByPath lists d's staged uploads by path.
-func stagedByPath(t *testing.T, d driver.UploadStager) map[string]driver.StagedUpload {
-	t.Helper()
-	list, err := d.StagedUploads(context.Background())
-	if err != nil {
-		t.Fatalf("StagedUploads: %v", err)
-	}
-	out := map[string]driver.StagedUpload{}
-	for _, u := range list {
-		if _, dup := out[u.Path]; dup {
-			t.Fatalf("StagedUploads lists %q twice: %+v", u.Path, list)
-		}
-		out[u.Path] = u
-	}
-	return out
-}
 
 // uploadDirOf is the staging directory of path under root, as the package
 // documents it: the hex SHA-256 of the path under #stowage/uploads.
@@ -63,7 +31,7 @@ func TestStagedUploadsFromAnotherDriver(t *testing.T) {
 	ctx := context.Background()
 	root := filepath.Join(t.TempDir(), "root")
 	d1 := newDriver(t, root)
-	stageUpload(t, d1, "/a/b", "12345")
+	cloudtest.StageUpload(t, d1, "/a/b", "12345")
 	if err := d1.PutContent(ctx, "/c", []byte("committed")); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +47,7 @@ func TestStagedUploadsFromAnotherDriver(t *testing.T) {
 	}
 
 	d2 := newDriver(t, root)
-	got := stagedByPath(t, d2)
+	got := cloudtest.StagedByPath(t, d2)
 	if len(got) != 2 || got["/a/b"].Size != 5 || got["/c"].Size != int64(len("committed more")) ||
 		got["/a/b"].Pieces != 1 || got["/c"].Pieces != 1 {
 		t.Fatalf("StagedUploads = %+v, want /a/b (5 bytes) and /c (14), one piece each", got)
@@ -106,9 +74,9 @@ func TestStagedUploadsFromAnotherDriver(t *testing.T) {
 func TestPurgeStagedUploadLeavesNewerUpload(t *testing.T) {
 	ctx := context.Background()
 	d := newDriver(t, filepath.Join(t.TempDir(), "root"))
-	stageUpload(t, d, "/a", "old")
-	old := stagedByPath(t, d)["/a"]
-	stageUpload(t, d, "/a", "newer")
+	cloudtest.StageUpload(t, d, "/a", "old")
+	old := cloudtest.StagedByPath(t, d)["/a"]
+	cloudtest.StageUpload(t, d, "/a", "newer")
 	if err := d.PurgeStagedUpload(ctx, old); err != nil {
 		t.Fatalf("PurgeStagedUpload of the replaced upload: %v", err)
 	}
@@ -133,7 +101,7 @@ func TestPurgeStagedUploadOpenWriter(t *testing.T) {
 	if _, err := w.Write([]byte("abc")); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.PurgeStagedUpload(ctx, stagedByPath(t, d)["/a"]); err != nil {
+	if err := d.PurgeStagedUpload(ctx, cloudtest.StagedByPath(t, d)["/a"]); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Commit(ctx); err == nil {
@@ -215,9 +183,9 @@ func TestPurgeStagedUploadBadInput(t *testing.T) {
 	ctx := context.Background()
 	root := filepath.Join(t.TempDir(), "root")
 	d := newDriver(t, root)
-	stageUpload(t, d, "/a", "abc")
-	u := stagedByPath(t, d)["/a"]
-	other := stagedByPath(t, d)["/a"]
+	cloudtest.StageUpload(t, d, "/a", "abc")
+	u := cloudtest.StagedByPath(t, d)["/a"]
+	other := cloudtest.StagedByPath(t, d)["/a"]
 	other.Path = "/b" // not the path the upload's directory is named by
 	for _, bad := range []driver.StagedUpload{
 		{Path: u.Path, ID: ""},
@@ -237,7 +205,7 @@ func TestPurgeStagedUploadBadInput(t *testing.T) {
 	if err := d.PurgeStagedUpload(ctx, badPath); !errors.As(err, &pathErr) {
 		t.Errorf("PurgeStagedUpload(Path %q) = %v, want a *driver.InvalidPathError", badPath.Path, err)
 	}
-	if got := stagedByPath(t, d); len(got) != 1 || got["/a"] != u {
+	if got := cloudtest.StagedByPath(t, d); len(got) != 1 || got["/a"] != u {
 		t.Fatalf("after bad purges: %+v; want %+v untouched", got, u)
 	}
 }

@@ -30,23 +30,6 @@ func closeUpload(t *testing.T, d driver.StorageDriver, p string, content []byte)
 	}
 }
 
-// stagedByPath lists d's staged uploads by path.
-func stagedByPath(t *testing.T, d driver.StorageDriver) map[string]driver.StagedUpload {
-	t.Helper()
-	list, err := d.(driver.UploadStager).StagedUploads(context.Background())
-	if err != nil {
-		t.Fatalf("StagedUploads: %v", err)
-	}
-	out := map[string]driver.StagedUpload{}
-	for _, u := range list {
-		if _, dup := out[u.Path]; dup {
-			t.Fatalf("StagedUploads lists %q twice: %+v", u.Path, list)
-		}
-		out[u.Path] = u
-	}
-	return out
-}
-
 // Uploads closed by one driver instance are listed by another, as a new
 // process would see them, with one list request for all of them (parts,
 // a marker, a continued file's copy): each with its path, the size
@@ -77,7 +60,7 @@ func TestStagedUploadsAcrossDrivers(t *testing.T) {
 
 	d, o := writerDriver(t, root)
 	o.Take()
-	got := stagedByPath(t, d)
+	got := cloudtest.StagedByPath(t, d)
 	cloudtest.WantOps(t, "StagedUploads of three uploads", o.Take(), map[string]int{"List": 1})
 	want := map[string]driver.StagedUpload{
 		"/a/parts":  {Size: gcs.MinChunkSize + 10, Pieces: 2},
@@ -123,7 +106,7 @@ func TestStagedUploadsAcrossDrivers(t *testing.T) {
 	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := stagedByPath(t, d); len(got) != 0 {
+	if got := cloudtest.StagedByPath(t, d); len(got) != 0 {
 		t.Errorf("StagedUploads after purging two and committing one: %+v", got)
 	}
 }
@@ -143,7 +126,7 @@ func TestStagedUploadsWithoutRecordedPath(t *testing.T) {
 
 	d, o := writerDriver(t, root)
 	o.Take()
-	got := stagedByPath(t, d)
+	got := cloudtest.StagedByPath(t, d)
 	cloudtest.WantOps(t, "StagedUploads", o.Take(), map[string]int{"List": 1})
 	u, ok := got[""]
 	if len(got) != 1 || !ok {
@@ -176,7 +159,7 @@ func TestPurgeStagedUploadInvalid(t *testing.T) {
 	d, o := writerDriver(t, root)
 	closeUpload(t, d, "/a", []byte("abc"))
 	closeUpload(t, d, "/b", []byte("abc"))
-	ups := stagedByPath(t, d)
+	ups := cloudtest.StagedByPath(t, d)
 	a := ups["/a"]
 	o.Take()
 	st := d.(driver.UploadStager)
@@ -201,7 +184,7 @@ func TestPurgeStagedUploadInvalid(t *testing.T) {
 	if ops := o.Take(); len(ops) != 0 {
 		t.Errorf("refused purges sent %v", ops)
 	}
-	if got := stagedByPath(t, d); len(got) != 2 || got["/a"].ID != a.ID {
+	if got := cloudtest.StagedByPath(t, d); len(got) != 2 || got["/a"].ID != a.ID {
 		t.Errorf("after the refused purges: %+v, want /a and /b as they were", got)
 	}
 }

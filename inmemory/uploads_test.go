@@ -7,25 +7,10 @@ import (
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/inmemory"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 )
 
 var _ driver.UploadStager = (*inmemory.Driver)(nil)
-
-// stageUpload writes data to a new Writer for p and closes it without
-// committing.
-func stageUpload(t *testing.T, d driver.StorageDriver, p, data string) {
-	t.Helper()
-	w, err := d.Writer(context.Background(), p, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(data)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestPurgeStagedUploadLeavesNewerUpload: an upload listed, then replaced
 // by a new Writer for the same path, is gone; purging the listed one must
@@ -33,12 +18,12 @@ func stageUpload(t *testing.T, d driver.StorageDriver, p, data string) {
 func TestPurgeStagedUploadLeavesNewerUpload(t *testing.T) {
 	ctx := context.Background()
 	d := inmemory.New()
-	stageUpload(t, d, "/a", "old")
+	cloudtest.StageUpload(t, d, "/a", "old")
 	list, err := d.StagedUploads(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("StagedUploads = %+v, %v; want one", list, err)
 	}
-	stageUpload(t, d, "/a", "newer")
+	cloudtest.StageUpload(t, d, "/a", "newer")
 	if err := d.PurgeStagedUpload(ctx, list[0]); err != nil {
 		t.Fatalf("PurgeStagedUpload of the replaced upload: %v", err)
 	}
@@ -53,7 +38,7 @@ func TestPurgeStagedUploadLeavesNewerUpload(t *testing.T) {
 func TestPurgeStagedUploadBadInput(t *testing.T) {
 	ctx := context.Background()
 	d := inmemory.New()
-	stageUpload(t, d, "/a", "abc")
+	cloudtest.StageUpload(t, d, "/a", "abc")
 	list, err := d.StagedUploads(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("StagedUploads = %+v, %v; want one", list, err)

@@ -25,23 +25,6 @@ func stagerDriver(t testing.TB, root string) (driver.StorageDriver, driver.Uploa
 	return d, st, o
 }
 
-// staged lists st's uploads by path; a path listed twice fails t.
-func staged(t testing.TB, st driver.UploadStager) map[string]driver.StagedUpload {
-	t.Helper()
-	list, err := st.StagedUploads(context.Background())
-	if err != nil {
-		t.Fatalf("StagedUploads: %v", err)
-	}
-	out := map[string]driver.StagedUpload{}
-	for _, u := range list {
-		if _, dup := out[u.Path]; dup {
-			t.Fatalf("StagedUploads lists %s twice: %+v", u.Path, list)
-		}
-		out[u.Path] = u
-	}
-	return out
-}
-
 // closeUpload writes content to a new Writer of p on d and closes it.
 func closeUpload(t testing.TB, d driver.StorageDriver, p string, content []byte) {
 	t.Helper()
@@ -69,7 +52,7 @@ func TestStagedUploadsAcrossDrivers(t *testing.T) {
 	}
 
 	_, st, o := stagerDriver(t, root)
-	got := staged(t, st)
+	got := cloudtest.StagedByPath(t, st)
 	cloudtest.WantOps(t, "StagedUploads", o.Take(), map[string]int{"ListMultipartUploads": 1, "ListObjectsV2": 1})
 	if len(got) != 3 {
 		t.Fatalf("StagedUploads = %+v, want the three closed uploads", got)
@@ -97,7 +80,7 @@ func TestStagedUploadsAcrossDrivers(t *testing.T) {
 			t.Errorf("uploads of %s after the purge: %v", p, up)
 		}
 	}
-	if left := staged(t, st); len(left) != 1 || left["/tail-only"].ID != got["/tail-only"].ID {
+	if left := cloudtest.StagedByPath(t, st); len(left) != 1 || left["/tail-only"].ID != got["/tail-only"].ID {
 		t.Fatalf("after two purges: %+v, want /tail-only alone", left)
 	}
 	if tl := tails(m, root); len(tl) != 1 {
@@ -116,7 +99,7 @@ func TestStagedUploadsAcrossDrivers(t *testing.T) {
 	if b := m.get(root + "/tail-only"); string(b) != "three bytes, resumed" {
 		t.Errorf("the other upload commits %q", b)
 	}
-	if left := staged(t, st); len(left) != 0 {
+	if left := cloudtest.StagedByPath(t, st); len(left) != 0 {
 		t.Errorf("after the last commit: %+v, want none", left)
 	}
 }
@@ -141,7 +124,7 @@ func TestStagedUploadsTailWithoutUpload(t *testing.T) {
 	}
 	o.Take()
 
-	got := staged(t, st)
+	got := cloudtest.StagedByPath(t, st)
 	cloudtest.WantOps(t, "StagedUploads", o.Take(), map[string]int{"ListMultipartUploads": 1, "ListObjectsV2": 1, "HeadObject": 1})
 	u, ok := got["/dir/orphan"]
 	if len(got) != 1 || !ok {
@@ -156,7 +139,7 @@ func TestStagedUploadsTailWithoutUpload(t *testing.T) {
 	if tl := tails(m, root); len(tl) != 0 {
 		t.Errorf("tails after the purge: %v", tl)
 	}
-	if left := staged(t, st); len(left) != 0 {
+	if left := cloudtest.StagedByPath(t, st); len(left) != 0 {
 		t.Errorf("after the purge: %+v", left)
 	}
 	if _, err := d.Writer(ctx, "/dir/orphan", true); !errors.As(err, new(*driver.PathNotFoundError)) {
@@ -176,7 +159,7 @@ func TestStagedUploadsOldTail(t *testing.T) {
 	m.put(root+"/file", []byte("committed"))
 	_, st, _ := stagerDriver(t, root)
 
-	got := staged(t, st)
+	got := cloudtest.StagedByPath(t, st)
 	u, ok := got["/~stowage/tails/"+name]
 	if len(got) != 1 || !ok || u.ID != "tail/"+name || u.Size != 8 || u.Pieces != 1 {
 		t.Fatalf("StagedUploads = %+v, want the old tail under its key", got)
@@ -240,7 +223,7 @@ func TestStagedUploadsUnderFaults(t *testing.T) {
 	if err := m.c.RemoveIncompleteUpload(ctx, m.bucket, root+"/c"); err != nil { // a tail without upload
 		t.Fatal(err)
 	}
-	want := staged(t, st)
+	want := cloudtest.StagedByPath(t, st)
 
 	faults := &transport.Faults{
 		Base: http.DefaultTransport, Seed: 7, Rate: 0.35, Body: transport.SlowDownBody,
@@ -248,7 +231,7 @@ func TestStagedUploadsUnderFaults(t *testing.T) {
 	}
 	fd := backend().New(t, root, &http.Client{Transport: faults}, cloudtest.Options{})
 	fst := fd.(driver.UploadStager)
-	got := staged(t, fst)
+	got := cloudtest.StagedByPath(t, fst)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("StagedUploads under faults:\n%+v\nwant\n%+v", got, want)
 	}
@@ -260,7 +243,7 @@ func TestStagedUploadsUnderFaults(t *testing.T) {
 	if faults.Total() == 0 {
 		t.Fatal("no fault injected")
 	}
-	if left := staged(t, st); len(left) != 0 {
+	if left := cloudtest.StagedByPath(t, st); len(left) != 0 {
 		t.Errorf("after the purges: %+v", left)
 	}
 	if tl := tails(m, root); len(tl) != 0 {

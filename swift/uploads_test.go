@@ -20,23 +20,6 @@ import (
 	"github.com/stowage-dev/stowage/transport"
 )
 
-// stagedByPath lists d's staged uploads by path.
-func stagedByPath(t *testing.T, d driver.StorageDriver) map[string]driver.StagedUpload {
-	t.Helper()
-	list, err := d.(driver.UploadStager).StagedUploads(context.Background())
-	if err != nil {
-		t.Fatalf("StagedUploads: %v", err)
-	}
-	out := map[string]driver.StagedUpload{}
-	for _, u := range list {
-		if _, dup := out[u.Path]; dup {
-			t.Fatalf("StagedUploads lists %q twice: %+v", u.Path, list)
-		}
-		out[u.Path] = u
-	}
-	return out
-}
-
 // purge purges u through d.
 func purge(t *testing.T, d driver.StorageDriver, u driver.StagedUpload) {
 	t.Helper()
@@ -84,7 +67,7 @@ func TestStagedUploadsAcrossDrivers(t *testing.T) {
 	sloSegments := m.names(m.segments, root+"/")
 
 	d2, o := writerDriver(t, root, small) // another process
-	got := stagedByPath(t, d2)
+	got := cloudtest.StagedByPath(t, d2)
 	cloudtest.WantOps(t, "StagedUploads", o.Take(), map[string]int{"List": 2})
 	want := map[string]struct {
 		size   int64
@@ -117,7 +100,7 @@ func TestStagedUploadsAcrossDrivers(t *testing.T) {
 		}
 	}
 	purge(t, d2, got["/multi"])
-	if left := stagedByPath(t, d2); len(left) != 0 {
+	if left := cloudtest.StagedByPath(t, d2); len(left) != 0 {
 		t.Errorf("StagedUploads after purging all = %+v", left)
 	}
 	var kept []string
@@ -159,7 +142,7 @@ func TestStagedUploadsWithoutRecordedPath(t *testing.T) {
 	put(root+"/stray", nil)
 	closeW(t, cloudtest.Session(t, d, "/new", false, 0, []byte("new")))
 
-	got := stagedByPath(t, d)
+	got := cloudtest.StagedByPath(t, d)
 	old, ok := got[""]
 	if len(got) != 2 || !ok || got["/new"].Path != "/new" {
 		t.Fatalf("StagedUploads = %+v, want /new and one with no path", got)
@@ -172,12 +155,12 @@ func TestStagedUploadsWithoutRecordedPath(t *testing.T) {
 	// Resumed, it records the path.
 	w := cloudtest.Session(t, d, "/old", true, 9, []byte(" and more"))
 	closeW(t, w)
-	if u := stagedByPath(t, d)["/old"]; u.ID != id || u.Size != 18 {
+	if u := cloudtest.StagedByPath(t, d)["/old"]; u.ID != id || u.Size != 18 {
 		t.Errorf("the old upload after a session: %+v, want ID %s, Size 18", u, id)
 	}
 	purge(t, d, old) // by ID
 	purge(t, d, old)
-	if got := stagedByPath(t, d); len(got) != 1 || got["/new"].Path != "/new" {
+	if got := cloudtest.StagedByPath(t, d); len(got) != 1 || got["/new"].Path != "/new" {
 		t.Errorf("after purging the old upload: %+v, want /new alone", got)
 	}
 	if left := m.names(m.segments, root+"/sub/"); len(left) != 1 {
@@ -199,7 +182,7 @@ func TestStagedUploadsPages(t *testing.T) {
 	// Two segments for one upload: 8 names in all.
 	closeW(t, cloudtest.Session(t, d, "/p/0", true, 4, bytes.Repeat([]byte("x"), mib)))
 	o.Take()
-	got := stagedByPath(t, d)
+	got := cloudtest.StagedByPath(t, d)
 	cloudtest.WantOps(t, "StagedUploads of 8 names", o.Take(), map[string]int{"List": 4})
 	var listed []string
 	for p := range got {
@@ -256,14 +239,14 @@ func TestStagedUploadsUnderFaults(t *testing.T) {
 		p := fmt.Sprintf("/f/%d", i)
 		closeW(t, cloudtest.Session(t, d, p, false, 0, []byte(p)))
 	}
-	want := stagedByPath(t, d)
+	want := cloudtest.StagedByPath(t, d)
 
 	faults := &transport.Faults{
 		Base: http.DefaultTransport, Seed: 7, Rate: 0.35,
 		Kinds: []transport.FaultKind{transport.FaultStatus, transport.FaultReset, transport.FaultResetAfter, transport.FaultCutBody},
 	}
 	fd := backendWith(pages).New(t, root, &http.Client{Transport: faults}, cloudtest.Options{})
-	got := stagedByPath(t, fd)
+	got := cloudtest.StagedByPath(t, fd)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("StagedUploads under faults:\n%+v\nwant\n%+v", got, want)
 	}
@@ -275,7 +258,7 @@ func TestStagedUploadsUnderFaults(t *testing.T) {
 	if faults.Total() == 0 {
 		t.Fatal("no fault injected")
 	}
-	if left := stagedByPath(t, d); len(left) != 0 {
+	if left := cloudtest.StagedByPath(t, d); len(left) != 0 {
 		t.Errorf("after the purges: %+v", left)
 	}
 }
