@@ -112,11 +112,7 @@ func runBench(ctx context.Context, args []string, a *app) int {
 	if code, done := parseExit("bench", err, a); done {
 		return code
 	}
-	level := slog.LevelWarn
-	if o.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(a.stderr, o.verbose)
 	if err := benchMain(ctx, o, a, log); err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			fmt.Fprintf(a.stderr, "stowage bench: interrupted: %v\n", err)
