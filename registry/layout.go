@@ -93,6 +93,19 @@ func BlobPath(root string, d Digest) string {
 	return root + "/blobs/" + d.Algorithm() + "/" + h[:2] + "/" + h + "/data"
 }
 
+// ParseBlobPath parses the path of a file under root/blobs/: the digest
+// its name claims, and whether it sits in another two-letter directory
+// than its digest's (misplaced: the registry never finds it there). ok is
+// false for anything but a blob's data file.
+func ParseBlobPath(root, path string) (d Digest, misplaced, ok bool) {
+	rel, found := strings.CutPrefix(path, root+"/blobs/")
+	if !found {
+		return "", false, false
+	}
+	bf, ok := parseBlobPath(rel)
+	return bf.digest, bf.misplaced, ok
+}
+
 // blobFile is what a path under blobs/ says: the digest its name claims,
 // and whether it sits in the right two-letter directory.
 type blobFile struct {
@@ -149,9 +162,9 @@ type Link struct {
 	Named Digest
 }
 
-// parseLink parses the path of a file under root/repositories/. ok is
+// ParseLink parses the path of a file under root/repositories/. ok is
 // false for files that are no link (uploads in progress, unknown files).
-func parseLink(root, path string) (Link, bool) {
+func ParseLink(root, path string) (Link, bool) {
 	rel, found := strings.CutPrefix(path, root+"/repositories/")
 	if !found {
 		return Link{}, false

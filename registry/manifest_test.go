@@ -62,7 +62,7 @@ func TestParseLink(t *testing.T) {
 		RootPath + "/repositories/a/_layers/sha256/xyz/link":                            {},
 		RootPath + "/repositories/_layers/sha256/" + h + "/link":                        {},
 	} {
-		got, ok := parseLink(RootPath, path)
+		got, ok := ParseLink(RootPath, path)
 		want.Path = path
 		if want.Kind == "" {
 			if ok {

@@ -298,7 +298,7 @@ func (v *verifier) listLinks(ctx context.Context) ([]Link, error) {
 			}
 			return nil
 		}
-		if l, ok := parseLink(v.root, fi.Path()); ok {
+		if l, ok := ParseLink(v.root, fi.Path()); ok {
 			links = append(links, l)
 			repos[l.Repository] = true
 		}
