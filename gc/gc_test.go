@@ -288,6 +288,9 @@ func TestCorruptManifestDeletesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(rep.Problems) != 1 || rep.Problems[0].Path != path || len(rep.Unsafe()) != 0 {
+				t.Fatalf("with SkipUnreadable: problems %v, unsafe %v; want the one problem, reported, not unsafe", rep.Problems, rep.Unsafe())
+			}
 			gone := minus(before, filesOn(t, d))
 			want := slices.Sorted(slices.Values(append(slices.Clone(s.garbage), c.alsoGone(s)...)))
 			if slices.Contains(gone, path) || !slices.Equal(gone, want) {
