@@ -14,6 +14,7 @@
 //	stowage du [flags] PATH  sum the sizes under a path, by child
 //	stowage rm [flags]       delete the files named on stdin, in batches
 //	stowage uploads list|purge [flags]  list or purge abandoned uploads
+//	stowage gc [flags]       collect a registry's garbage (a dry run unless --delete)
 //	stowage help [command]   show help
 //
 // Examples:
@@ -100,6 +101,7 @@ func commands() []command {
 		{"du", "sum the sizes under a path, by child", runDu},
 		{"rm", "delete the files named on stdin, in batches", runRm},
 		{"uploads", "list or purge abandoned uploads", runUploads},
+		{"gc", "collect a registry's garbage (a dry run unless --delete)", runGC},
 		{"help", "show help for stowage or a command", runHelp},
 	}
 }

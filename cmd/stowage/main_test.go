@@ -112,6 +112,7 @@ func Example_help() {
 	//   du       sum the sizes under a path, by child
 	//   rm       delete the files named on stdin, in batches
 	//   uploads  list or purge abandoned uploads
+	//   gc       collect a registry's garbage (a dry run unless --delete)
 	//   help     show help for stowage or a command
 	//
 	// Run "stowage help <command>" for a command's flags.
