@@ -28,6 +28,7 @@ type benchOptions struct {
 	matrix    []layout.DeleteCell
 	walk      layout.Spec
 	sizes     []bench.Size
+	gc        bench.GCShape
 	runs      int
 	prefix    string
 	csv       bool
@@ -38,7 +39,12 @@ const benchUsage = `Usage: stowage bench [flags]
 Measures a backend: the delete matrix of a registry garbage collection (M
 manifests with T tags each: M revision links and M*T tag index links, deleted
 one path at a time as distribution's GC does, then with one DeleteFiles call),
-a Walk of a registry tree, and sequential PutContent/GetContent throughput.
+a Walk of a registry tree, and sequential PutContent/GetContent throughput;
+and, only when named (--workloads gc), a garbage collection: gc.Mark and
+gc.Sweep of a registry of R repositories x M manifests x T tags x L layers
+(--gc-shape) half of whose manifests are garbage, with their requests against
+the expected ceil(keys/page) + manifests and ceil(links/B) + ceil(blobs/B),
+checking that exactly the garbage was deleted.
 
 It writes only under a fresh prefix (default /stowage-bench-<random>), refuses
 one that already holds data, and deletes exactly the files it wrote, also on
@@ -61,12 +67,14 @@ Flags:
 func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 	o := &benchOptions{}
 	fs := newFlagSet("stowage bench", benchUsage, output)
-	var matrix, workloads, walk, sizes string
+	var matrix, workloads, walk, sizes, gcShape string
 	o.register(fs, "filesystem", 16, "parallel writes when setting up (measured operations run one at a time)")
-	fs.StringVar(&workloads, "workloads", "all", "comma-separated `list` of workloads: delete, walk, throughput, or all")
+	fs.StringVar(&workloads, "workloads", "all", "comma-separated `list` of workloads: delete, walk, throughput, gc, or all (delete, walk and throughput)")
+	fs.StringVar(&workloads, "workload", "all", "the same as --workloads")
 	fs.StringVar(&matrix, "matrix", "1x0,1x1,10x0,10x1,100x0,100x1,100x20", "delete matrix `cells` MxT (M manifests with T tags each)")
 	fs.StringVar(&walk, "walk", "100x5", "registry `tree` MxT walked by the walk workload (2 layers per manifest)")
 	fs.StringVar(&sizes, "sizes", "1KiB:200,1MiB:20,64MiB:2", "throughput cases `SIZE:COUNT`, comma-separated")
+	fs.StringVar(&gcShape, "gc-shape", bench.DefaultGCShape.String(), "registry `RxMxTxL` of the gc workload: repositories x manifests x tags x layers")
 	fs.IntVar(&o.runs, "runs", 1, "measure everything `n` times and report the median and range")
 	fs.StringVar(&o.prefix, "prefix", "", "write under this `path` instead of a fresh /stowage-bench-<random>; it must not exist")
 	fs.BoolVar(&o.csv, "csv", false, "print the results as CSV instead of a table")
@@ -92,6 +100,9 @@ func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 	}
 	if o.sizes, err = bench.ParseSizes(sizes); err != nil {
 		return nil, fmt.Errorf("--sizes: %w", err)
+	}
+	if o.gc, err = bench.ParseGCShape(gcShape); err != nil {
+		return nil, fmt.Errorf("--gc-shape: %w", err)
 	}
 	switch {
 	case o.runs < 1:
@@ -244,6 +255,7 @@ func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) e
 		Matrix:      o.matrix,
 		Walk:        o.walk,
 		Sizes:       o.sizes,
+		GC:          o.gc,
 		Runs:        o.runs,
 		Concurrency: o.concurrency,
 		Progress:    &progress.Progress{},

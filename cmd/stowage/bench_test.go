@@ -476,7 +476,7 @@ func TestParseBenchFlags(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, bad := range [][]string{
-		{"--matrix", "1x"}, {"--walk", "x"}, {"--sizes", "1KiB"}, {"--workloads", "gc"},
+		{"--matrix", "1x"}, {"--walk", "x"}, {"--sizes", "1KiB"}, {"--workloads", "gcs"}, {"--gc-shape", "1x2x3"},
 		{"--runs", "0"}, {"--latency", "-1s"}, {"--latency", "soon"}, {"--concurrency", "0"},
 		{"--json", "--csv"}, {"--progress", "sometimes"}, {"--prefix", "relative"}, {"--prefix", "/a/../b"},
 		{"--param", "novalue"}, {"extra"}, {"--nope"},

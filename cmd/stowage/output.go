@@ -77,6 +77,10 @@ func writeCSV(w io.Writer, r result) error {
 	for _, t := range r.Throughput {
 		row("throughput", t.Size, t.Op, t.Count, t.Bytes*int64(t.Count), t.Measure, 0, nil)
 	}
+	if g := r.GC; g != nil {
+		row("gc", g.Shape, "mark", g.Keys, 0, g.Mark, 0, nil)
+		row("gc", g.Shape, "sweep", g.DeletedLinks+g.DeletedBlobs, 0, g.Sweep, 0, nil)
+	}
 	cw.Flush()
 	return cw.Error()
 }
@@ -132,6 +136,17 @@ func writeTable(w io.Writer, r result) error {
 		}
 		tw.Flush()
 	}
+	if g := r.GC; g != nil {
+		fmt.Fprintf(&b, "\nGarbage collection: %d repositories x %d manifests x %d tags x %d layers, %d manifests garbage; mark = one Walk + a read per manifest, sweep = DeleteFiles of the links, then of the blobs (list page %d, delete batch %d)\n",
+			g.Repositories, g.Manifests, g.Tags, g.Layers, g.Garbage, g.ListPageSize, g.DeleteBatchSize)
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PHASE\tKEYS\tMANIFESTS READ\tDELETED\tTIME\tREQUESTS\tEXPECTED\t")
+		fmt.Fprintf(tw, "mark\t%d\t%d\t-\t%s\t%s\t%s\t\n", g.Keys, g.ManifestsRead,
+			fmtMeasure(g.Mark, r.Runs), fmtRequests(g.Mark), fmtExpected(g.Mark, g.ExpectedMark))
+		fmt.Fprintf(tw, "sweep\t-\t-\t%d links + %d blobs\t%s\t%s\t%s\t\n", g.DeletedLinks, g.DeletedBlobs,
+			fmtMeasure(g.Sweep, r.Runs), fmtRequests(g.Sweep), fmtExpected(g.Sweep, g.ExpectedSweep))
+		tw.Flush()
+	}
 	requests := "-"
 	if r.Counted {
 		requests = strconv.Itoa(r.Requests)
@@ -154,6 +169,15 @@ func fmtRequests(m bench.Measure) string {
 		return "-"
 	}
 	return strconv.Itoa(*m.Requests)
+}
+
+// fmtExpected is an expected request count, "-" when m's requests were
+// not counted.
+func fmtExpected(m bench.Measure, n int) string {
+	if m.Requests == nil {
+		return "-"
+	}
+	return strconv.Itoa(n)
 }
 
 func fmtRatio(x float64) string {

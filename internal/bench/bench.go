@@ -1,6 +1,6 @@
 // Package bench is the engine behind `stowage bench`: it runs the delete
-// matrix, a Walk of a registry tree and Put/Get throughput against any
-// driver.StorageDriver, under a fresh prefix it refuses to share, and
+// matrix, a Walk of a registry tree, Put/Get throughput and a garbage
+// collection (package gc) against any driver.StorageDriver, under a fresh prefix it refuses to share, and
 // deletes exactly what it wrote, also when it is interrupted.
 package bench
 
@@ -23,7 +23,8 @@ const (
 	WorkloadThroughput = "throughput"
 )
 
-// Workloads lists every workload, in the order Run runs them.
+// Workloads lists the workloads a nil Config.Workloads and "all" run, in
+// the order Run runs them; OptInWorkloads run only when named.
 var Workloads = []string{WorkloadDelete, WorkloadWalk, WorkloadThroughput}
 
 // Size is one Put/Get throughput case: Count files of Bytes each.
@@ -60,6 +61,9 @@ type Config struct {
 	Walk layout.Spec
 	// Sizes are the throughput cases; nil means DefaultSizes.
 	Sizes []Size
+	// GC is the registry of the gc workload; the zero value means
+	// DefaultGCShape.
+	GC GCShape
 	// Runs is how many times each measurement is taken (at least 1).
 	Runs int
 	// Concurrency bounds the parallel writes that set a measurement up
@@ -139,6 +143,16 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 					rep.Throughput[2*i].Measure.add(put)
 					rep.Throughput[2*i+1].Measure.add(get)
 				}
+			case WorkloadGC:
+				m, err := r.gcRun(ctx, run)
+				if err != nil {
+					return rep, err
+				}
+				if run == 0 {
+					res := m.result
+					rep.GC = &res
+				}
+				rep.GC.add(m)
 			}
 		}
 	}
@@ -157,8 +171,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Workloads = Workloads
 	}
 	for _, w := range cfg.Workloads {
-		if !contains(Workloads, w) {
-			return cfg, fmt.Errorf("bench: unknown workload %q (want some of %v)", w, Workloads)
+		if !contains(Workloads, w) && !contains(OptInWorkloads, w) {
+			return cfg, fmt.Errorf("bench: unknown workload %q (want some of %v or %v)", w, Workloads, OptInWorkloads)
 		}
 	}
 	if cfg.Matrix == nil {
@@ -169,6 +183,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Sizes == nil {
 		cfg.Sizes = DefaultSizes
+	}
+	if cfg.GC == (GCShape{}) {
+		cfg.GC = DefaultGCShape
+	}
+	if g := cfg.GC; g.Repositories < 1 || g.Manifests < 1 || g.Tags < 0 || g.Layers < 0 {
+		return cfg, fmt.Errorf("bench: gc shape %s: want at least 1 repository and 1 manifest", g)
 	}
 	if cfg.Runs < 1 {
 		cfg.Runs = 1

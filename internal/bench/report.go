@@ -20,6 +20,7 @@ type Report struct {
 	Delete     []DeleteResult     `json:"delete,omitempty"`
 	Walk       *WalkResult        `json:"walk,omitempty"`
 	Throughput []ThroughputResult `json:"throughput,omitempty"`
+	GC         *GCResult          `json:"gc,omitempty"`
 }
 
 // Measure is one operation measured over the runs: the median, fastest and
@@ -137,6 +138,10 @@ func (r *Report) finish() {
 	}
 	if r.Walk != nil {
 		r.Walk.Walk.finish()
+	}
+	if r.GC != nil {
+		r.GC.Mark.finish()
+		r.GC.Sweep.finish()
 	}
 	for i := range r.Throughput {
 		t := &r.Throughput[i]

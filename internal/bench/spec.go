@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,7 +78,7 @@ func ParseBytes(s string) (int64, error) {
 }
 
 // ParseWorkloads parses a list such as "delete,walk"; "all" means every
-// workload.
+// workload of Workloads. The OptInWorkloads (gc) are taken only by name.
 func ParseWorkloads(s string) ([]string, error) {
 	var out []string
 	for _, f := range splitList(s) {
@@ -88,12 +89,12 @@ func ParseWorkloads(s string) ([]string, error) {
 					out = append(out, w)
 				}
 			}
-		case contains(Workloads, f):
+		case contains(Workloads, f) || contains(OptInWorkloads, f):
 			if !contains(out, f) {
 				out = append(out, f)
 			}
 		default:
-			return nil, fmt.Errorf("unknown workload %q (want some of %s, or all)", f, strings.Join(Workloads, ", "))
+			return nil, fmt.Errorf("unknown workload %q (want some of %s, or all)", f, strings.Join(append(slices.Clone(Workloads), OptInWorkloads...), ", "))
 		}
 	}
 	if len(out) == 0 {

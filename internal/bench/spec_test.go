@@ -58,13 +58,15 @@ func TestParseWorkloads(t *testing.T) {
 		"walk":             {"walk"},
 		"walk,delete,walk": {"walk", "delete"},
 		"delete,all":       {"delete", "walk", "throughput"},
+		"gc":               {"gc"},
+		"all,gc":           {"delete", "walk", "throughput", "gc"},
 	} {
 		got, err := ParseWorkloads(in)
 		if err != nil || !slices.Equal(got, want) {
 			t.Errorf("ParseWorkloads(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "gc", "delete,nope"} {
+	for _, bad := range []string{"", "gcs", "delete,nope"} {
 		if _, err := ParseWorkloads(bad); err == nil {
 			t.Errorf("ParseWorkloads(%q) succeeded", bad)
 		}
@@ -82,5 +84,20 @@ func TestMeasureMedian(t *testing.T) {
 	m.finish()
 	if m.Median() != 2500*time.Microsecond || m.MinSeconds != 0.001 || m.MaxSeconds != 0.01 || *m.Requests != 7 {
 		t.Fatalf("measure %+v (median %v, requests %d)", m, m.Median(), *m.Requests)
+	}
+}
+
+func TestParseGCShape(t *testing.T) {
+	got, err := ParseGCShape("20x50x3x5")
+	if err != nil || got != DefaultGCShape || got.String() != "20x50x3x5" || got.Files() != 19000 {
+		t.Fatalf("ParseGCShape = %+v, %v (files %d)", got, err, got.Files())
+	}
+	if got, err := ParseGCShape("1x1x0x0"); err != nil || got != (GCShape{1, 1, 0, 0}) {
+		t.Fatalf("ParseGCShape(1x1x0x0) = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"", "20x50x3", "0x50x3x5", "20x0x3x5", "20x50x-1x5", "20x50x3x5x1", "axbxcxd"} {
+		if _, err := ParseGCShape(bad); err == nil {
+			t.Errorf("ParseGCShape(%q) succeeded", bad)
+		}
 	}
 }

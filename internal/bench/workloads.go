@@ -76,6 +76,8 @@ func (r *runner) plannedWork() int64 {
 			for _, s := range r.cfg.Sizes {
 				n += int64(3 * s.Count) // put, get, remove
 			}
+		case WorkloadGC:
+			n += int64(3 * r.cfg.GC.Files()) // write, mark and sweep, remove
 		}
 	}
 	return n * int64(r.cfg.Runs)
