@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -90,6 +91,19 @@ func runExit(ctx context.Context, name string, err error, ok bool, a *app) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// openCommand opens the backend of o for the command name, with a logger
+// per o's -v. When it fails, it prints why and ok is false: the command
+// then exits with code. The caller closes the session with its logger.
+func openCommand(ctx context.Context, name string, o *storeFlags, a *app) (s *session, log *slog.Logger, code int, ok bool) {
+	log = newLogger(a.stderr, o.verbose)
+	s, err := openBackend(ctx, o, a, log)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "stowage %s: %v\n", name, err)
+		return nil, log, exitCode(err), false
+	}
+	return s, log, 0, true
 }
 
 // newFlagSet is the flag set of a command named name: errors and -h go

@@ -94,11 +94,9 @@ func runGC(ctx context.Context, args []string, a *app) int {
 	if code, done := parseExit("gc", err, a); done {
 		return code
 	}
-	log := newLogger(a.stderr, o.verbose)
-	s, err := openBackend(ctx, &o.storeFlags, a, log)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage gc: %v\n", err)
-		return exitCode(err)
+	s, log, code, ok := openCommand(ctx, "gc", &o.storeFlags, a)
+	if !ok {
+		return code
 	}
 	defer s.close(log)
 

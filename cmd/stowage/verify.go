@@ -70,11 +70,9 @@ func runVerify(ctx context.Context, args []string, a *app) int {
 	if code, done := parseExit("verify", err, a); done {
 		return code
 	}
-	log := newLogger(a.stderr, o.verbose)
-	s, err := openBackend(ctx, &o.storeFlags, a, log)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage verify: %v\n", err)
-		return exitCode(err)
+	s, log, code, ok := openCommand(ctx, "verify", &o.storeFlags, a)
+	if !ok {
+		return code
 	}
 	defer s.close(log)
 
