@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/registry"
 )
 
@@ -169,18 +170,7 @@ func (t *tree) paths() []string {
 // filesOn lists every file under the registry root of d.
 func filesOn(t *testing.T, d driver.StorageDriver) []string {
 	t.Helper()
-	var out []string
-	err := d.Walk(t.Context(), registry.RootPath, func(fi driver.FileInfo) error {
-		if !fi.IsDir() {
-			out = append(out, fi.Path())
-		}
-		return nil
-	})
-	if err != nil && !driver.IsNotFound(err) {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
+	return cloudtest.Files(t, d, registry.RootPath)
 }
 
 // minus returns the elements of a not in b, sorted.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gc"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/internal/testenv"
 	"github.com/stowage-dev/stowage/layout"
 	"github.com/stowage-dev/stowage/registry"
@@ -67,18 +68,7 @@ func (s *storeCLI) gcJSON(wantCode int, args ...string) (jsonGCPlan, *jsonGCRepo
 // registryFiles lists every file under the registry root of d, sorted.
 func registryFiles(t *testing.T, d driver.StorageDriver) []string {
 	t.Helper()
-	var out []string
-	err := d.Walk(context.Background(), layout.RegistryRoot, func(fi driver.FileInfo) error {
-		if !fi.IsDir() {
-			out = append(out, fi.Path())
-		}
-		return nil
-	})
-	if err != nil && !driver.IsNotFound(err) {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
+	return cloudtest.Files(t, d, layout.RegistryRoot)
 }
 
 // without returns the elements of a not in b, sorted.

@@ -170,3 +170,21 @@ func (n *Notify) RoundTrip(req *http.Request) (*http.Response, error) {
 	n.once.Do(func() { close(n.First) })
 	return resp, err
 }
+
+// Files lists every file under dir on d, sorted; none when dir does not
+// exist.
+func Files(t testing.TB, d driver.StorageDriver, dir string) []string {
+	t.Helper()
+	var out []string
+	err := d.Walk(context.Background(), dir, func(fi driver.FileInfo) error {
+		if !fi.IsDir() {
+			out = append(out, fi.Path())
+		}
+		return nil
+	})
+	if err != nil && !driver.IsNotFound(err) {
+		t.Fatalf("Walk(%s): %v", dir, err)
+	}
+	slices.Sort(out)
+	return out
+}
