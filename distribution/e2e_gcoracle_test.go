@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/stowage-dev/stowage/gc"
+	"github.com/stowage-dev/stowage/registry"
 )
 
 // Repositories of the oracle's registry.
@@ -411,20 +412,6 @@ func diffSets(got, want map[string]bool) []string {
 	return out
 }
 
-// layerLinkBlob returns the digest a layer link's path names, and whether
-// p is a layer link (.../_layers/<alg>/<hex>/link).
-func layerLinkBlob(p string) (v1.Hash, bool) {
-	i := strings.LastIndex(p, "/_layers/")
-	if i < 0 || path.Base(p) != "link" {
-		return v1.Hash{}, false
-	}
-	parts := strings.Split(strings.TrimPrefix(p[i:], "/_layers/"), "/")
-	if len(parts) != 3 {
-		return v1.Hash{}, false
-	}
-	return v1.Hash{Algorithm: parts[0], Hex: parts[1]}, true
-}
-
 // compareDeletions compares the files distribution deleted (dist) and
 // those gc deleted (ours), and lists every difference but the documented
 // one, path by path: a layer link only distribution deleted, to a blob
@@ -434,12 +421,12 @@ func compareDeletions(tree, dist, ours map[string]bool) (out []string, extraLink
 		out = append(out, "  only gc deleted:           "+p)
 	}
 	for _, p := range slices.Sorted(maps.Keys(minus(dist, ours))) {
-		d, ok := layerLinkBlob(p)
-		if !ok {
+		l, ok := registry.ParseLink(registry.RootPath, p)
+		if !ok || l.Kind != registry.LayerLink {
 			out = append(out, "  only distribution deleted: "+p)
 			continue
 		}
-		data := blobDataPath(d)
+		d, data := l.Named, registry.BlobPath(registry.RootPath, l.Named)
 		if !tree[data] || dist[data] || ours[data] {
 			out = append(out, fmt.Sprintf("  only distribution deleted: %s (a layer link to blob %s: stored %v, deleted by distribution %v, by gc %v)", p, d, tree[data], dist[data], ours[data]))
 			continue

@@ -228,7 +228,6 @@ func TestMinAgeKeepsAPushInProgress(t *testing.T) {
 	if rep.YoungBlobs == 0 {
 		t.Errorf("YoungBlobs = 0")
 	}
-	_ = child
 
 	// The same tree with NoMinAge: the push in progress is garbage.
 	rep = runGC(t, d, gc.Options{DeleteUntagged: true, Delete: true, MinAge: gc.NoMinAge})

@@ -243,9 +243,7 @@ func (r gcPlanResult) write(w io.Writer, asJSON bool) error {
 		dangling = "deleted, except those younger than the min age"
 	}
 	fmt.Fprintf(tw, "dangling links\t%d\t%s\n", len(pl.DanglingLinks), dangling)
-	for _, ph := range r.Phases {
-		fmt.Fprintf(tw, "phase %s\t%s\t%s requests\n", ph.Name, fmtDuration(secondsToDuration(ph.Seconds)), fmtPhaseRequests(ph.Requests))
-	}
+	writePhases(tw, r.Phases)
 	fmt.Fprintf(tw, "problems\t%d\t%d stop the sweep\n", len(pl.Problems), len(r.Unsafe))
 	if err := tw.Flush(); err != nil {
 		return err
@@ -306,9 +304,7 @@ func (r gcReportResult) write(w io.Writer, asJSON bool) error {
 	fmt.Fprintf(tw, "deleted\t%d files\t%d blobs, %s freed\n", r.Deleted, r.DeletedBlobs, fmtBytes(r.FreedBytes))
 	fmt.Fprintf(tw, "failed\t%d\t\n", len(r.Failed))
 	// The mark's phases were printed with the plan.
-	for _, ph := range r.Phases[r.markPhases:] {
-		fmt.Fprintf(tw, "phase %s\t%s\t%s requests\n", ph.Name, fmtDuration(secondsToDuration(ph.Seconds)), fmtPhaseRequests(ph.Requests))
-	}
+	writePhases(tw, r.Phases[r.markPhases:])
 	fmt.Fprintf(tw, "total\t%s\t\n", fmtDuration(secondsToDuration(r.Elapsed)))
 	if err := tw.Flush(); err != nil {
 		return err
@@ -318,6 +314,13 @@ func (r gcReportResult) write(w io.Writer, asJSON bool) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writePhases writes a line per phase: its name, time and requests.
+func writePhases(w io.Writer, phases []gc.Phase) {
+	for _, ph := range phases {
+		fmt.Fprintf(w, "phase %s\t%s\t%s requests\n", ph.Name, fmtDuration(secondsToDuration(ph.Seconds)), fmtPhaseRequests(ph.Requests))
+	}
 }
 
 // fmtPhaseRequests is a phase's requests as fmtByMethod shows them, "0"

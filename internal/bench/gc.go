@@ -12,6 +12,7 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gc"
 	"github.com/stowage-dev/stowage/layout"
+	"github.com/stowage-dev/stowage/registry"
 )
 
 // WorkloadGC is the garbage collection workload: a gc.Mark and gc.Sweep of
@@ -177,7 +178,7 @@ func (r *runner) gcRun(ctx context.Context, run int) (gcSample, error) {
 			if err := json.Unmarshal(content[mp.BlobPath], &man); err != nil {
 				return gcSample{}, fmt.Errorf("bench: gc: manifest %s: %w", mp.Digest, err)
 			}
-			wantBlobs = append(wantBlobs, mp.BlobPath, blobPath(root, man.Config.Digest))
+			wantBlobs = append(wantBlobs, mp.BlobPath, registry.BlobPath(root, registry.Digest(man.Config.Digest)))
 			for _, b := range mp.LayerBlobs {
 				wantBlobs = append(wantBlobs, b)
 				wantLinks = append(wantLinks, repoPath+"/_layers/sha256/"+path.Base(path.Dir(b))+"/link")
@@ -293,16 +294,6 @@ func (r *runner) gcRun(ctx context.Context, run int) (gcSample, error) {
 
 	p.SetStage("gc cleanup")
 	return out, r.remove(ctx, want)
-}
-
-// blobPath is the data file of the blob of digest ("sha256:<hex>") under
-// a registry root.
-func blobPath(root, digest string) string {
-	h := strings.TrimPrefix(digest, "sha256:")
-	if len(h) < 2 {
-		return root + "/blobs/sha256/" + h + "/data"
-	}
-	return root + "/blobs/sha256/" + h[:2] + "/" + h + "/data"
 }
 
 // sameSet compares two sorted path lists.
