@@ -129,7 +129,7 @@ func TestFromParametersErrors(t *testing.T) {
 		{"connectionstring", "DefaultEndpointsProtocol=https;AccountName=a"},
 		{"credentials", map[string]any{"type": "client_secret"}},
 		{driver.HTTPClientParam, "not a client"},
-		{"accountname", 42},
+		{"accountname", []string{"a"}},
 	}
 	for _, tc := range cases {
 		p := base()

@@ -63,7 +63,24 @@ type CommonConfig struct {
 
 	// Logger receives the driver's warnings; nil means slog.Default().
 	Logger *slog.Logger
+
+	// MaxRequestsPerSecond caps the requests the driver sends, with a
+	// token bucket (burst RateLimitBurst) that every request of the driver
+	// shares, SDK retries included. 0 means the backend's default (s3:
+	// DefaultS3MaxRequestsPerSecond, as GitLab's registry; others: no
+	// limit); a negative value means no limit. See Client.
+	MaxRequestsPerSecond float64
+
+	// Observer receives retries, rate-limit waits and bulk-delete batch
+	// sizes (package instrument); nil means none.
+	Observer Observer
 }
+
+// DefaultS3MaxRequestsPerSecond is the default of the s3 backend's
+// maxrequestspersecond, the default of GitLab's container registry: a
+// tenth of the 3,500 writes per second S3 takes per prefix before it
+// answers 503 SlowDown.
+const DefaultS3MaxRequestsPerSecond = 350
 
 // Retries returns the number of retries after a failed attempt: MaxRetries,
 // or 0 when retries are disabled.
@@ -97,6 +114,7 @@ func (c CommonConfig) Retry(ctx context.Context, driverName string, retryable fu
 			return err
 		}
 		c.Logger.Debug(driverName+": retrying", "attempt", attempt, "error", err)
+		c.Events().Retried(driverName, err)
 		if werr := backoff.Sleep(ctx, attempt); werr != nil {
 			return fmt.Errorf("%w (after %w)", werr, err)
 		}
@@ -151,46 +169,92 @@ func (c *CommonConfig) Normalize(driverName string, maxBatchSize int) error {
 	return nil
 }
 
-// Fields starts a backend's FromParameters: it reads the common parameters
-// of params into c (see ReadParameters) and returns the reader of the
-// backend's own, which carries ReadParameters' error, if any, as its Err.
+// Fields starts a backend's FromParameters: it takes params with their
+// keys in lower case (LowerKeys: a key in another case is honoured, with a
+// warning), reads the common parameters into c (see ReadParameters) and
+// returns the reader of the backend's own, which carries the first error,
+// if any, as its Err. The backend ends with Fields.Done, which warns once
+// about every parameter nobody read.
 func (c *CommonConfig) Fields(driverName string, params map[string]any) *Fields {
-	p := Params{DriverName: driverName, Values: params}
-	return &Fields{p: p, err: c.ReadParameters(p)}
+	f := &Fields{p: Params{DriverName: driverName, Values: params}}
+	if l, ok := params[LoggerParam].(*slog.Logger); ok {
+		f.logger = l
+	}
+	values, err := LowerKeys(driverName, params, f.logger)
+	if err != nil {
+		f.err = err
+		return f
+	}
+	f.p.Values = values
+	f.err = c.readCommon(f)
+	return f
 }
 
-// ReadParameters reads the common distribution-style parameters into c:
+// ReadParameters reads the common distribution-style parameters of p
+// into c:
 //
-//	rootdirectory    key prefix of every path
-//	maxretries       retries after a failed attempt (default 5; 0 disables)
-//	maxconcurrency   requests in flight per call (default 10)
-//	deletebatchsize  paths per bulk-delete request, capped at the provider's limit
-//	httpclient       an *http.Client (HTTPClientParam)
+//	rootdirectory         key prefix of every path
+//	maxretries            retries after a failed attempt (default 5; 0 disables)
+//	maxconcurrency        requests in flight per call (default 10)
+//	deletebatchsize       paths per bulk-delete request, capped at the provider's limit
+//	maxrequestspersecond  requests per second, a token bucket (0 disables; default per backend)
+//	httpclient            an *http.Client (HTTPClientParam)
+//	logger                a *slog.Logger (LoggerParam)
+//	observer              an Observer (ObserverParam)
 //
-// A number given explicitly must be positive (maxretries: not negative).
+// A number given explicitly must be positive (maxretries and
+// maxrequestspersecond: not negative).
 func (c *CommonConfig) ReadParameters(p Params) error {
-	var err error
-	if c.RootDirectory, err = p.String("rootdirectory", ""); err != nil {
-		return err
+	return c.readCommon(p.Fields())
+}
+
+// readCommon is ReadParameters through f, which marks the keys it reads.
+func (c *CommonConfig) readCommon(f *Fields) error {
+	f.String("rootdirectory", &c.RootDirectory)
+	retries := DefaultMaxRetries
+	f.Int("maxretries", &retries)
+	if f.err == nil {
+		switch {
+		case retries == 0:
+			c.MaxRetries = -1 // explicitly none
+		case retries < 0:
+			f.Fail("maxretries", "%d is negative", retries)
+		default:
+			c.MaxRetries = retries
+		}
 	}
-	retries, err := p.Int("maxretries", DefaultMaxRetries)
-	if err != nil {
-		return err
+	f.Positive("maxconcurrency", &c.MaxConcurrency)
+	f.Positive("deletebatchsize", &c.DeleteBatchSize)
+	if _, given := f.Value("maxrequestspersecond"); given {
+		var rps float64
+		f.Float("maxrequestspersecond", &rps)
+		switch {
+		case f.err != nil:
+		case rps < 0:
+			f.Fail("maxrequestspersecond", "%v is negative", rps)
+		case rps == 0:
+			c.MaxRequestsPerSecond = -1 // explicitly no limit
+		default:
+			c.MaxRequestsPerSecond = rps
+		}
 	}
-	switch {
-	case retries == 0:
-		c.MaxRetries = -1 // explicitly none
-	case retries < 0:
-		return p.errorf("maxretries", "%d is negative", retries)
-	default:
-		c.MaxRetries = retries
+	if f.err == nil {
+		f.mark(HTTPClientParam)
+		c.HTTPClient, f.err = f.p.HTTPClient()
 	}
-	if c.MaxConcurrency, err = p.Positive("maxconcurrency"); err != nil {
-		return err
+	if v, ok := f.Value(LoggerParam); ok && f.err == nil {
+		l, ok := v.(*slog.Logger)
+		if !ok {
+			f.Fail(LoggerParam, "want a *slog.Logger, got %T", v)
+		}
+		c.Logger = l
 	}
-	if c.DeleteBatchSize, err = p.Positive("deletebatchsize"); err != nil {
-		return err
+	if v, ok := f.Value(ObserverParam); ok && f.err == nil {
+		o, ok := v.(Observer)
+		if !ok {
+			f.Fail(ObserverParam, "want a driver.Observer, got %T", v)
+		}
+		c.Observer = o
 	}
-	c.HTTPClient, err = p.HTTPClient()
-	return err
+	return f.err
 }

@@ -138,6 +138,10 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	var missing *MissingParametersError
+	if errors.As(e.Err, &missing) {
+		return fmt.Sprintf("%s: %v", e.DriverName, e.Err)
+	}
 	if e.Parameter == "" {
 		return fmt.Sprintf("%s: configuration: %v", e.DriverName, e.Err)
 	}
@@ -146,3 +150,17 @@ func (e *ConfigError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *ConfigError) Unwrap() error { return e.Err }
+
+// MissingParametersError names every required parameter a configuration
+// lacks, all at once, so that one run tells the operator all there is to
+// add. It comes wrapped in a *ConfigError (match it with errors.As).
+type MissingParametersError struct {
+	Parameters []string
+}
+
+func (e *MissingParametersError) Error() string {
+	if len(e.Parameters) == 1 {
+		return "missing required parameter " + e.Parameters[0]
+	}
+	return "missing required parameters " + strings.Join(e.Parameters, ", ")
+}

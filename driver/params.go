@@ -2,7 +2,9 @@ package driver
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +19,8 @@ type Params struct {
 	Values     map[string]any
 }
 
-// String returns the string parameter key, or def when absent.
+// String returns the string parameter key, or def when absent. A number
+// or boolean (as YAML reads "tenantid: 123456") is taken as written.
 func (p Params) String(key, def string) (string, error) {
 	v, ok := p.Values[key]
 	if !ok || v == nil {
@@ -28,6 +31,11 @@ func (p Params) String(key, def string) (string, error) {
 		return v, nil
 	case fmt.Stringer:
 		return v.String(), nil
+	case int, int32, int64, uint, uint32, uint64, bool:
+		// YAML reads "tenantid: 123456" as a number.
+		return fmt.Sprint(v), nil
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
 	}
 	return "", p.errorf(key, "want a string, got %T", v)
 }
@@ -166,17 +174,114 @@ func (p Params) HTTPClient() (*http.Client, error) {
 // absent leaves its field as it is, so defaults are set first.
 func (p Params) Fields() *Fields { return &Fields{p: p} }
 
-// Fields is a reader of parameters into fields; see Params.Fields.
+// Fields is a reader of parameters into fields; see Params.Fields. It
+// remembers every key it was asked about, so that Done can name the
+// parameters nobody read.
 type Fields struct {
-	p   Params
-	err error
+	p       Params
+	err     error
+	seen    map[string]bool
+	missing []string
+	logger  *slog.Logger
+}
+
+// Require records that the parameters keys must be given (not empty);
+// Done then reports every one missing, together, in one error.
+func (f *Fields) Require(keys ...string) {
+	for _, k := range keys {
+		if !f.mark(k) || f.p.Values[k] == "" {
+			f.missing = append(f.missing, k)
+		}
+	}
 }
 
 // Err returns the first error of the reads so far.
 func (f *Fields) Err() error { return f.err }
 
+// Done ends the reading: it returns the first error, if any, else a
+// *ConfigError wrapping a *MissingParametersError that names every
+// parameter Require found missing, and
+// otherwise logs one warning (to the driver's logger, the "logger"
+// parameter or slog.Default) listing the parameters that were given but
+// that no read, Value or Reject asked about: stowage does not know them,
+// and, as distribution does, it goes on without them.
+func (f *Fields) Done() error {
+	if f.err != nil {
+		return f.err
+	}
+	if len(f.missing) > 0 {
+		return &ConfigError{DriverName: f.p.DriverName, Parameter: f.missing[0],
+			Err: &MissingParametersError{Parameters: f.missing}}
+	}
+	if unknown := f.Unknown(); len(unknown) > 0 {
+		f.log().Warn(f.p.DriverName+": unknown parameters ignored: "+strings.Join(unknown, ", "),
+			"driver", f.p.DriverName, "parameters", unknown)
+	}
+	return nil
+}
+
+// Unknown returns, sorted, the parameters given that no read, Value or
+// Reject asked about so far.
+func (f *Fields) Unknown() []string {
+	var unknown []string
+	for k := range f.p.Values {
+		if !f.seen[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	return unknown
+}
+
+// log is the logger of the warnings about parameters.
+func (f *Fields) log() *slog.Logger {
+	if f.logger != nil {
+		return f.logger
+	}
+	return slog.Default()
+}
+
+// mark records that key was asked about and reports whether it was given.
+func (f *Fields) mark(key string) bool {
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	f.seen[key] = true
+	v, ok := f.p.Values[key]
+	return ok && v != nil
+}
+
+// Value returns the raw value of parameter key and whether it was given
+// (not nil), for settings no typed read fits (maps such as
+// "credentials").
+func (f *Fields) Value(key string) (any, bool) {
+	if !f.mark(key) {
+		return nil, false
+	}
+	return f.p.Values[key], true
+}
+
+// Reject fails the reading with a *ConfigError naming key when the
+// parameter is given (and not empty): for distribution parameters the
+// backend knows but does not support, which must never be ignored
+// silently. why says what to do instead.
+func (f *Fields) Reject(key, why string) {
+	if f.mark(key) && f.err == nil && f.p.Values[key] != "" {
+		f.err = f.p.errorf(key, "not supported: %s", why)
+	}
+}
+
+// Fail sets the reading's error, unless it has one already: a check of the
+// backend's own about parameter key.
+func (f *Fields) Fail(key, format string, args ...any) {
+	if f.err == nil {
+		f.err = f.p.errorf(key, format, args...)
+	}
+}
+
 // String reads the string parameter key into dst.
 func (f *Fields) String(key string, dst *string) {
+	f.mark(key)
 	if f.err == nil {
 		*dst, f.err = f.p.String(key, *dst)
 	}
@@ -184,6 +289,7 @@ func (f *Fields) String(key string, dst *string) {
 
 // Bool reads the boolean parameter key into dst.
 func (f *Fields) Bool(key string, dst *bool) {
+	f.mark(key)
 	if f.err == nil {
 		*dst, f.err = f.p.Bool(key, *dst)
 	}
@@ -191,6 +297,7 @@ func (f *Fields) Bool(key string, dst *bool) {
 
 // Int reads the integer parameter key into dst.
 func (f *Fields) Int(key string, dst *int) {
+	f.mark(key)
 	if f.err == nil {
 		*dst, f.err = f.p.Int(key, *dst)
 	}
@@ -199,27 +306,92 @@ func (f *Fields) Int(key string, dst *int) {
 // Positive reads the integer parameter key, which must be positive when
 // given, into dst.
 func (f *Fields) Positive(key string, dst *int) {
-	if f.err == nil {
-		if _, given := f.p.Values[key]; given {
-			*dst, f.err = f.p.Positive(key)
-		}
+	if f.mark(key) && f.err == nil {
+		*dst, f.err = f.p.Positive(key)
 	}
 }
 
 // Positive64 is Positive for an int64 field (sizes).
 func (f *Fields) Positive64(key string, dst *int64) {
+	if f.mark(key) && f.err == nil {
+		*dst, f.err = f.p.Positive64(key)
+	}
+}
+
+// Float reads the number parameter key into dst.
+func (f *Fields) Float(key string, dst *float64) {
+	f.mark(key)
 	if f.err == nil {
-		if _, given := f.p.Values[key]; given {
-			*dst, f.err = f.p.Positive64(key)
-		}
+		*dst, f.err = f.p.Float(key, *dst)
 	}
 }
 
 // Duration reads the duration parameter key into dst.
 func (f *Fields) Duration(key string, dst *time.Duration) {
+	f.mark(key)
 	if f.err == nil {
 		*dst, f.err = f.p.Duration(key, *dst)
 	}
+}
+
+// LowerKeys returns params with every key in lower case, as distribution
+// spells its parameters: a key written in another case ("RootDirectory")
+// is honoured under its lower-case name, with a warning to log, so that it
+// is never ignored without a word. Two keys that differ only in case are
+// a *ConfigError naming both.
+func LowerKeys(driverName string, params map[string]any, log *slog.Logger) (map[string]any, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	out := make(map[string]any, len(params))
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	from := map[string]string{}
+	for _, k := range keys {
+		lk := strings.ToLower(k)
+		if other, dup := from[lk]; dup {
+			return nil, &ConfigError{DriverName: driverName, Parameter: lk,
+				Err: fmt.Errorf("given twice, as %q and %q", other, k)}
+		}
+		from[lk] = k
+		if lk != k {
+			log.Warn(fmt.Sprintf("%s: parameter %q taken as %q (parameters are lower case)", driverName, k, lk),
+				"driver", driverName, "parameter", k)
+		}
+		out[lk] = params[k]
+	}
+	return out, nil
+}
+
+// Float returns the number parameter key, or def.
+func (p Params) Float(key string, def float64) (float64, error) {
+	v, ok := p.Values[key]
+	if !ok || v == nil {
+		return def, nil
+	}
+	switch v := v.(type) {
+	case float64:
+		return v, nil
+	case float32:
+		return float64(v), nil
+	case string:
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return 0, p.errorf(key, "want a number, got %q", v)
+		}
+		return n, nil
+	}
+	n, err := p.Int64(key, 0)
+	if err != nil {
+		return 0, p.errorf(key, "want a number, got %T", v)
+	}
+	return float64(n), nil
 }
 
 func (p Params) errorf(key, format string, args ...any) error {

@@ -1,7 +1,9 @@
 package driver
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 )
@@ -56,6 +58,7 @@ func (d BatchDeleter) Batch(ctx context.Context, op string, objs []Object) []Del
 	for attempt := 1; ; attempt++ {
 		last := attempt > d.Config.Retries()
 		errs, err := d.Backend.DeleteBatch(ctx, pending)
+		d.report(pending, errs, err)
 		var retry []Object
 		switch {
 		case err != nil && (last || ctx.Err() != nil || !IsRetryable(err)):
@@ -85,6 +88,7 @@ func (d BatchDeleter) Batch(ctx context.Context, op string, objs []Object) []Del
 			return failures
 		}
 		d.Config.Logger.Debug(d.DriverName+": retrying deletes", "objects", len(retry), "attempt", attempt, "error", err)
+		d.Config.Events().Retried(d.DriverName, cmp.Or(err, errRetryingItems))
 		if werr := backoff.Sleep(ctx, attempt); werr != nil {
 			for _, o := range retry {
 				fail(o, werr)
@@ -93,6 +97,27 @@ func (d BatchDeleter) Batch(ctx context.Context, op string, objs []Object) []Del
 		}
 		pending = retry
 	}
+}
+
+// errRetryingItems is the error an Observer sees for a retry round of
+// the items a bulk-delete request failed transiently.
+var errRetryingItems = errors.New("some items of a bulk delete failed transiently")
+
+// report tells the Observer of one bulk-delete request: its size and the
+// objects it did not delete (a missing object counts as deleted).
+func (d BatchDeleter) report(objs []Object, errs []error, err error) {
+	failed := 0
+	switch {
+	case err != nil:
+		failed = len(objs)
+	default:
+		for _, e := range errs {
+			if e != nil && d.Backend.Classify(e) != KindNotFound {
+				failed++
+			}
+		}
+	}
+	d.Config.Events().DeleteBatch(d.DriverName, len(objs), failed)
 }
 
 // All deletes objs in batches of BatchSize, up to Config.MaxConcurrency

@@ -23,7 +23,7 @@ func TestFromParameters(t *testing.T) {
 		{"raised to minimum", map[string]any{"maxthreads": 3}, filesystem.Config{RootDirectory: "/var/lib/registry", MaxThreads: 25}, ""},
 		{"negative", map[string]any{"maxthreads": -1}, filesystem.Config{}, "maxthreads"},
 		{"not a number", map[string]any{"maxthreads": "lots"}, filesystem.Config{}, "maxthreads"},
-		{"root not a string", map[string]any{"rootdirectory": 7}, filesystem.Config{}, "rootdirectory"},
+		{"root not a string", map[string]any{"rootdirectory": []string{"a"}}, filesystem.Config{}, "rootdirectory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := filesystem.FromParameters(tc.params)

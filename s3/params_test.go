@@ -159,7 +159,7 @@ func TestConfigRejected(t *testing.T) {
 		{"keyid", "key-without-encrypt"},
 		{"encrypt", "maybe"},
 		{"chunksize", "ten"},
-		{"bucket", 42},
+		{"bucket", []string{"a"}},
 		{driver.HTTPClientParam, http.DefaultTransport},
 	}
 	for _, tc := range cases {
