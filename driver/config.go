@@ -176,9 +176,24 @@ func (c *CommonConfig) Normalize(driverName string, maxBatchSize int) error {
 // if any, as its Err. The backend ends with Fields.Done, which warns once
 // about every parameter nobody read.
 func (c *CommonConfig) Fields(driverName string, params map[string]any) *Fields {
+	f := NewFields(driverName, params)
+	if f.err == nil {
+		f.err = c.readCommon(f)
+	}
+	return f
+}
+
+// NewFields starts the FromParameters of a backend without a
+// CommonConfig (filesystem): params with their keys in lower case
+// (LowerKeys), and the warnings about them logged to the "logger"
+// parameter's *slog.Logger, if one is given, or slog.Default. End with
+// Fields.Done.
+func NewFields(driverName string, params map[string]any) *Fields {
 	f := &Fields{p: Params{DriverName: driverName, Values: params}}
-	if l, ok := params[LoggerParam].(*slog.Logger); ok {
-		f.logger = l
+	for k, v := range params {
+		if l, ok := v.(*slog.Logger); ok && strings.EqualFold(k, LoggerParam) {
+			f.logger = l
+		}
 	}
 	values, err := LowerKeys(driverName, params, f.logger)
 	if err != nil {
@@ -186,7 +201,6 @@ func (c *CommonConfig) Fields(driverName string, params map[string]any) *Fields 
 		return f
 	}
 	f.p.Values = values
-	f.err = c.readCommon(f)
 	return f
 }
 

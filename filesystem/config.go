@@ -64,19 +64,19 @@ func (c Config) normalize() (Config, error) {
 // FromParameters builds a Config from distribution-style parameters:
 // "rootdirectory" (string, default DefaultRootDirectory) and "maxthreads"
 // (integer or numeric string, default DefaultMaxThreads, at least
-// MinMaxThreads). Other parameters are ignored, so a registry's whole
-// storage section can be passed unchanged.
+// MinMaxThreads). Keys are read without regard to case (with a warning for
+// one not in lower case); other parameters are left alone with one
+// warning naming them, as distribution ignores them.
 func FromParameters(params map[string]any) (Config, error) {
-	p := driver.Params{DriverName: DriverName, Values: params}
-	root, err := p.String(ParamRootDirectory, "")
-	if err != nil {
+	var c Config
+	f := driver.NewFields(DriverName, params)
+	f.String(ParamRootDirectory, &c.RootDirectory)
+	f.Int(ParamMaxThreads, &c.MaxThreads)
+	f.Value(driver.LoggerParam)
+	if err := f.Done(); err != nil {
 		return Config{}, err
 	}
-	maxThreads, err := p.Int(ParamMaxThreads, 0)
-	if err != nil {
-		return Config{}, err
-	}
-	return Config{RootDirectory: root, MaxThreads: maxThreads}.normalize()
+	return c.normalize()
 }
 
 func init() {

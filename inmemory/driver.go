@@ -25,7 +25,10 @@ import (
 const DriverName = "inmemory"
 
 func init() {
-	driver.Register(DriverName, func(context.Context, map[string]any) (driver.StorageDriver, error) {
+	driver.Register(DriverName, func(_ context.Context, params map[string]any) (driver.StorageDriver, error) {
+		if _, err := FromParameters(params); err != nil {
+			return nil, err
+		}
 		return New(), nil
 	})
 }
@@ -36,8 +39,13 @@ func init() {
 type Config struct{}
 
 // FromParameters builds a Config from distribution-style parameters, of
-// which the in-memory backend reads none.
-func FromParameters(map[string]any) (Config, error) { return Config{}, nil }
+// which the in-memory backend reads none: any given (but "logger") are
+// named in one warning.
+func FromParameters(params map[string]any) (Config, error) {
+	f := driver.NewFields(DriverName, params)
+	f.Value(driver.LoggerParam)
+	return Config{}, f.Done()
+}
 
 // Driver is an in-memory StorageDriver.
 type Driver struct {
