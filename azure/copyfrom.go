@@ -17,9 +17,10 @@ var _ driver.ServerSideCopier = (*Driver)(nil)
 // root directory), to dstPath with one Copy Blob (copy from URL) sent by
 // this driver, pinned to the ETag the source has when the copy starts
 // (x-ms-source-if-match), polling while the copy is pending as Move does.
-// Within one account the shared key that signs the request also
-// authorises the read of the source, so no SAS is needed. It copies only
-// when both drivers name the same account, key and service URL;
+// Within one account the shared key or token that authorises the request
+// also authorises the read of the source (with a SAS, the source URL
+// carries it), so no SAS is signed. It copies only when both drivers name
+// the same account, credentials and service URL;
 // otherwise it returns false and does nothing.
 func (d *Driver) CopyFrom(ctx context.Context, src driver.StorageDriver, srcPath, dstPath string) (bool, error) {
 	s, ok := src.(*Driver)
@@ -50,9 +51,13 @@ func (d *Driver) CopyFrom(ctx context.Context, src driver.StorageDriver, srcPath
 	return true, nil
 }
 
-// sameAccount reports whether o signs with the same account and key at
-// the same service URL as b.
+// sameAccount reports whether o signs with the same account and
+// credentials (key, SAS or identity) at the same service URL as b.
 func (b *backend) sameAccount(o *backend) bool {
+	bc, oc := b.cfg.Credentials, o.cfg.Credentials
 	return b.cfg.AccountName == o.cfg.AccountName && b.cfg.AccountKey == o.cfg.AccountKey &&
-		b.cfg.ServiceURL == o.cfg.ServiceURL && b.cfg.Realm == o.cfg.Realm
+		b.cfg.ServiceURL == o.cfg.ServiceURL && b.cfg.Realm == o.cfg.Realm &&
+		b.cfg.SASToken == o.cfg.SASToken && b.client.mode == o.client.mode &&
+		bc.Type == oc.Type && bc.TenantID == oc.TenantID && bc.ClientID == oc.ClientID &&
+		(bc.Token == nil) == (oc.Token == nil)
 }

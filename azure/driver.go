@@ -51,8 +51,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -81,19 +79,19 @@ func New(_ context.Context, c Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, cred, err := newClient(c)
+	cl, err := newClient(c)
 	if err != nil {
 		return nil, err
 	}
-	b := &backend{cfg: c, container: svc.NewContainerClient(c.Container), cred: cred, keys: driver.NewKeyMap(c.RootDirectory), maxBlocks: MaxBlocks}
+	b := &backend{cfg: c, container: cl.svc.NewContainerClient(c.Container), client: cl, keys: driver.NewKeyMap(c.RootDirectory), maxBlocks: MaxBlocks}
 	caps := driver.Capabilities{
 		HTTP:            true,
 		DeleteBatchSize: MaxDeleteBatchSize,
 		ListPageSize:    ListPageSize,
 		StartAfter:      true, // List Blobs' startFrom
-		SignedURLs:      true,
 		HiddenPrefix:    hiddenPrefix,
 	}
+	urlCapabilities(c, cl.mode, &caps)
 	return &Driver{Store: driver.NewStore(DriverName, b, b.keys, caps, c.CommonConfig), b: b}, nil
 }
 
@@ -106,7 +104,7 @@ func (d *Driver) Client() *container.Client { return d.b.container }
 type backend struct {
 	cfg       Config
 	container *container.Client
-	cred      *service.SharedKeyCredential
+	client    *client
 	keys      driver.KeyMap
 
 	// maxBlocks is the most blocks a Writer commits: MaxBlocks (tests
@@ -218,28 +216,6 @@ func rangeSize(err error) (int64, bool) {
 	}
 	n, perr := strconv.ParseInt(rest, 10, 64)
 	return n, perr == nil
-}
-
-// SignURL implements driver.Backend with a service SAS signed by the
-// shared key: read permission on the one blob, enough for GET and HEAD.
-// The URL allows plain HTTP only when the service URL is http (Azurite).
-func (b *backend) SignURL(_ context.Context, path, _ string, expires time.Time) (string, error) {
-	protocol := sas.ProtocolHTTPS
-	if strings.HasPrefix(b.cfg.ServiceURL, "http://") {
-		protocol = sas.ProtocolHTTPSandHTTP
-	}
-	values := sas.BlobSignatureValues{
-		Protocol:      protocol,
-		ExpiryTime:    expires.UTC(),
-		Permissions:   (&sas.BlobPermissions{Read: true}).String(),
-		ContainerName: b.cfg.Container,
-		BlobName:      b.blobName(path),
-	}
-	q, err := values.SignWithSharedKey(b.cred)
-	if err != nil {
-		return "", err
-	}
-	return b.blob(path).URL() + "?" + q.Encode(), nil
 }
 
 // deref returns *p, or def when p is nil.

@@ -126,8 +126,8 @@ func TestFromParametersErrors(t *testing.T) {
 		{"deletebatchsize", 0},
 		{"copy_status_poll_max_retry", -1},
 		{"copy_status_poll_delay", "soon"},
-		{"connectionstring", "DefaultEndpointsProtocol=https;AccountName=a"},
-		{"credentials", map[string]any{"type": "client_secret"}},
+		{"connectionstring", "DefaultEndpointsProtocol=https;AccountName=a"}, // no key nor SAS
+		{"credentials.type", map[string]any{"type": "certificate"}},
 		{driver.HTTPClientParam, "not a client"},
 		{"accountname", []string{"a"}},
 	}
@@ -137,6 +137,10 @@ func TestFromParametersErrors(t *testing.T) {
 			delete(p, tc.param)
 		} else {
 			p[tc.param] = tc.value
+		}
+		if tc.param == "credentials.type" { // a key of the credentials map
+			delete(p, tc.param)
+			p["credentials"] = tc.value
 		}
 		_, err := FromParameters(p)
 		var ce *driver.ConfigError
