@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -20,8 +24,11 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 )
 
-// newClient builds the SDK client for a normalized Config.
-func newClient(ctx context.Context, c Config) (*s3.Client, error) {
+// newClient builds the SDK client for a normalized Config, sending every
+// request through hc (CommonConfig.Client: the rate limiter and
+// skipverify). It checks with the SDK's endpoint rules that the endpoint
+// options go together.
+func newClient(ctx context.Context, c Config, hc *http.Client) (*s3.Client, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer { return newRetryer(c) }),
 	}
@@ -45,12 +52,9 @@ func newClient(ctx context.Context, c Config) (*s3.Client, error) {
 			o.BaseEndpoint = aws.String(c.RegionEndpoint)
 		}
 		o.UsePathStyle = c.ForcePathStyle
-		if c.HTTPClient != nil {
-			// Set here rather than in LoadDefaultConfig, which would try to
-			// add AWS_CA_BUNDLE to it and fail on a plain *http.Client: a
-			// caller's client keeps its own TLS settings.
-			o.HTTPClient = c.HTTPClient
-		}
+		// Set here rather than in LoadDefaultConfig, which would try to add
+		// AWS_CA_BUNDLE to it and fail on a plain *http.Client.
+		o.HTTPClient = hc
 		if c.Checksum == ChecksumWhenSupported {
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenSupported
@@ -59,9 +63,105 @@ func newClient(ctx context.Context, c Config) (*s3.Client, error) {
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		}
 		o.DisableLogOutputChecksumValidationSkipped = true
-		o.Logger = sdkLogger{c.Logger}
+		o.Logger = sdkLogger{l: c.Logger, requests: c.LogMode != 0}
+		o.ClientLogMode = c.LogMode
+		if c.UseFIPSEndpoint {
+			o.EndpointOptions.UseFIPSEndpoint = aws.FIPSEndpointStateEnabled
+		}
+		if c.UseDualStack {
+			o.EndpointOptions.UseDualStackEndpoint = aws.DualStackEndpointStateEnabled
+		}
+		o.UseAccelerate = c.Accelerate
+		if c.DisableHTTPS && c.RegionEndpoint == "" {
+			o.EndpointResolverV2 = plainHTTP{s3.NewDefaultEndpointResolverV2()}
+		}
+		if c.UserAgent != "" {
+			o.APIOptions = append(o.APIOptions, userAgent(c.UserAgent))
+		}
 	})
+	if err := checkEndpoint(ctx, client, c); err != nil {
+		return nil, err
+	}
 	return client, nil
+}
+
+// checkEndpoint resolves the endpoint of c's bucket as a request would, so
+// that options the SDK's endpoint rules refuse together (a custom endpoint
+// with FIPS, dual-stack or Accelerate; Accelerate with path style or
+// FIPS) fail New, naming the parameter, rather than every request.
+func checkEndpoint(ctx context.Context, client *s3.Client, c Config) error {
+	o := client.Options()
+	params := s3.EndpointParameters{
+		Bucket:         aws.String(c.Bucket),
+		Region:         aws.String(o.Region),
+		UseFIPS:        aws.Bool(c.UseFIPSEndpoint),
+		UseDualStack:   aws.Bool(c.UseDualStack),
+		Endpoint:       o.BaseEndpoint,
+		ForcePathStyle: aws.Bool(o.UsePathStyle),
+		Accelerate:     aws.Bool(c.Accelerate),
+	}
+	_, err := o.EndpointResolverV2.ResolveEndpoint(ctx, params)
+	if err == nil {
+		return nil
+	}
+	param := "regionendpoint"
+	switch {
+	case c.Accelerate:
+		param = "accelerate"
+	case c.UseFIPSEndpoint:
+		param = "usefipsendpoint"
+	case c.UseDualStack:
+		param = "usedualstack"
+	}
+	return &driver.ConfigError{DriverName: DriverName, Parameter: param, Err: fmt.Errorf("the SDK resolves no endpoint: %w", err)}
+}
+
+// plainHTTP is an endpoint resolver whose endpoints use http instead of
+// https (Config.DisableHTTPS).
+type plainHTTP struct{ next s3.EndpointResolverV2 }
+
+// ResolveEndpoint implements s3.EndpointResolverV2.
+func (p plainHTTP) ResolveEndpoint(ctx context.Context, params s3.EndpointParameters) (smithyendpoints.Endpoint, error) {
+	e, err := p.next.ResolveEndpoint(ctx, params)
+	if err == nil && e.URI.Scheme == "https" {
+		e.URI.Scheme = "http"
+	}
+	return e, err
+}
+
+// userAgent appends ua to the SDK's User-Agent header: each
+// space-separated token, "name/version" as a key and value.
+func userAgent(ua string) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		for _, tok := range strings.Fields(ua) {
+			var err error
+			if name, version, ok := strings.Cut(tok, "/"); ok {
+				err = awsmiddleware.AddUserAgentKeyValue(name, version)(stack)
+			} else {
+				err = awsmiddleware.AddUserAgentKey(tok)(stack)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// redirectHost makes a presigned request name, and be signed for, the
+// scheme and host of u instead of the endpoint's (Config.RedirectEndpoint),
+// as distribution's redirectendpoint does.
+func redirectHost(u *url.URL) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("stowageRedirectEndpoint",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if req, ok := in.Request.(*smithyhttp.Request); ok {
+					req.URL.Scheme, req.URL.Host = u.Scheme, u.Host
+					req.Host = ""
+				}
+				return next.HandleFinalize(ctx, in)
+			}), "ResolveEndpointV2", middleware.After)
+	}
 }
 
 // newRetryer is the SDK's standard retryer with c.MaxRetries retries, 429
@@ -74,7 +174,7 @@ func newRetryer(c Config) aws.Retryer {
 	if c.MaxRetries < 0 {
 		return aws.NopRetryer{}
 	}
-	return retry.NewStandard(func(o *retry.StandardOptions) {
+	std := retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = c.MaxRetries + 1
 		o.MaxBackoff = c.RetryMaxBackoff
 		o.RateLimiter = ratelimit.None
@@ -85,6 +185,20 @@ func newRetryer(c Config) aws.Retryer {
 			o.Backoff = sdkBackoff{c.Backoff()}
 		}
 	})
+	return observedRetryer{RetryerV2: std, events: c.Events()}
+}
+
+// observedRetryer reports each retry of the SDK to the Observer: the SDK
+// calls RetryDelay once before each retry, after it decided to retry.
+type observedRetryer struct {
+	aws.RetryerV2
+	events driver.Observer
+}
+
+// RetryDelay implements aws.Retryer.
+func (r observedRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	r.events.Retried(DriverName, err)
+	return r.RetryerV2.RetryDelay(attempt, err)
 }
 
 // sdkBackoff gives the SDK's retryer driver.Backoff, the full-jitter
@@ -98,12 +212,20 @@ func (b sdkBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
 
 // sdkLogger sends the SDK's log lines to the driver's slog.Logger: its
 // warnings (e.g. a response body it could not drain after a dropped
-// connection) as Debug, since the driver reports what matters itself.
-type sdkLogger struct{ l *slog.Logger }
+// connection) as Debug, since the driver reports what matters itself, and
+// the request logs that Config.LogMode asked for as Info.
+type sdkLogger struct {
+	l        *slog.Logger
+	requests bool
+}
 
 // Logf implements logging.Logger.
 func (s sdkLogger) Logf(c logging.Classification, format string, v ...any) {
-	s.l.Debug("s3: SDK: "+fmt.Sprintf(format, v...), "level", string(c))
+	level := slog.LevelDebug
+	if s.requests && c == logging.Debug {
+		level = slog.LevelInfo
+	}
+	s.l.Log(context.Background(), level, "s3: SDK: "+fmt.Sprintf(format, v...), "level", string(c))
 }
 
 // contentMD5 makes an operation that requires a checksum send Content-MD5

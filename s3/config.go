@@ -3,8 +3,13 @@ package s3
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -36,7 +41,23 @@ const (
 	DefaultMultipartCopyThresholdSize = 32 << 20
 	// DefaultMultipartCopyMaxConcurrency bounds the parts copied at once.
 	DefaultMultipartCopyMaxConcurrency = 100
+
+	// ACLPrivate is the default Config.ObjectACL.
+	ACLPrivate = string(types.ObjectCannedACLPrivate)
 )
+
+// storageClasses are the storage classes distribution accepts: those
+// whose objects can be read at once (no GLACIER or DEEP_ARCHIVE).
+var storageClasses = []string{
+	string(types.StorageClassStandard),
+	string(types.StorageClassReducedRedundancy),
+	string(types.StorageClassStandardIa),
+	string(types.StorageClassOnezoneIa),
+	string(types.StorageClassIntelligentTiering),
+	string(types.StorageClassOutposts),
+	string(types.StorageClassGlacierIr),
+	string(types.StorageClassExpressOnezone),
+}
 
 // Checksum modes (Config.Checksum, parameter "checksum").
 const (
@@ -61,8 +82,10 @@ const (
 // also replaces the SDK's backoff (50 ms base, 1 s for throttling,
 // doubling per attempt, full jitter) with a full-jitter exponential backoff
 // from this base for every retryable error; MaxConcurrency bounds the
-// DeleteObjects requests in flight, and DeleteBatchSize may lower the
-// DeleteObjects maximum of 1,000 keys.
+// DeleteObjects requests in flight, DeleteBatchSize may lower the
+// DeleteObjects maximum of 1,000 keys, and MaxRequestsPerSecond 0 means
+// driver.DefaultS3MaxRequestsPerSecond (350; negative: no limit). Every
+// SDK retry is reported to Observer.
 type Config struct {
 	driver.CommonConfig
 
@@ -86,13 +109,17 @@ type Config struct {
 	SecretKey    string
 	SessionToken string
 
-	// StorageClass of new objects, e.g. "STANDARD" or "REDUCED_REDUNDANCY";
-	// empty or "NONE" sends none (the bucket's default).
+	// StorageClass of new objects, e.g. "STANDARD" or "REDUCED_REDUNDANCY"
+	// (any case), one of the classes distribution accepts, which a
+	// registry can read at once; empty or "NONE" sends none (the
+	// bucket's default, STANDARD on AWS).
 	StorageClass string
 	// Encrypt asks for server-side encryption: SSE-KMS with KeyID when it is
 	// set, otherwise SSE-S3 (AES256).
 	Encrypt bool
-	// KeyID is the KMS key for Encrypt.
+	// KeyID is the KMS key for Encrypt. Without Encrypt it is accepted,
+	// as distribution does, with a warning, and not sent: S3 takes a KMS
+	// key only together with x-amz-server-side-encryption: aws:kms.
 	KeyID string
 
 	// ChunkSize is the part size of Writer uploads, at least MinChunkSize:
@@ -112,6 +139,46 @@ type Config struct {
 	// Checksum selects how request checksums are sent: ChecksumWhenRequired
 	// (default), ChecksumWhenSupported or ChecksumMD5.
 	Checksum string
+
+	// ObjectACL is the canned ACL of new objects (PutObject,
+	// CreateMultipartUpload, CopyObject): one of the SDK's
+	// types.ObjectCannedACL values; empty means ACLPrivate, as in
+	// distribution. ACLPrivate is what S3 gives an object written without
+	// an ACL, so for it no x-amz-acl header is sent: a bucket whose Object
+	// Ownership is "bucket owner enforced" (the default of new AWS buckets
+	// since April 2023) refuses every request that sets an ACL with
+	// AccessControlListNotSupported (see distribution/distribution#4820).
+	ObjectACL string
+	// SkipVerify turns TLS certificate verification off (distribution's
+	// skipverify), for a server with a self-signed certificate. It has no
+	// effect with a CommonConfig.HTTPClient, which keeps its own TLS
+	// settings.
+	SkipVerify bool
+	// DisableHTTPS makes the driver talk plain HTTP to the AWS endpoint it
+	// resolves (distribution's secure: false without a regionendpoint). A
+	// RegionEndpoint keeps the scheme it is given.
+	DisableHTTPS bool
+	// UseFIPSEndpoint, UseDualStack and Accelerate select AWS's FIPS,
+	// dual-stack (IPv6) and Transfer Acceleration endpoints. The SDK
+	// refuses each of them with a RegionEndpoint, and Accelerate with FIPS
+	// or ForcePathStyle; New reports such a combination as a
+	// *driver.ConfigError.
+	UseFIPSEndpoint bool
+	UseDualStack    bool
+	Accelerate      bool
+	// UserAgent is appended to the SDK's User-Agent header: each
+	// space-separated "name/version" or "name" in it, with characters a
+	// User-Agent token cannot hold replaced by "-".
+	UserAgent string
+	// LogMode selects what the SDK logs about requests (see the
+	// loglevel parameter of FromParameters); its lines go to
+	// CommonConfig.Logger at level Info. 0 logs nothing.
+	LogMode aws.ClientLogMode
+	// RedirectEndpoint, when set, is the scheme and host ("https://cdn.example.com")
+	// that URLFor's presigned URLs name instead of the S3 endpoint's,
+	// for a proxy or CDN in front of the bucket that forwards the request
+	// with its Host header; the URL is signed for that host.
+	RedirectEndpoint string
 
 	// maxParts replaces MaxParts when set: a test knob (see
 	// export_test.go), so that the part limit is reachable with a few
@@ -138,8 +205,40 @@ func (c Config) normalize() (Config, error) {
 	if strings.EqualFold(c.StorageClass, "NONE") {
 		c.StorageClass = ""
 	}
+	if c.StorageClass != "" {
+		c.StorageClass = strings.ToUpper(c.StorageClass)
+		if !slices.Contains(storageClasses, c.StorageClass) {
+			return bad("storageclass", "%q is not one of NONE, %s (the classes a registry can read at once)",
+				c.StorageClass, strings.Join(storageClasses, ", "))
+		}
+	}
 	if c.KeyID != "" && !c.Encrypt {
-		return bad("keyid", "set without encrypt")
+		// distribution accepts this; it sends the key ID without asking
+		// for SSE-KMS, which S3 does not take, so the key is not sent.
+		c.Logger.Warn(DriverName+": keyid has no effect without encrypt: true; objects are written without SSE-KMS",
+			"driver", DriverName, "parameter", "keyid")
+	}
+	if c.ObjectACL == "" {
+		c.ObjectACL = ACLPrivate
+	}
+	if !slices.Contains(types.ObjectCannedACL("").Values(), types.ObjectCannedACL(c.ObjectACL)) {
+		return bad("objectacl", "%q is not a canned ACL (%v)", c.ObjectACL, types.ObjectCannedACL("").Values())
+	}
+	if c.MaxRequestsPerSecond == 0 {
+		c.MaxRequestsPerSecond = driver.DefaultS3MaxRequestsPerSecond
+	}
+	if c.RedirectEndpoint != "" {
+		u, err := url.Parse(c.RedirectEndpoint)
+		switch {
+		case err != nil:
+			return c, &driver.ConfigError{DriverName: DriverName, Parameter: "redirectendpoint", Err: err}
+		case u.Scheme == "" || u.Host == "":
+			return bad("redirectendpoint", "%q is not a URL with a scheme and a host", c.RedirectEndpoint)
+		case u.Path != "" && u.Path != "/":
+			return bad("redirectendpoint", "%q has a path; only a scheme and a host are replaced", c.RedirectEndpoint)
+		case u.RawQuery != "" || u.Fragment != "":
+			return bad("redirectendpoint", "%q has a query or fragment", c.RedirectEndpoint)
+		}
 	}
 
 	if c.ChunkSize == 0 {

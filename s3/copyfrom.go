@@ -42,7 +42,7 @@ func (d *Driver) CopyFrom(ctx context.Context, src driver.StorageDriver, srcPath
 		CopySource:        aws.String(s.b.copySource(srcPath)),
 		CopySourceIfMatch: head.ETag,
 	}
-	d.b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+	d.b.putOptions(&in.ACL, &in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
 	if _, err := d.b.client.CopyObject(ctx, in); err != nil {
 		return true, wrap(ctx, "CopyFrom", dstPath, err)
 	}

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -58,17 +59,28 @@ type Driver struct {
 var _ driver.StorageDriver = (*Driver)(nil)
 
 // New builds a Driver from c. It sends no request: a wrong bucket or
-// credentials show up on first use.
+// credentials show up on first use. Every request goes through one
+// client, c.CommonConfig.Client (the rate limit of MaxRequestsPerSecond,
+// SkipVerify), and every retry of the SDK is reported to c.Observer.
 func New(ctx context.Context, c Config) (*Driver, error) {
 	c, err := c.normalize()
 	if err != nil {
 		return nil, err
 	}
-	client, err := newClient(ctx, c)
+	client, err := newClient(ctx, c, c.CommonConfig.Client(DriverName, c.SkipVerify))
 	if err != nil {
 		return nil, err
 	}
-	b := &backend{cfg: c, client: client, presign: s3.NewPresignClient(client), bucket: c.Bucket,
+	presign := s3.NewPresignClient(client)
+	if c.RedirectEndpoint != "" {
+		u, _ := url.Parse(c.RedirectEndpoint) // checked by normalize
+		presign = s3.NewPresignClient(client, func(o *s3.PresignOptions) {
+			o.ClientOptions = append(o.ClientOptions, func(o *s3.Options) {
+				o.APIOptions = append(o.APIOptions, redirectHost(u))
+			})
+		})
+	}
+	b := &backend{cfg: c, client: client, presign: presign, bucket: c.Bucket,
 		keys: driver.NewKeyMap(c.RootDirectory), maxParts: MaxParts}
 	if c.maxParts > 0 {
 		b.maxParts = c.maxParts
@@ -134,14 +146,19 @@ func (b *backend) Put(ctx context.Context, path string, content []byte) error {
 		ContentLength: aws.Int64(int64(len(content))),
 		ContentType:   aws.String("application/octet-stream"),
 	}
-	b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+	b.putOptions(&in.ACL, &in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
 	_, err := b.client.PutObject(ctx, in)
 	return err
 }
 
-// putOptions fills the storage class and encryption fields every object
-// creating request shares.
-func (b *backend) putOptions(class *types.StorageClass, sse *types.ServerSideEncryption, keyID **string) {
+// putOptions fills the ACL, storage class and encryption fields every
+// object creating request shares. The ACL is left out when it is
+// ACLPrivate, which S3 gives an object written without one (see
+// Config.ObjectACL).
+func (b *backend) putOptions(acl *types.ObjectCannedACL, class *types.StorageClass, sse *types.ServerSideEncryption, keyID **string) {
+	if b.cfg.ObjectACL != "" && b.cfg.ObjectACL != ACLPrivate {
+		*acl = types.ObjectCannedACL(b.cfg.ObjectACL)
+	}
 	if b.cfg.StorageClass != "" {
 		*class = types.StorageClass(b.cfg.StorageClass)
 	}
@@ -212,7 +229,9 @@ func (b *backend) List(ctx context.Context, q driver.ListQuery) (driver.ObjectPa
 // HeadObject, valid for the time until expires rounded to whole seconds
 // (what a presigned URL can say), so the default expiry is exactly
 // driver.DefaultURLExpiry. Below half a second it is not rounded: a zero
-// duration would make the SDK sign for its default of 15 minutes.
+// duration would make the SDK sign for its default of 15 minutes. With
+// Config.RedirectEndpoint the URL names, and is signed for, that scheme
+// and host.
 func (b *backend) SignURL(ctx context.Context, path, method string, expires time.Time) (string, error) {
 	d := time.Until(expires)
 	if r := d.Round(time.Second); r > 0 {

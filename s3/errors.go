@@ -41,6 +41,10 @@ var transientCodes = map[string]bool{
 // driver.KindNotFound (a missing bucket is not), a rate limit
 // driver.KindThrottled, InvalidRange driver.KindInvalidRange, and the
 // codes of a server-side hiccup or a 5xx status driver.KindTransient.
+// A rate limit is a throttling code (SlowDown, ...), status 429, or status
+// 503, S3's answer when it throttles a prefix (SlowDown, or
+// ServiceUnavailable "Reduce your request rate", and a HEAD's 503 that
+// has no body to carry a code).
 func Classify(err error) driver.ErrorKind {
 	code := errorCode(err)
 	status := 0
@@ -53,7 +57,7 @@ func Classify(err error) driver.ErrorKind {
 		return driver.KindOther
 	case notFoundCodes[code] || status == http.StatusNotFound:
 		return driver.KindNotFound
-	case throttleCodes[code] || status == http.StatusTooManyRequests:
+	case throttleCodes[code] || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
 		return driver.KindThrottled
 	case code == "InvalidRange":
 		return driver.KindInvalidRange

@@ -70,7 +70,7 @@ func (b *backend) moveOnce(ctx context.Context, sourcePath, destPath string) err
 			CopySource:        aws.String(b.copySource(sourcePath)),
 			CopySourceIfMatch: head.ETag,
 		}
-		b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+		b.putOptions(&in.ACL, &in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
 		if _, err := b.client.CopyObject(ctx, in); err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (b *backend) multipartCopy(ctx context.Context, src *backend, sourcePath, d
 		Key:         aws.String(b.keys.Key(destPath)),
 		ContentType: contentType,
 	}
-	b.putOptions(&create.StorageClass, &create.ServerSideEncryption, &create.SSEKMSKeyId)
+	b.putOptions(&create.ACL, &create.StorageClass, &create.ServerSideEncryption, &create.SSEKMSKeyId)
 	up, err := b.client.CreateMultipartUpload(ctx, create)
 	if err != nil {
 		return wrap(ctx, "Move", destPath, err)

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/stowage-dev/stowage/driver"
 )
 
@@ -25,11 +28,13 @@ func TestFromParametersDefaults(t *testing.T) {
 		MultipartCopyThresholdSize:  DefaultMultipartCopyThresholdSize,
 		MultipartCopyMaxConcurrency: DefaultMultipartCopyMaxConcurrency,
 		Checksum:                    ChecksumWhenRequired,
+		ObjectACL:                   ACLPrivate,
 		CommonConfig: driver.CommonConfig{
-			MaxConcurrency:  driver.DefaultMaxConcurrency,
-			DeleteBatchSize: MaxDeleteBatchSize,
-			MaxRetries:      driver.DefaultMaxRetries,
-			RetryMaxBackoff: 20 * time.Second,
+			MaxConcurrency:       driver.DefaultMaxConcurrency,
+			DeleteBatchSize:      MaxDeleteBatchSize,
+			MaxRetries:           driver.DefaultMaxRetries,
+			RetryMaxBackoff:      20 * time.Second,
+			MaxRequestsPerSecond: driver.DefaultS3MaxRequestsPerSecond,
 		},
 	}
 	c.Logger = nil
@@ -59,6 +64,16 @@ func TestFromParametersAll(t *testing.T) {
 		"maxconcurrency":              3,
 		"deletebatchsize":             "500",
 		"checksum":                    "MD5",
+		"objectacl":                   "bucket-owner-full-control",
+		"skipverify":                  true,
+		"usefipsendpoint":             "false",
+		"usedualstack":                false,
+		"accelerate":                  "false",
+		"useragent":                   "registry/3.1 extra",
+		"loglevel":                    "DebugWithSigning",
+		"redirectendpoint":            "https://cdn.example.com",
+		"v4auth":                      "true",
+		"maxrequestspersecond":        "5",
 		driver.HTTPClientParam:        hc,
 		"unknownparameter":            "ignored",
 	})
@@ -88,6 +103,14 @@ func TestFromParametersAll(t *testing.T) {
 		{"DeleteBatchSize", c.DeleteBatchSize, 500},
 		{"Checksum", c.Checksum, ChecksumMD5},
 		{"HTTPClient", c.HTTPClient, hc},
+		{"ObjectACL", c.ObjectACL, "bucket-owner-full-control"},
+		{"SkipVerify", c.SkipVerify, true},
+		{"DisableHTTPS", c.DisableHTTPS, false},
+		{"UseFIPSEndpoint", c.UseFIPSEndpoint, false},
+		{"UserAgent", c.UserAgent, "registry/3.1 extra"},
+		{"LogMode", c.LogMode, aws.LogRequest | aws.LogResponse | aws.LogSigning},
+		{"RedirectEndpoint", c.RedirectEndpoint, "https://cdn.example.com"},
+		{"MaxRequestsPerSecond", c.MaxRequestsPerSecond, 5.0},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -156,7 +179,22 @@ func TestConfigRejected(t *testing.T) {
 		{"deletebatchsize", 0},
 		{"maxretries", -2},
 		{"checksum", "sha512"},
-		{"keyid", "key-without-encrypt"},
+		{"objectacl", "public"},
+		{"objectacl", "PRIVATE"},
+		{"storageclass", "GLACIER"},
+		{"storageclass", "DEEP_ARCHIVE"},
+		{"v4auth", false},
+		{"v4auth", "false"},
+		{"loglevel", "verbose"},
+		{"loglevel", true},
+		{"loglevel", 3},
+		{"redirectendpoint", "cdn.example.com"},
+		{"redirectendpoint", "https://cdn.example.com/base"},
+		{"redirectendpoint", "https://cdn.example.com/?a=b"},
+		{"skipverify", "sometimes"},
+		{"usedualstack", 1},
+		{"maxrequestspersecond", -1},
+		{"maxrequestspersecond", "fast"},
 		{"encrypt", "maybe"},
 		{"chunksize", "ten"},
 		{"bucket", []string{"a"}},
@@ -335,5 +373,87 @@ func TestPartSize(t *testing.T) {
 	b = &backend{cfg: Config{ChunkSize: 5 << 20}, maxParts: 3}
 	if got := []int64{b.partSize(1), b.partSize(2), b.partSize(3)}; !slices.Equal(got, []int64{5 << 20, 10 << 20, 20 << 20}) {
 		t.Errorf("with 3 parts: part sizes %v", got)
+	}
+}
+
+// keyid without encrypt is accepted, as distribution does, and not sent:
+// S3 takes a KMS key only with x-amz-server-side-encryption: aws:kms.
+func TestKeyIDWithoutEncrypt(t *testing.T) {
+	c, err := FromParameters(map[string]any{"bucket": "b", "region": "r", "keyid": "kms-key"})
+	if err != nil {
+		t.Fatalf("keyid without encrypt: %v", err)
+	}
+	b := &backend{cfg: c}
+	var acl types.ObjectCannedACL
+	var class types.StorageClass
+	var sse types.ServerSideEncryption
+	var keyID *string
+	b.putOptions(&acl, &class, &sse, &keyID)
+	if sse != "" || keyID != nil {
+		t.Errorf("keyid without encrypt sends encryption %q key %v, want none", sse, keyID)
+	}
+	b.cfg.Encrypt = true
+	b.putOptions(&acl, &class, &sse, &keyID)
+	if sse != types.ServerSideEncryptionAwsKms || aws.ToString(keyID) != "kms-key" {
+		t.Errorf("keyid with encrypt sends encryption %q key %v, want aws:kms kms-key", sse, aws.ToString(keyID))
+	}
+}
+
+// The loglevel values are distribution's (aws-sdk-go v1's), in any case;
+// YAML's false (what it reads for off) is off.
+func TestLogLevels(t *testing.T) {
+	for v, want := range map[any]aws.ClientLogMode{
+		"off":                     0,
+		false:                     0,
+		"":                        0,
+		"debug":                   aws.LogRequest | aws.LogResponse,
+		"DEBUG":                   aws.LogRequest | aws.LogResponse,
+		"debugwithhttpbody":       aws.LogRequestWithBody | aws.LogResponseWithBody,
+		"debugwithrequestretries": aws.LogRequest | aws.LogResponse | aws.LogRetries,
+		"debugwithrequesterrors":  aws.LogRequest | aws.LogResponse | aws.LogRetries,
+		"debugwitheventstreambody": aws.LogRequest | aws.LogResponse | aws.LogRequestEventMessage |
+			aws.LogResponseEventMessage,
+	} {
+		c, err := FromParameters(map[string]any{"bucket": "b", "region": "r", "loglevel": v})
+		if err != nil || c.LogMode != want {
+			t.Errorf("loglevel %#v: mode %b, %v; want %b", v, c.LogMode, err, want)
+		}
+	}
+}
+
+// storageclass is taken in any case and checked against distribution's
+// list; NONE sends none.
+func TestStorageClasses(t *testing.T) {
+	for v, want := range map[string]string{"standard": "STANDARD", "Glacier_IR": "GLACIER_IR", "none": "", "NONE": "", "": ""} {
+		c, err := FromParameters(map[string]any{"bucket": "b", "region": "r", "storageclass": v})
+		if err != nil || c.StorageClass != want {
+			t.Errorf("storageclass %q: %q, %v; want %q", v, c.StorageClass, err, want)
+		}
+	}
+}
+
+// secure: false means plain HTTP: to a regionendpoint without scheme, and
+// to the AWS endpoint when there is none.
+func TestSecureFalse(t *testing.T) {
+	c, err := FromParameters(map[string]any{"bucket": "b", "region": "r", "secure": false})
+	if err != nil || !c.DisableHTTPS {
+		t.Errorf("secure false without regionendpoint: DisableHTTPS %v, %v", c.DisableHTTPS, err)
+	}
+	c, err = FromParameters(map[string]any{"bucket": "b", "regionendpoint": "https://minio:9000", "secure": false})
+	if err != nil || c.DisableHTTPS || c.RegionEndpoint != "https://minio:9000" {
+		t.Errorf("secure false with an https regionendpoint: %q DisableHTTPS %v, %v; want it kept", c.RegionEndpoint, c.DisableHTTPS, err)
+	}
+}
+
+// pathstyle, GitLab's name of forcepathstyle, is taken, but not together
+// with forcepathstyle.
+func TestPathStyleAlias(t *testing.T) {
+	c, err := FromParameters(map[string]any{"bucket": "b", "region": "r", "pathstyle": true})
+	if err != nil || !c.ForcePathStyle {
+		t.Errorf("pathstyle true: ForcePathStyle %v, %v", c.ForcePathStyle, err)
+	}
+	_, err = FromParameters(map[string]any{"bucket": "b", "region": "r", "pathstyle": true, "forcepathstyle": true})
+	if ce, ok := errors.AsType[*driver.ConfigError](err); !ok || ce.Parameter != "pathstyle" {
+		t.Errorf("pathstyle with forcepathstyle: %v, want a ConfigError naming pathstyle", err)
 	}
 }

@@ -349,7 +349,7 @@ func (w *writer) ensureUpload(ctx context.Context) error {
 	if w.checksum {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
 	}
-	b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+	b.putOptions(&in.ACL, &in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
 	out, err := b.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return wrap(ctx, "Writer", w.path, err)
@@ -424,7 +424,7 @@ func (w *writer) Close() error {
 				tailUploadMeta: w.uploadID,
 			},
 		}
-		b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId) // encrypted like the content
+		b.putOptions(&in.ACL, &in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId) // encrypted like the content
 		_, err = b.client.PutObject(ctx, in)
 	case w.tail:
 		_, err = b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(tailKey)})
@@ -454,7 +454,7 @@ func (w *writer) Commit(ctx context.Context) error {
 			ContentLength: aws.Int64(int64(len(w.buf))),
 			ContentType:   aws.String("application/octet-stream"),
 		}
-		b.putOptions(&in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
+		b.putOptions(&in.ACL, &in.StorageClass, &in.ServerSideEncryption, &in.SSEKMSKeyId)
 		if _, err := b.client.PutObject(ctx, in); err != nil {
 			return wrap(ctx, "Commit", w.path, err)
 		}
