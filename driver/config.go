@@ -186,8 +186,9 @@ func (c *CommonConfig) Fields(driverName string, params map[string]any) *Fields 
 // NewFields starts the FromParameters of a backend without a
 // CommonConfig (filesystem): params with their keys in lower case
 // (LowerKeys), and the warnings about them logged to the "logger"
-// parameter's *slog.Logger, if one is given, or slog.Default. End with
-// Fields.Done.
+// parameter's *slog.Logger, if one is given, or slog.Default; the
+// parameters Go code passes (httpclient, logger, observer) count as known
+// even where unused. End with Fields.Done.
 func NewFields(driverName string, params map[string]any) *Fields {
 	f := &Fields{p: Params{DriverName: driverName, Values: params}}
 	for k, v := range params {
@@ -201,6 +202,11 @@ func NewFields(driverName string, params map[string]any) *Fields {
 		return f
 	}
 	f.p.Values = values
+	// The parameters Go code passes (not a configuration's) are known to
+	// every backend, also one that has no use for them.
+	for _, k := range []string{HTTPClientParam, LoggerParam, ObserverParam} {
+		f.mark(k)
+	}
 	return f
 }
 

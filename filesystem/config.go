@@ -72,7 +72,6 @@ func FromParameters(params map[string]any) (Config, error) {
 	f := driver.NewFields(DriverName, params)
 	f.String(ParamRootDirectory, &c.RootDirectory)
 	f.Int(ParamMaxThreads, &c.MaxThreads)
-	f.Value(driver.LoggerParam)
 	if err := f.Done(); err != nil {
 		return Config{}, err
 	}

@@ -39,11 +39,10 @@ func init() {
 type Config struct{}
 
 // FromParameters builds a Config from distribution-style parameters, of
-// which the in-memory backend reads none: any given (but "logger") are
-// named in one warning.
+// which the in-memory backend reads none: any given (but those of Go code,
+// see driver.NewFields) are named in one warning.
 func FromParameters(params map[string]any) (Config, error) {
 	f := driver.NewFields(DriverName, params)
-	f.Value(driver.LoggerParam)
 	return Config{}, f.Done()
 }
 

@@ -119,7 +119,7 @@ func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 }
 
 func runBench(ctx context.Context, args []string, a *app) int {
-	o, err := parseBenchFlags(args, a.stderr)
+	o, err := parseBenchFlags(args, a.stdout)
 	if code, done := parseExit("bench", err, a); done {
 		return code
 	}
@@ -160,7 +160,7 @@ type session struct {
 // --latency, delaying) HTTP client in its parameters and, for the default
 // filesystem, a temporary root.
 func openBackend(ctx context.Context, o *storeFlags, a *app, log *slog.Logger) (*session, error) {
-	choice, err := resolveBackend(o.backend, o.backendSet, o.config, o.params)
+	choice, err := resolveBackend(o.backend, o.backendSet, o.config, o.params, a.environ)
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}

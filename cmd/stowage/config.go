@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/stowage-dev/stowage/driver"
 )
 
 // param is one --param key=value.
@@ -88,11 +91,14 @@ type backendChoice struct {
 	params map[string]any
 }
 
-// resolveBackend combines --backend, --config and --param: the config's
-// driver section gives the backend and its parameters unless --backend
-// names another one (an error, since the config would be ignored); --param
-// values override the config's.
-func resolveBackend(backend string, backendSet bool, configPath string, params paramFlag) (backendChoice, error) {
+// resolveBackend combines --backend, --config, the environment and
+// --param: the config's driver section gives the backend and its
+// parameters unless --backend names another one (an error, since the
+// config would be ignored); REGISTRY_STORAGE_<DRIVER>_<KEY> variables in
+// environ override the config's parameters (see envOverrides), and --param
+// values override both. A section named as distribution's adapter
+// registers it ("stowage-s3") opens the backend it wraps ("s3").
+func resolveBackend(backend string, backendSet bool, configPath string, params paramFlag, environ []string) (backendChoice, error) {
 	choice := backendChoice{name: backend, params: map[string]any{}}
 	if configPath != "" {
 		drivers, err := loadStorageConfig(configPath)
@@ -121,8 +127,77 @@ func resolveBackend(backend string, backendSet bool, configPath string, params p
 	if choice.name == "" {
 		return choice, errors.New("no backend named")
 	}
+	section := choice.name
+	if name, ok := strings.CutPrefix(choice.name, "stowage-"); ok && slices.Contains(driver.Registered(), name) {
+		choice.name = name
+	}
+	if err := envOverrides(choice.params, section, environ); err != nil {
+		return choice, err
+	}
 	for _, kv := range params {
 		choice.params[kv.key] = kv.value
 	}
 	return choice, nil
+}
+
+// envOverrides applies the REGISTRY_STORAGE_<DRIVER>_<KEY>=value variables
+// of environ to params, the parameters of the storage section named
+// section, as distribution's configuration parser does: DRIVER is the
+// section's name in upper case ("-" also as "_"), a KEY matches an
+// existing parameter without regard to case, and a KEY that matches none
+// adds one in lower case; KEY_SUB sets sub in the map parameter KEY
+// (REGISTRY_STORAGE_AZURE_CREDENTIALS_TYPE), and a key that holds "_"
+// itself (max_retries) is matched whole first. Values are read as YAML, so
+// "true" and "10" are a boolean and a number.
+func envOverrides(params map[string]any, section string, environ []string) error {
+	prefixes := []string{"REGISTRY_STORAGE_" + strings.ToUpper(section) + "_"}
+	if alt := strings.ReplaceAll(prefixes[0], "-", "_"); alt != prefixes[0] {
+		prefixes = append(prefixes, alt)
+	}
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		for _, prefix := range prefixes {
+			key, ok := strings.CutPrefix(name, prefix)
+			if !ok || key == "" {
+				continue
+			}
+			var v any
+			if err := yaml.Unmarshal([]byte(value), &v); err != nil {
+				return fmt.Errorf("environment variable %s: %w", name, err)
+			}
+			setEnvParam(params, key, v)
+			break
+		}
+	}
+	return nil
+}
+
+// setEnvParam sets the parameter the upper-case key path names in m (see
+// envOverrides).
+func setEnvParam(m map[string]any, key string, v any) {
+	for k := range m {
+		if strings.ToUpper(k) == key {
+			m[k] = v
+			return
+		}
+	}
+	head, rest, nested := strings.Cut(key, "_")
+	if nested && rest != "" {
+		for k, sub := range m {
+			if strings.ToUpper(k) == head {
+				if sm, ok := sub.(map[string]any); ok {
+					setEnvParam(sm, rest, v)
+					return
+				}
+			}
+		}
+		sm := map[string]any{}
+		setEnvParam(sm, rest, v)
+		m[strings.ToLower(head)] = sm
+		return
+	}
+	m[strings.ToLower(key)] = v
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -66,7 +67,7 @@ func TestLoadStorageConfig(t *testing.T) {
 
 func TestResolveBackend(t *testing.T) {
 	params := paramFlag{{"region", "eu-west-1"}, {"accesskey", "AK"}}
-	c, err := resolveBackend("filesystem", false, "testdata/registry.yml", params)
+	c, err := resolveBackend("filesystem", false, "testdata/registry.yml", params, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,25 +75,79 @@ func TestResolveBackend(t *testing.T) {
 		t.Fatalf("config plus params: %+v", c)
 	}
 
-	c, err = resolveBackend("s3", true, "testdata/two-drivers.yml", nil)
+	c, err = resolveBackend("s3", true, "testdata/two-drivers.yml", nil, nil)
 	if err != nil || c.name != "s3" || c.params["bucket"] != "b" || c.params["rootdirectory"] != nil {
 		t.Fatalf("--backend s3 over two drivers: %+v, %v", c, err)
 	}
 
-	c, err = resolveBackend("inmemory", true, "", paramFlag{{"k", "v"}})
+	c, err = resolveBackend("inmemory", true, "", paramFlag{{"k", "v"}}, nil)
 	if err != nil || c.name != "inmemory" || c.params["k"] != "v" {
 		t.Fatalf("no config: %+v, %v", c, err)
 	}
 
-	c, err = resolveBackend("filesystem", false, "", nil)
+	c, err = resolveBackend("filesystem", false, "", nil, nil)
 	if err != nil || c.name != "filesystem" || len(c.params) != 0 {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
 
-	if _, err := resolveBackend("filesystem", false, "testdata/two-drivers.yml", nil); err == nil || !strings.Contains(err.Error(), "choose one with --backend") {
+	if _, err := resolveBackend("filesystem", false, "testdata/two-drivers.yml", nil, nil); err == nil || !strings.Contains(err.Error(), "choose one with --backend") {
 		t.Fatalf("two drivers without --backend: %v", err)
 	}
-	if _, err := resolveBackend("inmemory", true, "testdata/registry.yml", nil); err == nil || !strings.Contains(err.Error(), "has no storage.inmemory section") {
+	if _, err := resolveBackend("inmemory", true, "testdata/registry.yml", nil, nil); err == nil || !strings.Contains(err.Error(), "has no storage.inmemory section") {
 		t.Fatalf("--backend naming another driver than the config: %v", err)
+	}
+}
+
+// TestEnvironmentOverrides: REGISTRY_STORAGE_<DRIVER>_<KEY> variables
+// override the config's parameters as distribution's parser does (keys
+// matched without regard to case, new ones added in lower case, values
+// read as YAML, KEY_SUB into a map), and --param overrides them.
+func TestEnvironmentOverrides(t *testing.T) {
+	environ := []string{
+		"REGISTRY_STORAGE_S3_BUCKET=from-env",
+		"REGISTRY_STORAGE_S3_SECURE=true",
+		"REGISTRY_STORAGE_S3_MULTIPARTCOPYCHUNKSIZE=33554432",
+		"REGISTRY_STORAGE_S3_REGION=env-region",
+		"REGISTRY_STORAGE_GCS_BUCKET=not-mine",
+		"REGISTRY_STORAGE_S3=ignored",
+		"UNRELATED=1",
+	}
+	c, err := resolveBackend("", false, "testdata/registry.yml", paramFlag{{"region", "flag-region"}}, environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"bucket": "from-env", "secure": true, "multipartcopychunksize": 33554432, "region": "flag-region",
+		"regionendpoint": "http://127.0.0.1:9000", "forcepathstyle": true, "chunksize": 5242880, "rootdirectory": "/registry",
+	}
+	if !reflect.DeepEqual(c.params, want) {
+		t.Fatalf("params = %v\nwant %v", c.params, want)
+	}
+
+	environ = []string{
+		"REGISTRY_STORAGE_STOWAGE_AZURE_ACCOUNTNAME=env-acct", // the "-" of the section's name as "_"
+		"REGISTRY_STORAGE_STOWAGE_AZURE_MAX_RETRIES=10",
+		"REGISTRY_STORAGE_STOWAGE_AZURE_CREDENTIALS_TYPE=client_secret",
+		"REGISTRY_STORAGE_STOWAGE_AZURE_CREDENTIALS_CLIENTID=id",
+		"REGISTRY_STORAGE_STOWAGE_AZURE_REALM=core.chinacloudapi.cn",
+	}
+	c, err = resolveBackend("", false, "testdata/azure-mixed.yml", nil, environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]any{
+		"AccountName": "env-acct", "container": "reg", "max_retries": 10, "realm": "core.chinacloudapi.cn",
+		"credentials": map[string]any{"type": "client_secret", "clientid": "id"},
+	}
+	if c.name != "azure" || !reflect.DeepEqual(c.params, want) {
+		t.Fatalf("%s params = %v\nwant azure %v", c.name, c.params, want)
+	}
+
+	c, err = resolveBackend("inmemory", true, "", nil, []string{"REGISTRY_STORAGE_INMEMORY_CREDENTIALS_TYPE=x"})
+	if err != nil || !reflect.DeepEqual(c.params, map[string]any{"credentials": map[string]any{"type": "x"}}) {
+		t.Fatalf("new nested key without a config: %v, %v", c.params, err)
+	}
+	if _, err := resolveBackend("inmemory", true, "", nil, []string{"REGISTRY_STORAGE_INMEMORY_X=[unclosed"}); err == nil || !strings.Contains(err.Error(), "REGISTRY_STORAGE_INMEMORY_X") {
+		t.Fatalf("bad YAML in a variable: %v, want an error naming it", err)
 	}
 }

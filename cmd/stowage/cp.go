@@ -86,7 +86,7 @@ func parseCpFlags(args []string, output io.Writer) (*cpOptions, error) {
 }
 
 func runCp(ctx context.Context, args []string, a *app) int {
-	o, err := parseCpFlags(args, a.stderr)
+	o, err := parseCpFlags(args, a.stdout)
 	if code, done := parseExit("cp", err, a); done {
 		return code
 	}
@@ -103,14 +103,12 @@ func runCp(ctx context.Context, args []string, a *app) int {
 	log := newLogger(a.stderr, o.from.verbose)
 	src, err := openBackend(ctx, &o.from, a, log)
 	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage cp: source: %v\n", err)
-		return exitCode(err)
+		return openFailed(a.stderr, "stowage cp: source", err)
 	}
 	defer src.close(log)
 	dst, err := openBackend(ctx, &o.to, a, log)
 	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage cp: destination: %v\n", err)
-		return exitCode(err)
+		return openFailed(a.stderr, "stowage cp: destination", err)
 	}
 	defer dst.close(log)
 
@@ -140,8 +138,12 @@ func runCp(ctx context.Context, args []string, a *app) int {
 }
 
 // exitCode maps an error opening a backend to the exit status.
+// exitCode is the exit code of an error that stopped a command before it
+// did anything: exitUsage for a usage or configuration error (a
+// *driver.ConfigError), exitFailure otherwise.
 func exitCode(err error) int {
-	if errors.Is(err, errUsage) {
+	var ce *driver.ConfigError
+	if errors.Is(err, errUsage) || errors.As(err, &ce) {
 		return exitUsage
 	}
 	return exitFailure
@@ -180,7 +182,7 @@ func (r cpResult) write(w io.Writer, asJSON bool) error {
 		if r.Failed == nil {
 			r.Failed = []registry.CopyFailure{}
 		}
-		return printJSON(w, r)
+		return printJSON(w, r.From+" -> "+r.To, "", r)
 	}
 	status := "ok"
 	switch {

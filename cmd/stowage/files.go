@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -23,7 +23,7 @@ import (
 // added by more, and nargs positional arguments.
 func fileCommand(name, usage string, args []string, a *app, nargs int, more func(fs *flag.FlagSet)) (*storeFlags, []string, int) {
 	o := &storeFlags{}
-	fs := newFlagSet("stowage "+name, usage, a.stderr)
+	fs := newFlagSet("stowage "+name, usage, a.stdout)
 	o.register(fs, "", 16, "requests in flight at once")
 	if more != nil {
 		more(fs)
@@ -46,10 +46,11 @@ func fileCommand(name, usage string, args []string, a *app, nargs int, more func
 func withBackend(ctx context.Context, name string, o *storeFlags, a *app, fn func(s *session, log *slog.Logger) error) int {
 	log := newLogger(a.stderr, o.verbose)
 	s, err := openBackend(ctx, o, a, log)
-	if err == nil {
-		defer s.close(log)
-		err = fn(s, log)
+	if err != nil {
+		return openFailed(a.stderr, "stowage "+name, err)
 	}
+	defer s.close(log)
+	err = fn(s, log)
 	switch {
 	case err == nil:
 		return exitOK
@@ -64,10 +65,11 @@ func withBackend(ctx context.Context, name string, o *storeFlags, a *app, fn fun
 	return exitFailure
 }
 
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+// printJSON prints the result v of a command run against backend, as one
+// indented JSON object with the version, time and backend first (a list
+// goes under key; see encodeJSON).
+func printJSON(w io.Writer, backend, key string, v any) error {
+	return encodeJSON(w, newJSONHeader(backend, time.Now()), key, v, true)
 }
 
 const lsUsage = `Usage: stowage ls [flags] PATH
@@ -113,7 +115,7 @@ func runLs(ctx context.Context, args []string, a *app) int {
 			if out == nil {
 				out = []entry{}
 			}
-			return printJSON(a.stdout, out)
+			return printJSON(a.stdout, s.choice.name, "entries", out)
 		}
 		for _, e := range out {
 			suffix := ""
@@ -191,7 +193,7 @@ func runDu(ctx context.Context, args []string, a *app) int {
 		}
 		sort.Slice(children, func(i, j int) bool { return children[i].Path < children[j].Path })
 		if o.json {
-			return printJSON(a.stdout, struct {
+			return printJSON(a.stdout, s.choice.name, "", struct {
 				Children []duEntry `json:"children"`
 				Total    duEntry   `json:"total"`
 			}{children, total})
@@ -274,7 +276,7 @@ func runRm(ctx context.Context, args []string, a *app) int {
 		}
 		var err error
 		if o.json {
-			err = printJSON(a.stdout, r)
+			err = printJSON(a.stdout, s.choice.name, "", r)
 		} else {
 			if dryRun {
 				for _, p := range paths {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -63,14 +64,15 @@ func (o *storeFlags) check(fs *flag.FlagSet) error {
 }
 
 // parseExit turns the result of a command's flag parsing into an exit:
-// exitOK after -h, exitUsage after printing err, and go on (false)
+// exitOK after -h (newFlagSet printed the help on stdout), exitUsage after
+// printing err in one line with a hint to stderr, and go on (false)
 // otherwise.
 func parseExit(name string, err error, a *app) (int, bool) {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK, true
 	case err != nil:
-		fmt.Fprintf(a.stderr, "stowage %s: %v\n", name, err)
+		fmt.Fprintf(a.stderr, "stowage %s: %v\nRun 'stowage %s -h' for usage.\n", name, err, name)
 		return exitUsage, true
 	}
 	return 0, false
@@ -100,20 +102,53 @@ func openCommand(ctx context.Context, name string, o *storeFlags, a *app) (s *se
 	log = newLogger(a.stderr, o.verbose)
 	s, err := openBackend(ctx, o, a, log)
 	if err != nil {
-		fmt.Fprintf(a.stderr, "stowage %s: %v\n", name, err)
-		return nil, log, exitCode(err), false
+		return nil, log, openFailed(a.stderr, "stowage "+name, err), false
 	}
 	return s, log, 0, true
 }
 
-// newFlagSet is the flag set of a command named name: errors and -h go
-// to output, -h prints usage and then the flags.
-func newFlagSet(name, usage string, output io.Writer) *flag.FlagSet {
+// openFailed prints why a backend could not be opened, after prefix, and
+// returns the exit code: exitUsage for a configuration error (a bad or
+// missing parameter; every missing one is named, with the --param flags
+// to add), exitFailure otherwise (the store cannot be reached).
+func openFailed(w io.Writer, prefix string, err error) int {
+	fmt.Fprintf(w, "%s: %v\n", prefix, err)
+	var missing *driver.MissingParametersError
+	if errors.As(err, &missing) {
+		var add []string
+		for _, p := range missing.Parameters {
+			add = append(add, "--param "+p+"=...")
+		}
+		fmt.Fprintf(w, "Add %s (or set them in the --config file's storage section).\n", strings.Join(add, " "))
+	}
+	return exitCode(err)
+}
+
+// newFlagSet is the flag set of a command named name. -h prints usage and
+// then the flags to help (stdout); a parse error prints nothing here:
+// fs.Parse returns it and parseExit prints it in one line with a hint,
+// not the whole help around it.
+func newFlagSet(name, usage string, help io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(output)
+	errs := &flagErrors{}
+	fs.SetOutput(errs)
 	fs.Usage = func() {
-		fmt.Fprint(output, usage)
+		if errs.wrote {
+			return // a parse error, not -h
+		}
+		fs.SetOutput(help)
+		defer fs.SetOutput(errs)
+		fmt.Fprint(help, usage)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// flagErrors swallows what package flag prints about a parse error (the
+// error itself comes back from Parse) and notes that it did.
+type flagErrors struct{ wrote bool }
+
+func (w *flagErrors) Write(p []byte) (int, error) {
+	w.wrote = true
+	return len(p), nil
 }

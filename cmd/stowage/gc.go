@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,7 +89,7 @@ func parseGCFlags(args []string, output io.Writer) (*gcOptions, error) {
 }
 
 func runGC(ctx context.Context, args []string, a *app) int {
-	o, err := parseGCFlags(args, a.stderr)
+	o, err := parseGCFlags(args, a.stdout)
 	if code, done := parseExit("gc", err, a); done {
 		return code
 	}
@@ -204,7 +203,7 @@ func (r gcPlanResult) write(w io.Writer, asJSON bool) error {
 			pl.DanglingLinks = nonNil(pl.DanglingLinks)
 			r.Plan = &pl
 		}
-		return json.NewEncoder(w).Encode(r)
+		return encodeJSON(w, newJSONHeader(r.Backend, time.Now()), "", r, false)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	status := "dry run: nothing is deleted (--delete to sweep)"
@@ -286,7 +285,7 @@ func (r gcReportResult) write(w io.Writer, asJSON bool) error {
 		if r.Failed == nil {
 			r.Failed = []gc.Failure{}
 		}
-		return json.NewEncoder(w).Encode(r)
+		return encodeJSON(w, newJSONHeader(r.Backend, time.Now()), "", r, false)
 	}
 	status := "ok"
 	switch {

@@ -15,6 +15,7 @@
 //	stowage rm [flags]       delete the files named on stdin, in batches
 //	stowage uploads list|purge [flags]  list or purge abandoned uploads
 //	stowage gc [flags]       collect a registry's garbage (a dry run unless --delete)
+//	stowage version          print the version and VCS revision (also --version)
 //	stowage help [command]   show help
 //
 // Examples:
@@ -51,6 +52,7 @@ func main() {
 		stderr:   os.Stderr,
 		open:     driver.Open,
 		terminal: isTerminal(os.Stderr),
+		environ:  os.Environ(),
 	})
 	stop()
 	os.Exit(code)
@@ -67,6 +69,10 @@ type app struct {
 	// now is the clock of the commands that age things (uploads); nil
 	// means time.Now.
 	now func() time.Time
+	// environ is the environment, KEY=value, for the
+	// REGISTRY_STORAGE_<DRIVER>_<KEY> overrides (os.Environ in main;
+	// none in tests unless set).
+	environ []string
 }
 
 // clock returns a.now, or time.Now.
@@ -102,6 +108,7 @@ func commands() []command {
 		{"rm", "delete the files named on stdin, in batches", runRm},
 		{"uploads", "list or purge abandoned uploads", runUploads},
 		{"gc", "collect a registry's garbage (a dry run unless --delete)", runGC},
+		{"version", "print the version and VCS revision stowage was built from", runVersion},
 		{"help", "show help for stowage or a command", runHelp},
 	}
 }
@@ -116,14 +123,15 @@ func run(ctx context.Context, args []string, a *app) int {
 	case "-h", "-help", "--help":
 		usage(a.stdout)
 		return exitOK
+	case "-version", "--version":
+		return runVersion(ctx, args[1:], a)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
 			return c.run(ctx, args[1:], a)
 		}
 	}
-	fmt.Fprintf(a.stderr, "stowage: unknown command %q\n\n", args[0])
-	usage(a.stderr)
+	fmt.Fprintf(a.stderr, "stowage: unknown command %q\nRun 'stowage help' for the list of commands.\n", args[0])
 	return exitUsage
 }
 
@@ -155,7 +163,7 @@ func runHelp(ctx context.Context, args []string, a *app) int {
 		usage(a.stdout)
 		return exitOK
 	}
-	fmt.Fprintf(a.stderr, "stowage help: unknown command %q\n", args[0])
+	fmt.Fprintf(a.stderr, "stowage help: unknown command %q\nRun 'stowage help' for the list of commands.\n", args[0])
 	return exitUsage
 }
 

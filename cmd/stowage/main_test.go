@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +25,11 @@ func TestRunDispatch(t *testing.T) {
 		{[]string{"--help"}, exitOK, "Commands:", ""},
 		{[]string{"help", "help"}, exitOK, "Commands:", ""},
 		{[]string{"help", "bench"}, exitOK, "Usage: stowage bench", ""},
-		{[]string{"bench", "-h"}, exitOK, "", "-latency delay"},
+		{[]string{"bench", "-h"}, exitOK, "-latency delay", ""},
+		{[]string{"gc", "--help"}, exitOK, "Usage: stowage gc", ""},
+		{[]string{"ls", "-h"}, exitOK, "Usage: stowage ls", ""},
+		{[]string{"version"}, exitOK, "stowage ", ""},
+		{[]string{"--version"}, exitOK, "stowage ", ""},
 		{[]string{"help", "nope"}, exitUsage, "", `unknown command "nope"`},
 		{[]string{"nope"}, exitUsage, "", `unknown command "nope"`},
 	} {
@@ -32,6 +38,76 @@ func TestRunDispatch(t *testing.T) {
 		if code != c.code || !strings.Contains(stdout.String(), c.out) || !strings.Contains(stderr.String(), c.errs) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q", c.args, code, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestBadFlagIsOneLineAndAHint: a mistyped flag prints the error and
+// where to look, not the whole help, on stderr, and exits 2, for every
+// command.
+func TestBadFlagIsOneLineAndAHint(t *testing.T) {
+	for _, name := range []string{"bench", "verify", "cp", "ls", "du", "rm", "gc", "version", "uploads list"} {
+		var stdout, stderr bytes.Buffer
+		args := append(strings.Fields(name), "--rootdir=/x")
+		code := run(context.Background(), args, &app{stdout: &stdout, stderr: &stderr, open: driver.Open})
+		want := "stowage " + name + ": flag provided but not defined: -rootdir\nRun 'stowage " + name + " -h' for usage.\n"
+		if code != exitUsage || stdout.Len() != 0 || stderr.String() != want {
+			t.Errorf("%s --rootdir: exit %d, stdout %q, stderr %q; want exit 2 and %q", name, code, stdout.String(), stderr.String(), want)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"version", "--json"}, &app{stdout: &stdout, stderr: &stdout}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stdout.String())
+	}
+	var b buildInfo
+	if err := json.Unmarshal(stdout.Bytes(), &b); err != nil || b.Version == "" || b.Go != runtime.Version() {
+		t.Fatalf("version --json = %s (%v), want the module version and the Go version", stdout.String(), err)
+	}
+	// Under go test the main module is "(devel)" and no VCS stamp is made.
+	if got := (buildInfo{Version: "v1.2.3", Revision: "abc", RevisionTime: "2026-12-01T00:00:00Z", Modified: true, Go: "go1.26"}).String(); got != "stowage v1.2.3 (revision abc, 2026-12-01T00:00:00Z, modified) go1.26" {
+		t.Errorf("String = %q", got)
+	}
+}
+
+// TestMissingParametersAllInOneMessage: a backend whose required
+// parameters are missing names all of them at once, with the flags to
+// add, and exits 2 (a configuration error).
+func TestMissingParametersAllInOneMessage(t *testing.T) {
+	driver.Register("cli-needs-two", func(_ context.Context, params map[string]any) (driver.StorageDriver, error) {
+		f := driver.NewFields("cli-needs-two", params)
+		f.Require("bucket", "region")
+		return nil, f.Done()
+	})
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"ls", "--backend", "cli-needs-two", "/"}, &app{stdout: &stdout, stderr: &stderr, open: driver.Open})
+	want := "stowage ls: opening the cli-needs-two backend: cli-needs-two: missing required parameters bucket, region\n" +
+		"Add --param bucket=... --param region=... (or set them in the --config file's storage section).\n"
+	if code != exitUsage || stderr.String() != want {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, stderr.String(), want)
+	}
+}
+
+func TestJSONHeader(t *testing.T) {
+	var buf bytes.Buffer
+	h := jsonHeader{Version: "v1", Time: "2026-12-02T00:00:00Z", Backend: "s3"}
+	if err := encodeJSON(&buf, h, "rows", []int{1, 2}, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"stowage_version":"v1","time":"2026-12-02T00:00:00Z","backend":"s3","rows":[1,2]}` + "\n"; buf.String() != want {
+		t.Errorf("list: %q, want %q", buf.String(), want)
+	}
+	buf.Reset()
+	if err := encodeJSON(&buf, h, "", map[string]any{"backend": "gcs", "ok": true}, false); err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"stowage_version":"v1","time":"2026-12-02T00:00:00Z","backend":"gcs","ok":true}` + "\n"; buf.String() != want {
+		t.Errorf("object with its own backend: %q, want %q", buf.String(), want)
+	}
+	buf.Reset()
+	if err := encodeJSON(&buf, h, "", struct{}{}, false); err != nil || !json.Valid(buf.Bytes()) {
+		t.Errorf("empty object: %q, %v", buf.String(), err)
 	}
 }
 
@@ -113,6 +189,7 @@ func Example_help() {
 	//   rm       delete the files named on stdin, in batches
 	//   uploads  list or purge abandoned uploads
 	//   gc       collect a registry's garbage (a dry run unless --delete)
+	//   version  print the version and VCS revision stowage was built from
 	//   help     show help for stowage or a command
 	//
 	// Run "stowage help <command>" for a command's flags.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -42,9 +41,7 @@ func thisMachine() machine {
 }
 
 func writeJSON(w io.Writer, r result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return encodeJSON(w, newJSONHeader(r.Backend, time.Now()), "", r, true)
 }
 
 // csvHeader is the header of --csv: one row per measured operation.

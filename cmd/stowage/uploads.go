@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -119,7 +118,7 @@ func runUploads(ctx context.Context, args []string, a *app) int {
 				}
 			}
 		}
-		if err := writeUploads(a.stdout, o.json, sub, dryRun, rows); err != nil {
+		if err := writeUploads(a.stdout, o.json, s.choice.name, sub, dryRun, rows); err != nil {
 			return err
 		}
 		if rule := lifecycleRule(s, olderThan); rule != "" && !o.json {
@@ -165,14 +164,12 @@ func listUploads(ctx context.Context, d driver.StorageDriver, root string, concu
 	return rows, nil
 }
 
-func writeUploads(w io.Writer, asJSON bool, sub string, dryRun bool, rows []uploadRow) error {
+func writeUploads(w io.Writer, asJSON bool, backend, sub string, dryRun bool, rows []uploadRow) error {
 	if asJSON {
 		if rows == nil {
 			rows = []uploadRow{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return printJSON(w, backend, "uploads", rows)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tAGE\tSIZE\tSTATE\tPATH")

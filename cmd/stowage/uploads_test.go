@@ -117,9 +117,13 @@ func (s *storeCLI) uploads(t *testing.T, wantCode int, args ...string) []uploadR
 	if code != wantCode {
 		t.Fatalf("uploads %q: exit %d; %s %s", args, code, errOut, out)
 	}
-	var rows []uploadRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		t.Fatalf("%v in %s", err, out)
+	var doc struct {
+		Version string      `json:"stowage_version"`
+		Backend string      `json:"backend"`
+		Uploads []uploadRow `json:"uploads"`
 	}
-	return rows
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Version == "" || doc.Backend == "" || doc.Uploads == nil {
+		t.Fatalf("%v in %s, want the version, backend and uploads", err, out)
+	}
+	return doc.Uploads
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,7 +65,7 @@ func parseVerifyFlags(args []string, output io.Writer) (*verifyOptions, error) {
 }
 
 func runVerify(ctx context.Context, args []string, a *app) int {
-	o, err := parseVerifyFlags(args, a.stderr)
+	o, err := parseVerifyFlags(args, a.stdout)
 	if code, done := parseExit("verify", err, a); done {
 		return code
 	}
@@ -143,9 +142,7 @@ func (r verifyResult) write(w io.Writer, asJSON bool) error {
 			verifyResult
 			MiBPerSecond float64 `json:"mib_per_second"`
 		}{r, r.mibPerSecond()}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return printJSON(w, r.Backend, "", v)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	status := "ok"
