@@ -88,3 +88,29 @@ func ExampleDriver_DeleteFiles() {
 	}
 	fmt.Println(n, "deleted")
 }
+
+// The credentials of distribution's azure driver: an AKS workload or
+// managed identity (default_credentials), a service principal
+// (client_secret), or a connection string. Parsing sends no request.
+func ExampleFromParameters_credentials() {
+	for _, params := range []map[string]any{
+		{"accountname": "myaccount", "container": "registry",
+			"credentials": map[string]any{"type": "default_credentials"}},
+		{"accountname": "myaccount", "container": "registry",
+			"credentials": map[string]any{"type": "client_secret", "tenantid": "t", "clientid": "c", "secret": "s"}},
+		{"container": "registry",
+			"connectionstring": "DefaultEndpointsProtocol=https;AccountName=myaccount;AccountKey=c2VjcmV0;EndpointSuffix=core.usgovcloudapi.net"},
+		{"container": "registry", "connectionstring": "UseDevelopmentStorage=true"},
+	} {
+		c, err := azure.FromParameters(params)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%q %s key=%v\n", c.Credentials.Type, c.ServiceURL, c.AccountKey != "")
+	}
+	// Output:
+	// "default_credentials" https://myaccount.blob.core.windows.net key=false
+	// "client_secret" https://myaccount.blob.core.windows.net key=false
+	// "" https://myaccount.blob.core.usgovcloudapi.net key=true
+	// "" http://127.0.0.1:10000/devstoreaccount1 key=true
+}
