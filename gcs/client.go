@@ -15,16 +15,30 @@ import (
 )
 
 // newHTTPClient returns the client every request of the driver goes
-// through: c.HTTPClient (or a client over http.DefaultTransport) as it is
-// when Anonymous, otherwise a copy of it whose transport adds OAuth2
-// credentials (c.Credentials, or Application Default Credentials) before
-// handing each request to the original transport. Token requests of the
-// credentials themselves do not go through it. Its outermost transport
-// bounds the requests of one download (limitDownloads).
+// through, built over c.CommonConfig.Client (c.HTTPClient, or a client
+// over a copy of http.DefaultTransport, behind the rate limiter of
+// MaxRequestsPerSecond): as it is when Anonymous, otherwise a copy of it
+// whose transport adds OAuth2 credentials (c.Credentials, or Application
+// Default Credentials) before handing each request to the original
+// transport, so that every request, the SDK's retries included, waits for
+// the limiter. Token requests of the credentials themselves do not go
+// through it. Under the credentials, c.UserAgent replaces the User-Agent
+// header. Its outermost transport bounds the requests of one download
+// (limitDownloads).
 func newHTTPClient(ctx context.Context, c Config) (*http.Client, error) {
-	base := c.HTTPClient
-	if base == nil {
-		base = &http.Client{Transport: http.DefaultTransport}
+	base := c.CommonConfig.Client(DriverName, false)
+	if c.UserAgent != "" {
+		// option.WithUserAgent is no use here: the SDK drops it when given
+		// an HTTP client (google.golang.org/api/transport/http.NewClient
+		// returns option.WithHTTPClient's client as it is), and the batch
+		// requests do not go through the SDK.
+		rt := base.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		hc := *base
+		hc.Transport = userAgent{base: rt, value: c.UserAgent}
+		base = &hc
 	}
 	if c.Anonymous {
 		return limitingDownloads(base), nil
@@ -61,8 +75,8 @@ func newHTTPClient(ctx context.Context, c Config) (*http.Client, error) {
 // policy: every call is retried (RetryAlways: the driver's writes are safe
 // to repeat, since a path's content is replaced as a whole) on the SDK's
 // transient errors (408, 429, 5xx, connection resets, unexpected EOFs),
-// up to c.MaxRetries times, with exponential backoff. A cancelled context
-// stops the retries at once.
+// up to c.MaxRetries times, with exponential backoff, each retry reported
+// to c.Events().Retried. A cancelled context stops the retries at once.
 func newStorageClient(ctx context.Context, c Config, hc *http.Client) (*storage.Client, error) {
 	client, err := storage.NewClient(ctx,
 		option.WithHTTPClient(hc),
@@ -75,10 +89,38 @@ func newStorageClient(ctx context.Context, c Config, hc *http.Client) (*storage.
 		client.SetRetry(storage.WithPolicy(storage.RetryNever))
 		return client, nil
 	}
+	events := c.Events()
 	client.SetRetry(
 		storage.WithPolicy(storage.RetryAlways),
 		storage.WithMaxAttempts(c.MaxRetries+1),
 		storage.WithBackoff(gax.Backoff{Initial: c.RetryBaseDelay, Max: c.RetryMaxBackoff, Multiplier: 2}),
+		storage.WithErrorFunc(func(err error) bool { return reportRetry(events, err) }),
 	)
 	return client, nil
+}
+
+// reportRetry is the SDK's retry decision, storage.ShouldRetry, reporting
+// each retry it grants to events: the SDK asks it only when an attempt
+// is left (see cloud.google.com/go/storage's run), so each true is one
+// more attempt.
+func reportRetry(events driver.Observer, err error) bool {
+	retry := storage.ShouldRetry(err)
+	if retry {
+		events.Retried(DriverName, err)
+	}
+	return retry
+}
+
+// userAgent sets the User-Agent header of every request to value.
+type userAgent struct {
+	base  http.RoundTripper
+	value string
+}
+
+// RoundTrip implements http.RoundTripper on a copy of req, which it must
+// not change.
+func (u userAgent) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.Header.Set("User-Agent", u.value)
+	return u.base.RoundTrip(r)
 }

@@ -58,9 +58,11 @@ type Config struct {
 	// MaxConcurrency bounds the batch and compose requests in flight for
 	// one DeleteFiles, Delete or Commit call; DeleteBatchSize is capped at
 	// MaxDeleteBatchSize; HTTPClient sends every request (the SDK's, the
-	// batch deletes'; nil means a client over http.DefaultTransport), and
-	// unless Anonymous is set an OAuth2 transport over its Transport adds
-	// the credentials.
+	// batch deletes'; nil means a client over a copy of
+	// http.DefaultTransport), behind the rate limiter of
+	// MaxRequestsPerSecond (default: none), and unless Anonymous is set an
+	// OAuth2 transport over it adds the credentials; the SDK's retries are
+	// reported to Observer.
 	driver.CommonConfig
 
 	// Bucket holds all the driver's objects. Required.
@@ -94,6 +96,12 @@ type Config struct {
 	// ChunkSize is the size of the Writer parts, buffered in memory and
 	// each stored as one hidden object; at least MinChunkSize.
 	ChunkSize int64
+
+	// UserAgent, when set, is the User-Agent header of every request the
+	// driver sends (the SDK's, the batch deletes', the token requests'
+	// excepted), as distribution's useragent parameter sets it; empty
+	// leaves the SDK's own.
+	UserAgent string
 }
 
 // normalize checks c, reads its key file and fills in its defaults. It

@@ -50,8 +50,12 @@ func bucketMissing(err error) bool {
 // client's: a missing object (not a missing bucket: that is a
 // configuration error, as NoSuchBucket is for s3 and ContainerNotFound for
 // azure; nor is a Move's or CopyFrom's source that changed under it) is
-// driver.KindNotFound, 429 a rate limit, 416 an offset beyond the end, and
-// 408, 5xx and the connection errors the SDK retries are transient.
+// driver.KindNotFound; 429 and 503 are a rate limit (GCS answers them to
+// a bucket whose request rate grows faster than it scales, see
+// FromParameters), a *driver.TooManyRequestsError once the retries are
+// spent; 416 is an offset beyond the end, and 408, the other 5xx and the
+// connection errors the SDK retries are transient (so is a batch call the
+// batch response did not answer).
 func (b *backend) Classify(err error) driver.ErrorKind {
 	var ie *itemError
 	switch code := httpStatus(err); {
@@ -61,7 +65,9 @@ func (b *backend) Classify(err error) driver.ErrorKind {
 		return driver.KindOther // the batch endpoint is missing, not an object
 	case errors.Is(err, storage.ErrObjectNotExist), code == http.StatusNotFound:
 		return driver.KindNotFound
-	case code == http.StatusTooManyRequests:
+	case errors.As(err, &ie) && ie.Message == errNoAnswer.Error():
+		return driver.KindTransient
+	case code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable:
 		return driver.KindThrottled
 	case code == http.StatusRequestedRangeNotSatisfiable:
 		return driver.KindInvalidRange

@@ -38,10 +38,10 @@ func faultHarness() conformance.FaultHarness {
 		Download:         "Read",
 		Busy:             conformance.FaultReply{Name: "ServiceUnavailable", Status: http.StatusServiceUnavailable},
 		ResumesDownloads: true,
-		// Only 429 means "slow down" on GCS.
+		// 429 and 503 mean "slow down" on GCS (see gcs.FromParameters).
 		Exhausted: []conformance.FaultReply{
 			{Name: "Status429", Status: http.StatusTooManyRequests, Throttle: true},
-			{Name: "Status503", Status: http.StatusServiceUnavailable},
+			{Name: "Status503", Status: http.StatusServiceUnavailable, Throttle: true},
 			{Name: "Status500", Status: http.StatusInternalServerError},
 		},
 		ChunkSize:     gcs.MinChunkSize,
