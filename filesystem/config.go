@@ -3,6 +3,7 @@ package filesystem
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/stowage-dev/stowage/driver"
 )
@@ -43,6 +44,11 @@ type Config struct {
 	// DefaultMaxThreads; a value below MinMaxThreads is raised to it; a
 	// negative value is an error.
 	MaxThreads int
+
+	// Logger receives the driver's warnings (a deleted directory it could
+	// not remove); nil means slog.Default(). The "logger" parameter
+	// (driver.LoggerParam) sets it.
+	Logger *slog.Logger
 }
 
 // normalize applies the defaults and checks the values.
@@ -50,6 +56,7 @@ func (c Config) normalize() (Config, error) {
 	if c.RootDirectory == "" {
 		c.RootDirectory = DefaultRootDirectory
 	}
+
 	switch {
 	case c.MaxThreads < 0:
 		return c, &driver.ConfigError{DriverName: DriverName, Parameter: ParamMaxThreads, Err: errors.New("must not be negative")}
@@ -72,6 +79,11 @@ func FromParameters(params map[string]any) (Config, error) {
 	f := driver.NewFields(DriverName, params)
 	f.String(ParamRootDirectory, &c.RootDirectory)
 	f.Int(ParamMaxThreads, &c.MaxThreads)
+	if l, ok := f.Value(driver.LoggerParam); ok {
+		if c.Logger, ok = l.(*slog.Logger); !ok {
+			f.Fail(driver.LoggerParam, "want a *slog.Logger, got %T", l)
+		}
+	}
 	if err := f.Done(); err != nil {
 		return Config{}, err
 	}

@@ -3,6 +3,7 @@ package filesystem_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -62,5 +63,17 @@ func TestOpen(t *testing.T) {
 	cancel()
 	if _, err := filesystem.New(ctx, filesystem.Config{RootDirectory: root}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("New with a cancelled context: %v", err)
+	}
+}
+
+func TestFromParametersLogger(t *testing.T) {
+	l := slog.New(slog.DiscardHandler)
+	c, err := filesystem.FromParameters(map[string]any{"logger": l})
+	if err != nil || c.Logger != l {
+		t.Fatalf("logger parameter: %+v, %v", c, err)
+	}
+	var ce *driver.ConfigError
+	if _, err := filesystem.FromParameters(map[string]any{"logger": "stderr"}); !errors.As(err, &ce) || ce.Parameter != "logger" {
+		t.Fatalf("a logger that is no *slog.Logger: %v, want a *driver.ConfigError naming it", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"log/slog"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -75,7 +74,7 @@ func (d *Driver) removeTree(name string) error {
 	}
 	if err := d.root.RemoveAll(trash); err != nil {
 		// Out of view already; the next New sweeps what is left.
-		slog.Warn("filesystem: removing deleted directory", "dir", filepath.Join(d.rootDir, trash), "err", err)
+		d.log.Warn("filesystem: removing deleted directory", "dir", filepath.Join(d.rootDir, trash), "err", err)
 	}
 	return nil
 }

@@ -37,9 +37,11 @@ package filesystem
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -53,6 +55,7 @@ type Driver struct {
 	root    *os.Root
 	rootDir string
 	sem     chan struct{} // bounds concurrent filesystem operations
+	log     *slog.Logger
 }
 
 var _ driver.StorageDriver = (*Driver)(nil)
@@ -85,7 +88,7 @@ func New(ctx context.Context, cfg Config) (*Driver, error) {
 			return nil, &driver.ConfigError{DriverName: DriverName, Parameter: ParamRootDirectory, Err: fmt.Errorf("bookkeeping directory: %w", err)}
 		}
 	}
-	d := &Driver{root: r, rootDir: cfg.RootDirectory, sem: make(chan struct{}, cfg.MaxThreads)}
+	d := &Driver{root: r, rootDir: cfg.RootDirectory, sem: make(chan struct{}, cfg.MaxThreads), log: cmp.Or(cfg.Logger, slog.Default())}
 	d.sweep(tmpDir, tmpMaxAge)
 	d.sweep(trashDir, 0)
 	return d, nil
