@@ -34,6 +34,10 @@ func testConfig(t testing.TB, root string, hc *http.Client) s3.Config {
 			// Keep retries quick: the fault tests make many.
 			RetryBaseDelay:  5 * time.Millisecond,
 			RetryMaxBackoff: 200 * time.Millisecond,
+			// No client-side rate limit against the loopback MinIO: the
+			// limiter has its own tests (options_test.go), and the
+			// default 350 requests/s would only slow the suite down.
+			MaxRequestsPerSecond: -1,
 		},
 	}
 }
