@@ -16,12 +16,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/inmemory"
+	"github.com/stowage-dev/stowage/internal/progress"
 	"github.com/stowage-dev/stowage/layout"
 )
 
@@ -178,9 +180,9 @@ func TestBenchInmemoryTable(t *testing.T) {
 	}
 }
 
-func TestBenchDefaultsToATemporaryFilesystem(t *testing.T) {
+func TestBenchFilesystemInATemporaryRoot(t *testing.T) {
 	f := newFixture(t)
-	if code := f.run(args("--workloads", "delete")...); code != 0 {
+	if code := f.run(args("--backend", "filesystem", "--workloads", "delete")...); code != 0 {
 		t.Fatalf("exit %d: %s", code, f.stderr.String())
 	}
 	m := regexp.MustCompile(`backend filesystem \(temporary root (\S+)\)`).FindStringSubmatch(f.stdout.String())
@@ -228,7 +230,7 @@ func TestBenchDeletesOnlyWhatItWrote(t *testing.T) {
 	if err := os.WriteFile(keep, []byte("registry data"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code := f.run(args("--param", "rootdirectory="+root, "--prefix", "/docker/registry/v2/bench")...); code != 0 {
+	if code := f.run(args("--backend", "filesystem", "--param", "rootdirectory="+root, "--prefix", "/docker/registry/v2/bench")...); code != 0 {
 		t.Fatalf("exit %d: %s", code, f.stderr.String())
 	}
 	if strings.Contains(f.stdout.String(), "temporary root") {
@@ -252,7 +254,7 @@ func TestBenchRefusesAPrefixInUse(t *testing.T) {
 	if err := os.WriteFile(theirs, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code := f.run(args("--param", "rootdirectory="+root, "--prefix", "/taken")...)
+	code := f.run(args("--backend", "filesystem", "--param", "rootdirectory="+root, "--prefix", "/taken")...)
 	if code != exitFailure || !strings.Contains(f.stderr.String(), "already holds data") {
 		t.Fatalf("exit %d, stderr %q; want a refusal", code, f.stderr.String())
 	}
@@ -455,7 +457,7 @@ func TestParseBenchFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.backend != "filesystem" || o.backendSet || o.runs != 1 || o.latency != 0 || o.progress != "auto" ||
+	if o.backend != localS3 || o.backendSet || o.runs != 1 || o.latency != localS3Latency || o.progress != "auto" ||
 		!slices.Equal(o.matrix, layout.DefaultDeleteMatrix) || len(o.workloads) != 3 || len(o.sizes) != 3 ||
 		o.walk.Manifests != 100 || o.walk.Tags != 5 || o.concurrency != 16 || o.json || o.csv {
 		t.Fatalf("defaults %+v", o)
@@ -470,6 +472,27 @@ func TestParseBenchFlags(t *testing.T) {
 		len(o.matrix) != 1 || o.matrix[0].Files() != 2100 || !slices.Equal(o.workloads, []string{"delete"}) ||
 		o.runs != 3 || !o.csv || o.prefix != "/scratch/bench" || !o.verbose {
 		t.Fatalf("parsed %+v", o)
+	}
+
+	// The injected round trip is local-s3's default only.
+	for _, c := range []struct {
+		args    []string
+		latency time.Duration
+	}{
+		{[]string{"--backend", "local-s3"}, localS3Latency},
+		{[]string{"--latency", "0"}, 0},
+		{[]string{"--latency", "20ms"}, 20 * time.Millisecond},
+		{[]string{"--backend", "filesystem"}, 0},
+		{[]string{"--backend", "s3"}, 0},
+		{[]string{"--config", "testdata/registry.yml"}, 0},
+	} {
+		o, err := parseBenchFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", c.args, err)
+		}
+		if o.latency != c.latency {
+			t.Errorf("%q: latency %v, want %v", c.args, o.latency, c.latency)
+		}
 	}
 
 	if _, err := parseBenchFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
@@ -538,5 +561,144 @@ func TestBenchInterruptedMidRunCleansUp(t *testing.T) {
 	}
 	if f.stdout.Len() != 0 {
 		t.Fatalf("an interrupted run printed a table: %s", f.stdout.String())
+	}
+}
+
+// TestBenchDefaultIsTheInProcessS3: with no backend named, stowage bench
+// runs the real s3 backend against the in-process S3 server with the
+// default round trip injected, counts real requests, says so in the
+// header, and stops the server afterwards.
+func TestBenchDefaultIsTheInProcessS3(t *testing.T) {
+	f := newFixture(t)
+	if code := f.run(args()...); code != 0 {
+		t.Fatalf("exit %d: %s", code, f.stderr.String())
+	}
+	out := f.stdout.String()
+	for _, re := range []string{
+		`(?m)^stowage bench: backend s3 \(in-process S3 server, 3ms injected round trip\), prefix /stowage-bench-[0-9a-f]{16}, latency 3ms, 1 run\(s\)$`,
+		// 2 manifests x 1 tag: HeadObject+ListObjectsV2+DeleteObjects per
+		// tag link, ListObjectsV2+DeleteObjects per revision link (2M+3TM
+		// = 10); one DeleteObjects.
+		`(?m)^2x1\s+4\s+\S+\s+10\s+\S+\s+1\s+[0-9.]+x\s+10\.0x\s*$`,
+		`(?m)^2x1\s+14\s+\d+\s+\S+\s+1\s+\d+\s*$`,
+		`(?m)^put\s+1KiB\s+2\s+\S+\s+[0-9.]+\s+2\s*$`,
+		`(?m)^get\s+1KiB\s+2\s+\S+\s+[0-9.]+\s+2\s*$`,
+		`(?m)^total \S+, [1-9]\d* requests`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("output does not match %s:\n%s", re, out)
+		}
+	}
+	endpoint, _ := f.params["regionendpoint"].(string)
+	if !strings.HasPrefix(endpoint, "http://127.0.0.1:") || f.params["bucket"] == nil {
+		t.Fatalf("opened s3 with %v", f.params)
+	}
+	if _, err := http.Get(endpoint); err == nil {
+		t.Fatalf("the in-process server at %s still answers after the run", endpoint)
+	}
+}
+
+// TestBenchDefaultStoreDeleteFilesIsCeilNOverB: on the default store,
+// deleting a cell one path at a time costs 2M+3TM requests (as
+// docs/BENCHMARKS.md counts), and DeleteFiles ceil(N/B) requests, B the
+// batch size (1000 by default: TestBenchDefaultIsTheInProcessS3; 1,001
+// paths in two DeleteObjects: internal/localstore).
+func TestBenchDefaultStoreDeleteFilesIsCeilNOverB(t *testing.T) {
+	f := newFixture(t)
+	code := f.run("bench", "--matrix", "2x1,3x1,1x8", "--workloads", "delete", "--latency", "0",
+		"--param", "deletebatchsize=4", "--progress", "never", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, f.stderr.String())
+	}
+	var r struct {
+		jsonReport
+		Server string `json:"server"`
+	}
+	if err := json.Unmarshal(f.stdout.Bytes(), &r); err != nil {
+		t.Fatalf("%v in %s", err, f.stdout.String())
+	}
+	if r.Backend != "s3" || r.Server != "in-process S3 server, no injected round trip" || !r.Counted || r.Latency != "0s" || r.Requests == 0 || len(r.Delete) != 3 {
+		t.Fatalf("report %+v", r)
+	}
+	for i, want := range []struct{ files, oneByOne, deleteFiles int }{
+		{4, 2*2 + 3*1*2, 1}, {6, 2*3 + 3*1*3, 2}, {9, 2*1 + 3*8*1, 3},
+	} {
+		d := r.Delete[i]
+		if d.Files != want.files || d.OneByOne.Requests == nil || *d.OneByOne.Requests != want.oneByOne ||
+			d.DeleteFiles.Requests == nil || *d.DeleteFiles.Requests != want.deleteFiles {
+			t.Errorf("cell %s of %d files: %v and %v requests, want %d and %d", d.Cell, d.Files,
+				d.OneByOne.Requests, d.DeleteFiles.Requests, want.oneByOne, want.deleteFiles)
+		}
+	}
+}
+
+// TestLocalS3IsForBenchOnly: the in-process store is gone when the
+// command ends, so the other commands refuse it.
+func TestLocalS3IsForBenchOnly(t *testing.T) {
+	f := newFixture(t)
+	code := f.run("ls", "--backend", "local-s3", "/")
+	if code != exitUsage || !strings.Contains(f.stderr.String(), "local-s3") {
+		t.Fatalf("exit %d, stderr %q; want a usage error about local-s3", code, f.stderr.String())
+	}
+}
+
+// TestBenchProgressLinesWhenNotATerminal: with stderr no terminal and
+// --progress auto, a run prints whole progress lines (no \r) as its clock
+// ticks, naming the stage, and a last one at the end.
+func TestBenchProgressLinesWhenNotATerminal(t *testing.T) {
+	f := newFixture(t)
+	lines := make(lineWriter, 100)
+	f.app.stderr = lines
+	ticks := make(chan time.Time)
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	f.onRequest = func(n int64) {
+		// Tick at two points of the run and wait for each line, so each
+		// is drawn while the run is under way.
+		if n == 10 || n == 30 {
+			mu.Lock()
+			defer mu.Unlock()
+			ticks <- time.Now()
+			seen = append(seen, <-lines)
+		}
+	}
+	o, err := parseBenchFlags([]string{"--backend", "fakehttp", "--matrix", "2x1,3x1", "--walk", "2x1", "--sizes", "1KiB:2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ticks = ticks
+	if err := benchMain(context.Background(), o, f.app, newLogger(io.Discard, false)); err != nil {
+		t.Fatal(err)
+	}
+	close(lines)
+	var last string
+	for l := range lines {
+		last = l
+	}
+	if len(seen) != 2 {
+		t.Fatalf("%d lines while running: %q", len(seen), seen)
+	}
+	for _, l := range append(seen, last) {
+		if !strings.HasSuffix(l, "\n") || strings.Contains(l, "\r") || !regexp.MustCompile(`^\[[#.]{24}\]\s+\d+%  \S`).MatchString(l) {
+			t.Errorf("line %q: want a whole progress line with a stage", l)
+		}
+	}
+	if !regexp.MustCompile(`100%.* (\d+)/(\d+) files`).MatchString(last) {
+		t.Errorf("last line %q: want 100%%", last)
+	}
+}
+
+// TestProgressLinesClock: barLines's first line comes early and the next
+// ones every few seconds (the issue: a pipe saw nothing for 35s).
+func TestProgressLinesClock(t *testing.T) {
+	if linesFirst > 2*time.Second || linesEvery < 2*time.Second || linesEvery > 5*time.Second {
+		t.Fatalf("first line after %v, then every %v; want <= 2s, then 2-5s", linesFirst, linesEvery)
+	}
+	b := startProgressEvery(io.Discard, &progress.Progress{}, barLines, 10*time.Minute)
+	defer b.stop()
+	if b.first != linesFirst || b.every != 10*time.Minute {
+		t.Fatalf("startProgressEvery: first %v, every %v", b.first, b.every)
 	}
 }

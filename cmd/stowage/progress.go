@@ -17,22 +17,29 @@ const (
 	barNever  barMode = iota
 	barAuto           // on a terminal, once the run has taken barDelay
 	barAlways         // from the start, whatever stderr is
-	barLines          // a line every linesEvery, for logs and pipes
+	barLines          // a line after linesFirst, then every linesEvery, for logs and pipes
 )
 
 const (
 	barDelay = 2 * time.Second
 	barEvery = 200 * time.Millisecond
 	barWidth = 24
-	// linesEvery is how often barLines prints a line.
-	linesEvery = 10 * time.Second
+	// linesFirst is when barLines prints its first line, and linesEvery
+	// how often it prints one after that: a pipe or a log sees within a
+	// second that the run is under way, then a line every few seconds.
+	linesFirst = time.Second
+	linesEvery = 3 * time.Second
 )
 
 // progressBar redraws one line on w, in place with \r, until stopped.
 type progressBar struct {
 	w     io.Writer
 	p     *progress.Progress
-	every time.Duration // the interval of barLines
+	first time.Duration // when barLines prints its first line
+	every time.Duration // the interval of barLines after that
+	// ticks, when set, replaces barLines's clock: a line for each value
+	// received (tests).
+	ticks <-chan time.Time
 	quit  chan struct{}
 	done  chan struct{}
 	once  sync.Once
@@ -41,13 +48,26 @@ type progressBar struct {
 
 // startProgress starts drawing p on w as mode says; stop ends it.
 func startProgress(w io.Writer, p *progress.Progress, mode barMode) *progressBar {
-	return startProgressEvery(w, p, mode, linesEvery)
+	return newProgressBar(w, p, linesFirst, linesEvery, nil).start(mode)
 }
 
 // startProgressEvery is startProgress with barLines printing a line every
-// interval.
+// interval (the first one after at most linesFirst).
 func startProgressEvery(w io.Writer, p *progress.Progress, mode barMode, every time.Duration) *progressBar {
-	b := &progressBar{w: w, p: p, every: every, quit: make(chan struct{}), done: make(chan struct{})}
+	return newProgressBar(w, p, min(linesFirst, every), every, nil).start(mode)
+}
+
+// startProgressTicks is startProgress with barLines printing a line for
+// each value received from ticks instead of on the clock.
+func startProgressTicks(w io.Writer, p *progress.Progress, mode barMode, ticks <-chan time.Time) *progressBar {
+	return newProgressBar(w, p, 0, 0, ticks).start(mode)
+}
+
+func newProgressBar(w io.Writer, p *progress.Progress, first, every time.Duration, ticks <-chan time.Time) *progressBar {
+	return &progressBar{w: w, p: p, first: first, every: every, ticks: ticks, quit: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (b *progressBar) start(mode barMode) *progressBar {
 	switch mode {
 	case barNever:
 		close(b.done)
@@ -61,18 +81,27 @@ func startProgressEvery(w io.Writer, p *progress.Progress, mode barMode, every t
 	return b
 }
 
-// lines prints the progress as a line of its own every b.every, and a
-// last one when stopped after at least one was printed.
+// lines prints the progress as a line of its own after b.first, then
+// every b.every (or on each of b.ticks), and a last one when stopped after
+// at least one was printed.
 func (b *progressBar) lines() {
 	defer close(b.done)
-	tick := time.NewTicker(b.every)
-	defer tick.Stop()
+	ticks := b.ticks
+	var timer *time.Timer
+	if ticks == nil {
+		timer = time.NewTimer(b.first)
+		defer timer.Stop()
+		ticks = timer.C
+	}
 	printed := false
 	for {
 		select {
-		case <-tick.C:
+		case <-ticks:
 			fmt.Fprintln(b.w, renderProgress(b.p.Snapshot(), barWidth))
 			printed = true
+			if timer != nil {
+				timer.Reset(b.every)
+			}
 		case <-b.quit:
 			if printed {
 				fmt.Fprintln(b.w, renderProgress(b.p.Snapshot(), barWidth))

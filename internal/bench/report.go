@@ -10,6 +10,10 @@ import (
 type Report struct {
 	// Backend is the driver's name.
 	Backend string `json:"backend"`
+	// Server says what the backend ran against when the caller knows
+	// better than the driver's name, e.g. "in-process S3 server, 5ms
+	// injected round trip"; Run leaves it empty.
+	Server string `json:"server,omitempty"`
 	// Prefix is where the run wrote.
 	Prefix string `json:"prefix"`
 	// Runs is how many times each measurement was taken.
