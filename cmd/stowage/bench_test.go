@@ -575,7 +575,7 @@ func TestBenchDefaultIsTheInProcessS3(t *testing.T) {
 	}
 	out := f.stdout.String()
 	for _, re := range []string{
-		`(?m)^stowage bench: backend s3 \(in-process S3 server, 3ms injected round trip\), prefix /stowage-bench-[0-9a-f]{16}, latency 3ms, 1 run\(s\)$`,
+		`(?m)^stowage bench: backend s3 \(in-process S3 server, 2ms injected round trip\), prefix /stowage-bench-[0-9a-f]{16}, latency 2ms, 1 run\(s\)$`,
 		// 2 manifests x 1 tag: HeadObject+ListObjectsV2+DeleteObjects per
 		// tag link, ListObjectsV2+DeleteObjects per revision link (2M+3TM
 		// = 10); one DeleteObjects.
