@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -9,9 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/instrument"
 	"github.com/stowage-dev/stowage/internal/bench"
 	"github.com/stowage-dev/stowage/internal/localstore"
 	"github.com/stowage-dev/stowage/internal/progress"
@@ -49,6 +52,7 @@ type benchOptions struct {
 	runs      int
 	prefix    string
 	csv       bool
+	metrics   bool
 	// ticks, when set, clocks the progress lines (tests).
 	ticks <-chan time.Time
 }
@@ -102,6 +106,7 @@ func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.runs, "runs", 1, "measure everything `n` times and report the median and range")
 	fs.StringVar(&o.prefix, "prefix", "", "write under this `path` instead of a fresh /stowage-bench-<random>; it must not exist")
 	fs.BoolVar(&o.csv, "csv", false, "print the results as CSV instead of a table")
+	fs.BoolVar(&o.metrics, "metrics", false, "observe the backend with package instrument and print its counters at the end (requests, retries, rate-limit waits, delete batches)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -138,6 +143,11 @@ func parseBenchFlags(args []string, output io.Writer) (*benchOptions, error) {
 		return nil, fmt.Errorf("--runs must be at least 1, got %d", o.runs)
 	case o.json && o.csv:
 		return nil, errors.New("--json and --csv exclude each other")
+	case o.metrics && o.csv:
+		return nil, errors.New("--metrics and --csv exclude each other")
+	}
+	if o.metrics {
+		o.instrument = instrument.New(instrument.Options{})
 	}
 	if o.prefix != "" {
 		if err := driver.ValidatePath("stowage", o.prefix); err != nil {
@@ -158,12 +168,7 @@ func runBench(ctx context.Context, args []string, a *app) int {
 			fmt.Fprintf(a.stderr, "stowage bench: interrupted: %v\n", err)
 			return exitInterrupted
 		}
-		fmt.Fprintf(a.stderr, "stowage bench: %v\n", err)
-		switch {
-		case errors.Is(err, errUsage):
-			return exitUsage
-		}
-		return exitFailure
+		return reportError(a.stderr, "stowage bench", err)
 	}
 	return exitOK
 }
@@ -237,10 +242,17 @@ func openBackend(ctx context.Context, o *storeFlags, a *app, log *slog.Logger) (
 	}
 	s.counter = &transport.Counter{Base: rt}
 	choice.params[driver.HTTPClientParam] = &http.Client{Transport: s.counter}
+	choice.params[driver.LoggerParam] = log
+	if o.instrument != nil {
+		choice.params[driver.ObserverParam] = o.instrument
+	}
 	s.d, err = a.open(ctx, choice.name, choice.params)
 	if err != nil {
 		s.close(log)
 		return nil, fmt.Errorf("opening the %s backend: %w", choice.name, err)
+	}
+	if o.instrument != nil {
+		s.d = o.instrument.Wrap(s.d)
 	}
 	return s, nil
 }
@@ -347,6 +359,13 @@ func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) e
 	if s.server != "" {
 		rep.Server = s.server
 	}
+	var metrics bytes.Buffer
+	if o.instrument != nil {
+		if err := o.instrument.WriteText(&metrics); err != nil {
+			return err
+		}
+		out.Metrics = strings.Split(strings.TrimSuffix(metrics.String(), "\n"), "\n")
+	}
 	switch {
 	case o.json:
 		return writeJSON(a.stdout, out)
@@ -359,7 +378,13 @@ func benchMain(ctx context.Context, o *benchOptions, a *app, log *slog.Logger) e
 		named.Backend = fmt.Sprintf("%s (%s)", rep.Backend, s.server)
 		out.Report = &named
 	}
-	return writeTable(a.stdout, out)
+	if err := writeTable(a.stdout, out); err != nil {
+		return err
+	}
+	if o.instrument != nil {
+		fmt.Fprintf(a.stdout, "\nMetrics of the whole run (package instrument):\n%s", metrics.String())
+	}
+	return nil
 }
 
 // progressMode turns --progress into how progress is shown: the bar on a

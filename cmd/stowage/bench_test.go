@@ -518,7 +518,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"bench", "--runs", "0"}, exitUsage, "--runs"},
-		{[]string{"bench", "--backend", "nosuch", "--progress", "never"}, exitFailure, "no backend registered"},
+		{[]string{"bench", "--backend", "nosuch", "--progress", "never"}, exitUsage, "no backend registered"}, // a configuration error,
 		{[]string{"bench", "--config", "testdata/two-drivers.yml"}, exitUsage, "choose one with --backend"},
 		{[]string{"bench", "--config", "testdata/missing.yml"}, exitUsage, "missing.yml"},
 	} {
@@ -700,5 +700,37 @@ func TestProgressLinesClock(t *testing.T) {
 	defer b.stop()
 	if b.first != linesFirst || b.every != 10*time.Minute {
 		t.Fatalf("startProgressEvery: first %v, every %v", b.first, b.every)
+	}
+}
+
+// TestBenchMetrics: --metrics observes the backend with package
+// instrument and prints its counters after the table. The 2x1 cell writes
+// 14 files; 4 go one at a time (4 Deletes, a bulk-delete batch of 1
+// each), 4 in the cell's DeleteFiles and the other 10 in the cleanup's:
+// 6 batches of 18 objects in all.
+func TestBenchMetrics(t *testing.T) {
+	f := newFixture(t)
+	if code := f.run("bench", "--matrix", "2x1", "--workloads", "delete", "--latency", "0", "--progress", "never", "--metrics"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, f.stderr.String())
+	}
+	out := f.stdout.String()
+	_, metrics, ok := strings.Cut(out, "Metrics of the whole run (package instrument):\n")
+	if !ok {
+		t.Fatalf("no metrics after the table:\n%s", out)
+	}
+	for _, want := range []string{
+		`stowage_operations_total{driver="s3",operation="PutContent"} 14` + "\n",
+		`stowage_operations_total{driver="s3",operation="Delete"} 4` + "\n",
+		`stowage_operations_total{driver="s3",operation="DeleteFiles"} 2` + "\n",
+		`stowage_delete_files_paths_total{driver="s3"} 14` + "\n",
+		`stowage_delete_batch_size_count{driver="s3"} 6` + "\n",
+		`stowage_delete_batch_size_sum{driver="s3"} 18` + "\n",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
+	}
+	if code := f.run("bench", "--metrics", "--csv"); code != exitUsage {
+		t.Errorf("--metrics --csv: exit %d, want %d", code, exitUsage)
 	}
 }

@@ -103,12 +103,12 @@ func runCp(ctx context.Context, args []string, a *app) int {
 	log := newLogger(a.stderr, o.from.verbose)
 	src, err := openBackend(ctx, &o.from, a, log)
 	if err != nil {
-		return openFailed(a.stderr, "stowage cp: source", err)
+		return reportError(a.stderr, "stowage cp: source", err)
 	}
 	defer src.close(log)
 	dst, err := openBackend(ctx, &o.to, a, log)
 	if err != nil {
-		return openFailed(a.stderr, "stowage cp: destination", err)
+		return reportError(a.stderr, "stowage cp: destination", err)
 	}
 	defer dst.close(log)
 

@@ -47,7 +47,7 @@ func withBackend(ctx context.Context, name string, o *storeFlags, a *app, fn fun
 	log := newLogger(a.stderr, o.verbose)
 	s, err := openBackend(ctx, o, a, log)
 	if err != nil {
-		return openFailed(a.stderr, "stowage "+name, err)
+		return reportError(a.stderr, "stowage "+name, err)
 	}
 	defer s.close(log)
 	err = fn(s, log)

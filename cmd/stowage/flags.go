@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/instrument"
 )
 
 // storeFlags are the flags every command that opens a backend shares:
@@ -29,6 +30,9 @@ type storeFlags struct {
 	// tempFilesystem opens the filesystem backend, when no rootdirectory
 	// is given, in a temporary directory removed afterwards (bench).
 	tempFilesystem bool
+	// instrument, when set (bench --metrics), observes the backend (its
+	// "observer" parameter) and wraps the opened driver.
+	instrument *instrument.Instrument
 }
 
 // register adds the flags to fs, with defaultBackend and
@@ -41,7 +45,7 @@ func (o *storeFlags) register(fs *flag.FlagSet, defaultBackend string, defaultCo
 	fs.DurationVar(&o.latency, "latency", 0, "add this round-trip `delay` to every request of an HTTP backend, e.g. 48ms")
 	fs.IntVar(&o.concurrency, "concurrency", defaultConcurrency, concurrencyUsage)
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
-	fs.StringVar(&o.progress, "progress", "auto", "progress on stderr: `auto` (a bar on a terminal, a line every 10s otherwise), always (the bar), lines or never")
+	fs.StringVar(&o.progress, "progress", "auto", "progress on stderr: `auto` (a bar on a terminal, otherwise a line after 1s and then every 3s), always (the bar), lines or never")
 	fs.BoolVar(&o.verbose, "v", false, "verbose logs on stderr")
 }
 
@@ -102,16 +106,17 @@ func openCommand(ctx context.Context, name string, o *storeFlags, a *app) (s *se
 	log = newLogger(a.stderr, o.verbose)
 	s, err := openBackend(ctx, o, a, log)
 	if err != nil {
-		return nil, log, openFailed(a.stderr, "stowage "+name, err), false
+		return nil, log, reportError(a.stderr, "stowage "+name, err), false
 	}
 	return s, log, 0, true
 }
 
-// openFailed prints why a backend could not be opened, after prefix, and
-// returns the exit code: exitUsage for a configuration error (a bad or
-// missing parameter; every missing one is named, with the --param flags
-// to add), exitFailure otherwise (the store cannot be reached).
-func openFailed(w io.Writer, prefix string, err error) int {
+// reportError prints err, what stopped a command (often: why its backend
+// could not be opened), after prefix, and returns the exit code:
+// exitUsage for a usage or configuration error (a bad or missing
+// parameter; every missing one is named, with the --param flags to add),
+// exitFailure otherwise (the store cannot be reached, a run failed).
+func reportError(w io.Writer, prefix string, err error) int {
 	fmt.Fprintf(w, "%s: %v\n", prefix, err)
 	var missing *driver.MissingParametersError
 	if errors.As(err, &missing) {

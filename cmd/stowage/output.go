@@ -26,6 +26,9 @@ type result struct {
 	// included (0 for a local backend).
 	Requests int     `json:"total_requests"`
 	Machine  machine `json:"machine"`
+	// Metrics are package instrument's counters of the whole run, one
+	// series a line (--metrics).
+	Metrics []string `json:"metrics,omitempty"`
 }
 
 // machine describes where the numbers were taken.
