@@ -15,39 +15,47 @@ import (
 
 // newConnection builds the ncw/swift connection of a normalized Config.
 // Every request, authentication included, goes through the transport of
-// c.HTTPClient.
+// c.CommonConfig.Client: c.HTTPClient's, or the driver's own (TLS
+// verification off with InsecureSkipVerify), behind the rate limiter of
+// MaxRequestsPerSecond.
 func newConnection(c Config) *swift.Connection {
-	var rt http.RoundTripper
-	if c.HTTPClient != nil {
-		rt = c.HTTPClient.Transport
-		if rt == nil {
-			rt = http.DefaultTransport
-		}
-	} else {
+	cc := c.CommonConfig
+	if cc.HTTPClient == nil {
+		// The driver's own transport keeps more idle connections per host
+		// than http.DefaultTransport's 2: DeleteFiles, Walk and the writer
+		// keep up to MaxConcurrency requests in flight to one proxy.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
 		if c.InsecureSkipVerify {
 			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by configuration
 		}
-		rt = t
+		cc.HTTPClient = &http.Client{Transport: t}
+	}
+	rt := cc.Client(DriverName, c.InsecureSkipVerify).Transport
+	if rt == nil {
+		rt = http.DefaultTransport
 	}
 	return &swift.Connection{
-		AuthUrl:        c.AuthURL,
-		UserName:       c.UserName,
-		ApiKey:         c.Password,
-		Tenant:         c.Tenant,
-		TenantId:       c.TenantID,
-		Domain:         c.Domain,
-		DomainId:       c.DomainID,
-		TenantDomain:   c.TenantDomain,
-		TrustId:        c.TrustID,
-		Region:         c.Region,
-		AuthVersion:    c.AuthVersion,
-		EndpointType:   swift.EndpointType(c.EndpointType),
-		Transport:      rt,
-		ConnectTimeout: c.ConnectTimeout,
-		Timeout:        c.Timeout,
-		UserAgent:      "stowage-swift",
+		AuthUrl:                     c.AuthURL,
+		UserName:                    c.UserName,
+		ApiKey:                      c.Password,
+		ApplicationCredentialId:     c.ApplicationCredentialID,
+		ApplicationCredentialName:   c.ApplicationCredentialName,
+		ApplicationCredentialSecret: c.ApplicationCredentialSecret,
+		Tenant:                      c.Tenant,
+		TenantId:                    c.TenantID,
+		Domain:                      c.Domain,
+		DomainId:                    c.DomainID,
+		TenantDomain:                c.TenantDomain,
+		TenantDomainId:              c.TenantDomainID,
+		TrustId:                     c.TrustID,
+		Region:                      c.Region,
+		AuthVersion:                 c.AuthVersion,
+		EndpointType:                swift.EndpointType(c.EndpointType),
+		Transport:                   rt,
+		ConnectTimeout:              c.ConnectTimeout,
+		Timeout:                     c.Timeout,
+		UserAgent:                   "stowage-swift",
 	}
 }
 

@@ -54,21 +54,34 @@ type Config struct {
 	// AuthURL is the identity endpoint, e.g. https://keystone/v3 or
 	// http://127.0.0.1:8080/auth/v1.0 (tempauth).
 	AuthURL string
-	// UserName and Password (the API key) authenticate.
+	// UserName and Password (the API key) authenticate, unless an
+	// application credential is set.
 	UserName string
 	Password string
-	// Tenant, TenantID, Domain, DomainID, TrustID, Region, AuthVersion
-	// (0 detects it from AuthURL) and EndpointType ("public", "internal",
-	// "admin") are passed to ncw/swift for v2/v3 authentication.
-	Tenant       string
-	TenantID     string
-	Domain       string
-	DomainID     string
-	TenantDomain string
-	TrustID      string
-	Region       string
-	AuthVersion  int
-	EndpointType string
+	// ApplicationCredentialID or ApplicationCredentialName, with
+	// ApplicationCredentialSecret, authenticate with a Keystone v3
+	// application credential (AuthVersion 3 is implied; the credential is
+	// bound to its project, so Password, Tenant, TenantID, TenantDomain,
+	// TenantDomainID and TrustID must be empty). By name, the credential
+	// is looked up among UserName's, in Domain or DomainID; by ID, UserName
+	// and the domains must be empty.
+	ApplicationCredentialID     string
+	ApplicationCredentialName   string
+	ApplicationCredentialSecret string
+	// Tenant, TenantID, Domain, DomainID, TenantDomain, TenantDomainID,
+	// TrustID, Region, AuthVersion (0 detects it from AuthURL) and
+	// EndpointType ("public", "internal", "admin") are passed to ncw/swift
+	// for v2/v3 authentication.
+	Tenant         string
+	TenantID       string
+	Domain         string
+	DomainID       string
+	TenantDomain   string
+	TenantDomainID string
+	TrustID        string
+	Region         string
+	AuthVersion    int
+	EndpointType   string
 	// InsecureSkipVerify turns off TLS verification of the default client
 	// (ignored when HTTPClient is set: that client keeps its own TLS).
 	InsecureSkipVerify bool
@@ -124,13 +137,28 @@ func (c Config) normalize() (Config, error) {
 	if err := c.CommonConfig.Normalize(DriverName, MaxDeleteBatchSize); err != nil {
 		return c, err
 	}
-	switch {
-	case c.AuthURL == "":
+	if c.AuthURL == "" {
 		return bad("authurl", "required")
-	case c.UserName == "":
+	}
+	if c.applicationCredentials() {
+		if err := c.checkApplicationCredentials(); err != nil {
+			return c, err
+		}
+		c.AuthVersion = 3
+	} else if c.UserName == "" {
 		return bad("username", "required")
-	case c.Password == "":
+	} else if c.Password == "" {
 		return bad("password", "required")
+	}
+	switch c.EndpointType {
+	case "", "public", "internal", "admin":
+	default:
+		return bad("endpointtype", "%q is not public, internal or admin", c.EndpointType)
+	}
+	if c.AuthVersion < 0 || c.AuthVersion > 3 {
+		return bad("authversion", "%d is not 1, 2 or 3", c.AuthVersion)
+	}
+	switch {
 	case c.Container == "":
 		return bad("container", "required")
 	case strings.Contains(c.Container, "/"):
@@ -170,4 +198,56 @@ func (c Config) normalize() (Config, error) {
 		return bad("listlimit", "%d is negative", c.ListLimit)
 	}
 	return c, nil
+}
+
+// applicationCredentials reports whether c authenticates with a Keystone
+// v3 application credential.
+func (c Config) applicationCredentials() bool {
+	return c.ApplicationCredentialID != "" || c.ApplicationCredentialName != "" || c.ApplicationCredentialSecret != ""
+}
+
+// checkApplicationCredentials checks the settings of an application
+// credential: ncw/swift would drop the ones that cannot go with it
+// without a word, so each is an error naming it.
+func (c Config) checkApplicationCredentials() error {
+	bad := func(param, format string, args ...any) error {
+		return &driver.ConfigError{DriverName: DriverName, Parameter: param, Err: fmt.Errorf(format, args...)}
+	}
+	switch {
+	case c.ApplicationCredentialSecret == "":
+		return bad("applicationcredentialsecret", "required with an application credential id or name")
+	case c.ApplicationCredentialID == "" && c.ApplicationCredentialName == "":
+		return bad("applicationcredentialid", "applicationcredentialid or applicationcredentialname is required with applicationcredentialsecret")
+	case c.ApplicationCredentialID != "" && c.ApplicationCredentialName != "":
+		return bad("applicationcredentialname", "give applicationcredentialid or applicationcredentialname, not both")
+	case c.AuthVersion != 0 && c.AuthVersion != 3:
+		return bad("authversion", "application credentials are Keystone v3 only, got authversion %d", c.AuthVersion)
+	}
+	for _, p := range []struct{ name, value string }{
+		{"password", c.Password}, {"tenant", c.Tenant}, {"tenantid", c.TenantID},
+		{"tenantdomain", c.TenantDomain}, {"tenantdomainid", c.TenantDomainID}, {"trustid", c.TrustID},
+	} {
+		if p.value != "" {
+			return bad(p.name, "not used with application credentials (the credential is bound to its project)")
+		}
+	}
+	if c.ApplicationCredentialID != "" {
+		for _, p := range []struct{ name, value string }{
+			{"username", c.UserName}, {"domain", c.Domain}, {"domainid", c.DomainID},
+		} {
+			if p.value != "" {
+				return bad(p.name, "not used with applicationcredentialid (the id names the credential)")
+			}
+		}
+		return nil
+	}
+	switch {
+	case c.UserName == "":
+		return bad("username", "required with applicationcredentialname (the credential's owner)")
+	case c.Domain == "" && c.DomainID == "":
+		return bad("domain", "domain or domainid is required with applicationcredentialname (the owner's domain)")
+	case c.Domain != "" && c.DomainID != "":
+		return bad("domainid", "give domain or domainid, not both, with applicationcredentialname")
+	}
+	return nil
 }

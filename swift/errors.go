@@ -67,9 +67,12 @@ func statusOf(err error) int {
 }
 
 // Classify implements driver.Backend: 404 is a missing object (but not a
-// missing container), 416 a range beyond the end, 429 and 498 throttling,
-// 408 and 5xx transient, and so is any failure below HTTP (a dropped
-// connection, a cut body) other than the context's.
+// missing container), 416 a range beyond the end; 429, 498 (the status of
+// Swift's ratelimit middleware) and 503 (what the proxy answers when its
+// backends are overloaded or a middleware sheds load) are throttling,
+// retried and, when the retries run out, a *driver.TooManyRequestsError;
+// 408 and the other 5xx are transient, and so is any failure below HTTP
+// (a dropped connection, a cut body) other than the context's.
 func (b *backend) Classify(err error) driver.ErrorKind { return classify(err) }
 
 func classify(err error) driver.ErrorKind {
@@ -89,10 +92,10 @@ func classify(err error) driver.ErrorKind {
 		return driver.KindNotFound
 	case http.StatusRequestedRangeNotSatisfiable:
 		return driver.KindInvalidRange
-	case http.StatusTooManyRequests, 498:
+	case http.StatusTooManyRequests, 498, http.StatusServiceUnavailable:
 		return driver.KindThrottled
 	case 0, http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		http.StatusGatewayTimeout:
 		return driver.KindTransient
 	}
 	return driver.KindOther

@@ -20,8 +20,8 @@ import (
 // The fault-injection tests every HTTP backend passes (conformance.RunFaults):
 // DeleteFiles and a round trip through every method under 503 answers and
 // dropped connections (no segment left behind: Stored lists the segments
-// container too), retries exhausted (429 and 498 are rate limits, 503 and
-// 500 are not; Stat too), cancelling in a backoff (of a request, of a
+// container too), retries exhausted (429, 498 and 503 are rate limits, 500
+// is not; Stat too), cancelling in a backoff (of a request, of a
 // whole bulk delete, of per-name retries), a download resumed after a cut
 // body. New authenticates and reads /info; RunFaults arms its faults only
 // once it has returned.
@@ -40,7 +40,7 @@ func faultHarness() conformance.FaultHarness {
 		Exhausted: []conformance.FaultReply{
 			{Name: "Status429", Status: http.StatusTooManyRequests, Throttle: true},
 			{Name: "RateLimit498", Status: 498, Throttle: true},
-			{Name: "ServiceUnavailable503", Status: http.StatusServiceUnavailable},
+			{Name: "ServiceUnavailable503", Status: http.StatusServiceUnavailable, Throttle: true},
 			{Name: "InternalError500", Status: http.StatusInternalServerError},
 		},
 		ChunkSize: swift.MinChunkSize,
