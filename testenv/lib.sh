@@ -19,7 +19,9 @@ FAKEGCS_VERSION=v1.56.1
 AZURITE_VERSION=3.37.0
 APT_PACKAGES=(swift swift-proxy swift-account swift-container swift-object memcached)
 
-ALL_BACKENDS=(s3 gcs azure swift)
+# azure-oauth is a second Azurite, over https with --oauth basic, for the
+# azure backend's bearer-token (client_secret) requests.
+ALL_BACKENDS=(s3 gcs azure azure-oauth swift)
 
 # How long to wait for a server to answer, and for a process to exit.
 START_TIMEOUT=${STOWAGE_TESTENV_START_TIMEOUT:-90}
@@ -35,7 +37,7 @@ die() {
 # check_backend NAME: fail unless NAME is a backend this script knows.
 check_backend() {
 	case $1 in
-	s3 | gcs | azure | swift) ;;
+	s3 | gcs | azure | azure-oauth | swift) ;;
 	*) die "unknown server '$1' (want some of: ${ALL_BACKENDS[*]})" ;;
 	esac
 }

@@ -1,6 +1,7 @@
 // Package testenv gives tests the settings of the test servers that
-// testenv/up starts on loopback (MinIO, fake-gcs-server, Azurite, OpenStack
-// Swift), read from the STOWAGE_* environment variables it prints:
+// testenv/up starts on loopback (MinIO, fake-gcs-server, Azurite, a second
+// Azurite over https with OAuth, OpenStack Swift), read from the STOWAGE_*
+// environment variables it prints:
 //
 //	eval "$(testenv/up)"
 //	go test ./...
@@ -37,6 +38,11 @@ const (
 	AzureKey       = "STOWAGE_AZURE_KEY"       // base64 shared key
 	AzureContainer = "STOWAGE_AZURE_CONTAINER" // an existing container
 
+	// The "azure-oauth" server: Azurite over https with --oauth basic.
+	AzureOAuthURL       = "STOWAGE_AZURE_OAUTH_URL"       // https://127.0.0.1:PORT/devstoreaccount1
+	AzureOAuthCA        = "STOWAGE_AZURE_OAUTH_CA"        // path of its self-signed certificate (PEM)
+	AzureOAuthContainer = "STOWAGE_AZURE_OAUTH_CONTAINER" // an existing container
+
 	SwiftAuthURL   = "STOWAGE_SWIFT_AUTH_URL"  // http://127.0.0.1:PORT/auth/v1.0
 	SwiftUser      = "STOWAGE_SWIFT_USER"      // test:tester
 	SwiftKey       = "STOWAGE_SWIFT_KEY"       // testing
@@ -45,10 +51,11 @@ const (
 
 // envNames lists every variable of each backend testenv/up starts.
 var envNames = map[string][]string{
-	"s3":    {S3Endpoint, S3Region, S3AccessKey, S3SecretKey, S3Bucket},
-	"gcs":   {GCSEndpoint, GCSBucket},
-	"azure": {AzureURL, AzureAccount, AzureKey, AzureContainer},
-	"swift": {SwiftAuthURL, SwiftUser, SwiftKey, SwiftContainer},
+	"s3":          {S3Endpoint, S3Region, S3AccessKey, S3SecretKey, S3Bucket},
+	"gcs":         {GCSEndpoint, GCSBucket},
+	"azure":       {AzureURL, AzureAccount, AzureKey, AzureContainer},
+	"azure-oauth": {AzureOAuthURL, AzureOAuthCA, AzureOAuthContainer},
+	"swift":       {SwiftAuthURL, SwiftUser, SwiftKey, SwiftContainer},
 }
 
 // Settings returns the values of the named environment variables for backend
@@ -157,6 +164,28 @@ func Azure(t testing.TB) AzureSettings {
 		Key:       v[AzureKey],
 		Container: v[AzureContainer],
 	}
+}
+
+// AzureOAuthSettings are the settings of the "azure-oauth" server: Azurite
+// over https, with a self-signed certificate for 127.0.0.1, and --oauth
+// basic, so that it takes bearer tokens. It checks a token's issuer (a
+// Microsoft Entra one, https://sts.windows.net/<tenant>/ …), audience
+// (https://storage.azure.com, or the account's blob endpoint) and
+// lifetime (nbf, exp, iat present), not its signature. Its account is
+// Azurite's development account, whose Shared Key it takes too.
+type AzureOAuthSettings struct {
+	URL       string // service URL, https://127.0.0.1:PORT/devstoreaccount1
+	CA        string // path of the server's certificate (PEM), to trust as a root
+	Container string
+}
+
+// AzureOAuth returns the "azure-oauth" server's settings, or skips/fails t
+// as Settings does (STOWAGE_REQUIRE_BACKENDS names it as azure-oauth, or
+// all).
+func AzureOAuth(t testing.TB) AzureOAuthSettings {
+	t.Helper()
+	v := Settings(t, "azure-oauth")
+	return AzureOAuthSettings{URL: v[AzureOAuthURL], CA: v[AzureOAuthCA], Container: v[AzureOAuthContainer]}
 }
 
 // SwiftSettings are the settings of the Swift server (tempauth, v1.0 auth).

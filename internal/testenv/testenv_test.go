@@ -124,16 +124,18 @@ func TestTypedSettings(t *testing.T) {
 		S3Endpoint: "http://127.0.0.1:9000", S3Region: "us-east-1", S3AccessKey: "ak", S3SecretKey: "sk", S3Bucket: "b",
 		GCSEndpoint: "http://127.0.0.1:4443/storage/v1/", GCSBucket: "g",
 		AzureURL: "http://127.0.0.1:10000/devstoreaccount1", AzureAccount: "devstoreaccount1", AzureKey: "a2V5", AzureContainer: "c",
+		AzureOAuthURL: "https://127.0.0.1:10001/devstoreaccount1", AzureOAuthCA: "/tmp/cert.pem", AzureOAuthContainer: "o",
 		SwiftAuthURL: "http://127.0.0.1:8080/auth/v1.0", SwiftUser: "test:tester", SwiftKey: "testing", SwiftContainer: "s",
 	})
 	var (
 		s3  S3Settings
 		gcs GCSSettings
 		az  AzureSettings
+		azo AzureOAuthSettings
 		sw  SwiftSettings
 	)
 	f := call(func(tb testing.TB) {
-		s3, gcs, az, sw = S3(tb), GCS(tb), Azure(tb), Swift(tb)
+		s3, gcs, az, azo, sw = S3(tb), GCS(tb), Azure(tb), AzureOAuth(tb), Swift(tb)
 	})
 	if f.failed || f.skipped {
 		t.Fatalf("unexpected skip/failure: %s", f.msg)
@@ -146,6 +148,9 @@ func TestTypedSettings(t *testing.T) {
 	}
 	if want := (AzureSettings{"http://127.0.0.1:10000/devstoreaccount1", "devstoreaccount1", "a2V5", "c"}); az != want {
 		t.Errorf("Azure = %+v, want %+v", az, want)
+	}
+	if want := (AzureOAuthSettings{"https://127.0.0.1:10001/devstoreaccount1", "/tmp/cert.pem", "o"}); azo != want {
+		t.Errorf("AzureOAuth = %+v, want %+v", azo, want)
 	}
 	if want := (SwiftSettings{"http://127.0.0.1:8080/auth/v1.0", "test:tester", "testing", "s"}); sw != want {
 		t.Errorf("Swift = %+v, want %+v", sw, want)
@@ -165,6 +170,29 @@ func TestSettingsDefaultNames(t *testing.T) {
 		for _, n := range names {
 			if !strings.Contains(f.msg, n) {
 				t.Errorf("Settings(%q) skip message %q does not name %s", b, f.msg, n)
+			}
+		}
+	}
+}
+
+// azure-oauth is required by its own name or all, not by azure's; without
+// its settings it fails then, naming them and the up command.
+func TestAzureOAuthRequired(t *testing.T) {
+	for _, tt := range []struct {
+		list string
+		fail bool
+	}{{"azure-oauth", true}, {"all", true}, {"s3, AZURE-OAUTH", true}, {"azure", false}, {"", false}} {
+		t.Setenv(RequireEnv, tt.list)
+		t.Setenv(AzureOAuthURL, "https://127.0.0.1:1/devstoreaccount1")
+		t.Setenv(AzureOAuthContainer, "c")
+		t.Setenv(AzureOAuthCA, "")
+		f := call(func(tb testing.TB) { AzureOAuth(tb) })
+		if f.failed != tt.fail || f.skipped == tt.fail {
+			t.Errorf("%s=%q: failed=%v skipped=%v, want failed=%v", RequireEnv, tt.list, f.failed, f.skipped, tt.fail)
+		}
+		for _, want := range []string{AzureOAuthCA, "testenv/up azure-oauth"} {
+			if !strings.Contains(f.msg, want) {
+				t.Errorf("%s=%q: message %q does not mention %q", RequireEnv, tt.list, f.msg, want)
 			}
 		}
 	}

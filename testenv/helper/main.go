@@ -10,25 +10,38 @@
 //	helper health BACKEND    exit 0 when the server answers (one attempt)
 //	helper create BACKEND    create the bucket/container (idempotent)
 //	helper check BACKEND     exit 0 when the server answers and the bucket exists
+//	helper cert DIR          write a self-signed certificate for 127.0.0.1 and
+//	                         its key to DIR/cert.pem and DIR/key.pem
 //
-// BACKEND is one of s3, gcs, azure, swift. The server settings are read from
-// the same STOWAGE_* environment variables that testenv/up prints.
+// BACKEND is one of s3, gcs, azure, azure-oauth, swift. The server settings
+// are read from the same STOWAGE_* environment variables that testenv/up
+// prints.
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,7 +57,10 @@ func main() {
 
 func run(args []string) error {
 	if len(args) != 2 {
-		return errors.New("usage: helper ports N | helper health|create|check s3|gcs|azure|swift")
+		return errors.New("usage: helper ports N | helper cert DIR | helper health|create|check s3|gcs|azure|azure-oauth|swift")
+	}
+	if args[0] == "cert" {
+		return writeCert(args[1])
 	}
 	if args[0] == "ports" {
 		n, err := strconv.Atoi(args[1])
@@ -100,10 +116,11 @@ type backend struct {
 }
 
 var backends = map[string]backend{
-	"s3":    {s3Health, s3Create, s3Exists},
-	"gcs":   {gcsHealth, gcsCreate, gcsExists},
-	"azure": {azureHealth, azureCreate, azureExists},
-	"swift": {swiftHealth, swiftCreate, swiftExists},
+	"s3":          {s3Health, s3Create, s3Exists},
+	"gcs":         {gcsHealth, gcsCreate, gcsExists},
+	"azure":       {azureHealth, azureCreate, azureExists},
+	"azure-oauth": {oauthHealth, oauthCreate, oauthExists},
+	"swift":       {swiftHealth, swiftCreate, swiftExists},
 }
 
 var client = &http.Client{Timeout: 5 * time.Second}
@@ -113,7 +130,12 @@ func env(name string) string { return os.Getenv(name) }
 // do sends req and fails unless the status is one of want. It returns the
 // response with its body read into memory.
 func do(req *http.Request, want ...int) (*http.Response, []byte, error) {
-	resp, err := client.Do(req)
+	return doWith(client, req, want...)
+}
+
+// doWith is do with the client c.
+func doWith(c *http.Client, req *http.Request, want ...int) (*http.Response, []byte, error) {
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -326,6 +348,114 @@ func signSharedKey(req *http.Request) error {
 	m.Write([]byte(toSign))
 	req.Header.Set("Authorization", "SharedKey "+account+":"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
 	return nil
+}
+
+// --- Azure with OAuth (Azurite over https, --oauth basic) ---
+
+// oauthHealth lists the containers with a bearer token: Azurite answers,
+// over TLS with the certificate of STOWAGE_AZURE_OAUTH_CA, and takes the
+// token.
+func oauthHealth(ctx context.Context) error {
+	return oauthDo(ctx, http.MethodGet, "", url.Values{"comp": {"list"}}, http.StatusOK)
+}
+
+func oauthCreate(ctx context.Context) error {
+	return oauthDo(ctx, http.MethodPut, "/"+env("STOWAGE_AZURE_OAUTH_CONTAINER"), url.Values{"restype": {"container"}},
+		http.StatusCreated, http.StatusConflict)
+}
+
+func oauthExists(ctx context.Context) error {
+	return oauthDo(ctx, http.MethodGet, "/"+env("STOWAGE_AZURE_OAUTH_CONTAINER"), url.Values{"restype": {"container"}},
+		http.StatusOK)
+}
+
+// oauthDo sends a body-less request with a bearer token that Azurite's basic
+// OAuth accepts: an unsigned JWT for the storage audience from a Microsoft
+// Entra issuer, valid now (Azurite checks issuer, audience and lifetime, not
+// the signature).
+func oauthDo(ctx context.Context, method, path string, query url.Values, want ...int) error {
+	c, err := oauthClient()
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(env("STOWAGE_AZURE_OAUTH_URL") + path)
+	if err != nil {
+		return err
+	}
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	claims, err := json.Marshal(map[string]any{
+		"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/00000000-0000-0000-0000-000000000000/",
+		"iat": now.Unix(), "nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(time.Hour).Unix(),
+	})
+	if err != nil {
+		return err
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	req.Header.Set("Authorization", "Bearer "+enc([]byte(`{"alg":"none","typ":"JWT"}`))+"."+enc(claims)+".")
+	req.Header.Set("x-ms-date", now.UTC().Format(http.TimeFormat))
+	req.Header.Set("x-ms-version", azureVersion)
+	_, _, err = doWith(c, req, want...)
+	return err
+}
+
+// oauthClient is client trusting only the certificate in
+// STOWAGE_AZURE_OAUTH_CA.
+func oauthClient() (*http.Client, error) {
+	pemBytes, err := os.ReadFile(env("STOWAGE_AZURE_OAUTH_CA"))
+	if err != nil {
+		return nil, fmt.Errorf("STOWAGE_AZURE_OAUTH_CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("STOWAGE_AZURE_OAUTH_CA: no certificate in %s", env("STOWAGE_AZURE_OAUTH_CA"))
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Timeout: client.Timeout, Transport: t}, nil
+}
+
+// writeCert writes a self-signed ECDSA P-256 certificate for 127.0.0.1 and
+// localhost, valid for a year and usable as its own CA, to dir/cert.pem,
+// and its PKCS #8 key to dir/key.pem (mode 0600).
+func writeCert(dir string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "stowage testenv 127.0.0.1", Organization: []string{"stowage testenv"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 // --- Swift ---
