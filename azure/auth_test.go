@@ -240,14 +240,22 @@ type tokenServer struct {
 	errs                     []string
 }
 
+// storageAudience is the audience of tokens for Azure Storage.
+const storageAudience = "https://storage.azure.com"
+
 func newTokenServer(t *testing.T, tenant, clientID, secret string) *tokenServer {
+	return newTokenServerFor(t, storageAudience, tenant, clientID, secret)
+}
+
+// newTokenServerFor is newTokenServer issuing tokens for the audience aud.
+func newTokenServerFor(t *testing.T, aud, tenant, clientID, secret string) *tokenServer {
 	ts := &tokenServer{tenant: tenant, clientID: clientID, secret: secret}
 	// An unsigned JWT with the claims Azurite's basic OAuth checks
-	// (issuer, audience, expiry).
+	// (issuer, audience, nbf, exp and iat present, lifetime).
 	enc := base64.RawURLEncoding.EncodeToString
 	now := time.Now()
 	claims, _ := json.Marshal(map[string]any{
-		"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/" + tenant + "/",
+		"aud": aud, "iss": "https://sts.windows.net/" + tenant + "/",
 		"iat": now.Unix(), "nbf": now.Unix() - 60, "exp": now.Add(time.Hour).Unix(),
 		"appid": clientID, "tid": tenant, "oid": "00000000-0000-0000-0000-000000000001",
 	})
@@ -306,6 +314,8 @@ func (ts *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
 // accept the token (it takes bearer tokens only with --oauth basic over
 // https); the request reaches it through the TLS proxy, which checks the
 // Authorization header, and Azurite's refusal is the expected answer.
+// TestClientSecretAzuriteOAuth sends the same flow's requests to the
+// azure-oauth Azurite, which accepts them.
 func TestClientSecretBearer(t *testing.T) {
 	env := testenv.Azure(t)
 	const tenant, clientID, secret = "72f988bf-86f1-41af-91ab-2d7cd011db47", "app-id", "app-secret"
