@@ -190,7 +190,8 @@ func TestClientSecretAzuriteOAuth(t *testing.T) {
 // v1.8.3's service.Client.GetUserDelegationCredential takes the account
 // name for the SAS's canonical resource from the first label of the URL's
 // host, which for an IP-style URL (https://127.0.0.1:PORT/devstoreaccount1)
-// is "127", and Azurite refuses that SAS with 403 AuthorizationFailure.
+// is "127", and Azurite refuses that SAS with 403 AuthorizationFailure
+// (https://github.com/Azure/azure-sdk-for-go/issues/27390, open).
 func TestUserDelegationURLAzuriteOAuth(t *testing.T) {
 	env := testenv.AzureOAuth(t)
 	ctx := context.Background()
