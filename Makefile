@@ -33,7 +33,6 @@ test: check
 		(cd "$(CURDIR)/$$m" && $(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) ./...) || rc=1; \
 	done; \
 	$(GO) test -race -count=1 -timeout 25m $(TESTFLAGS) $(PKGS) || rc=1; \
-	! $(GO) list -deps ./cmd/stowage | grep -qx testing || { echo "make test: cmd/stowage links package testing" >&2; rc=1; }; \
 	exit $$rc
 
 ## unit: the tests alone, against whatever servers the environment names.
