@@ -1,12 +1,10 @@
 package distribution_test
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +13,10 @@ import (
 	"github.com/stowage-dev/stowage/azure"
 	"github.com/stowage-dev/stowage/filesystem"
 	"github.com/stowage-dev/stowage/gcs"
+	"github.com/stowage-dev/stowage/internal/recorder"
 	"github.com/stowage-dev/stowage/s3"
 	"github.com/stowage-dev/stowage/swift"
 )
-
-// warnings is a slog.Handler keeping the messages of warnings and errors.
-type warnings struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (h *warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-func (h *warnings) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.msgs = append(h.msgs, r.Message)
-	return nil
-}
-func (h *warnings) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *warnings) WithGroup(string) slog.Handler      { return h }
 
 // fromParameters is each backend's FromParameters, its Config as any.
 var fromParameters = map[string]func(map[string]any) (any, error){
@@ -103,14 +86,14 @@ func TestDistributionConfigsWorkUnchanged(t *testing.T) {
 			for k, v := range cfg.Storage.Parameters() {
 				params[k] = v
 			}
-			logs := &warnings{}
-			params["logger"] = slog.New(logs)
+			logs := &recorder.Logs{MinLevel: slog.LevelWarn}
+			params["logger"] = logs.Logger()
 			c, err := fromParameters[name](params)
 			if err != nil {
 				t.Fatalf("%s.FromParameters: %v", name, err)
 			}
-			if len(logs.msgs) > 0 {
-				t.Errorf("warnings: %q, want none: every parameter of distribution's %s driver is known", logs.msgs, name)
+			if len(logs.Messages()) > 0 {
+				t.Errorf("warnings: %q, want none: every parameter of distribution's %s driver is known", logs.Messages(), name)
 			}
 			v := reflect.ValueOf(c)
 			for field, want := range tc.want {
@@ -140,8 +123,8 @@ func TestDistributionConfigTypos(t *testing.T) {
 	for k, v := range cfg.Storage.Parameters() {
 		params[k] = v
 	}
-	logs := &warnings{}
-	params["logger"] = slog.New(logs)
+	logs := &recorder.Logs{MinLevel: slog.LevelWarn}
+	params["logger"] = logs.Logger()
 	c, err := s3.FromParameters(params)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +133,7 @@ func TestDistributionConfigTypos(t *testing.T) {
 		t.Errorf("RootDirectory = %q: the mixed-case key was not honoured", c.RootDirectory)
 	}
 	want := []string{`s3: parameter "RootDirectory" taken as "rootdirectory" (parameters are lower case)`, "s3: unknown parameters ignored: bukket, rootdir"}
-	if !reflect.DeepEqual(logs.msgs, want) {
-		t.Errorf("warnings = %q\nwant %q", logs.msgs, want)
+	if !reflect.DeepEqual(logs.Messages(), want) {
+		t.Errorf("warnings = %q\nwant %q", logs.Messages(), want)
 	}
 }

@@ -3,44 +3,21 @@ package driver
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/stowage-dev/stowage/internal/recorder"
 )
 
-// logRecords is a slog.Handler that keeps every record's message.
-type logRecords struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (h *logRecords) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logRecords) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.msgs = append(h.msgs, r.Level.String()+" "+r.Message)
-	return nil
-}
-func (h *logRecords) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *logRecords) WithGroup(string) slog.Handler      { return h }
-
-func (h *logRecords) messages() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]string(nil), h.msgs...)
-}
-
 func TestFieldsHonourMixedCaseKeysWithAWarning(t *testing.T) {
-	logs := &logRecords{}
+	logs := &recorder.Logs{}
 	var c CommonConfig
 	var bucket string
-	f := c.Fields("x", map[string]any{"RootDirectory": "/r", "Bucket": "b", "logger": slog.New(logs)})
+	f := c.Fields("x", map[string]any{"RootDirectory": "/r", "Bucket": "b", "logger": logs.Logger()})
 	f.String("bucket", &bucket)
 	if err := f.Done(); err != nil {
 		t.Fatal(err)
@@ -48,7 +25,7 @@ func TestFieldsHonourMixedCaseKeysWithAWarning(t *testing.T) {
 	if c.RootDirectory != "/r" || bucket != "b" {
 		t.Fatalf("RootDirectory %q, bucket %q: mixed-case keys not honoured", c.RootDirectory, bucket)
 	}
-	msgs := logs.messages()
+	msgs := logs.Messages()
 	if len(msgs) != 2 || !strings.Contains(msgs[0], `"Bucket" taken as "bucket"`) || !strings.Contains(msgs[1], `"RootDirectory" taken as "rootdirectory"`) {
 		t.Errorf("warnings = %q, want one per mixed-case key", msgs)
 	}
@@ -67,11 +44,11 @@ func TestFieldsKeysDifferingOnlyInCase(t *testing.T) {
 }
 
 func TestFieldsDoneWarnsOnceAboutUnknownKeys(t *testing.T) {
-	logs := &logRecords{}
+	logs := &recorder.Logs{}
 	var c CommonConfig
 	var v string
 	var raw any
-	f := c.Fields("x", map[string]any{"bucket": "b", "rootdir": "/typo", "zeta": 1, "credentials": map[string]any{}, "logger": slog.New(logs)})
+	f := c.Fields("x", map[string]any{"bucket": "b", "rootdir": "/typo", "zeta": 1, "credentials": map[string]any{}, "logger": logs.Logger()})
 	f.String("bucket", &v)
 	raw, _ = f.Value("credentials")
 	if err := f.Done(); err != nil {
@@ -80,8 +57,8 @@ func TestFieldsDoneWarnsOnceAboutUnknownKeys(t *testing.T) {
 	if raw == nil {
 		t.Error("Value did not return the raw credentials")
 	}
-	msgs := logs.messages()
-	if len(msgs) != 1 || msgs[0] != "WARN x: unknown parameters ignored: rootdir, zeta" {
+	msgs := logs.Messages()
+	if len(msgs) != 1 || msgs[0] != "x: unknown parameters ignored: rootdir, zeta" {
 		t.Errorf("warnings = %q, want one naming rootdir and zeta", msgs)
 	}
 	if got := f.Unknown(); !reflect.DeepEqual(got, []string{"rootdir", "zeta"}) {
@@ -146,35 +123,11 @@ func TestMaxRequestsPerSecondParameter(t *testing.T) {
 	}
 }
 
-// events is an Observer that records what it is told.
-type events struct {
-	mu      sync.Mutex
-	retries []error
-	waits   []time.Duration
-	batches [][2]int
-}
-
-func (e *events) Retried(_ string, err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.retries = append(e.retries, err)
-}
-func (e *events) RateLimited(_ string, d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.waits = append(e.waits, d)
-}
-func (e *events) DeleteBatch(_ string, size, failed int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.batches = append(e.batches, [2]int{size, failed})
-}
-
 func TestClientRateLimits(t *testing.T) {
 	var served atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served.Add(1) }))
 	defer srv.Close()
-	ev := &events{}
+	ev := &recorder.Events{}
 	c := CommonConfig{MaxRequestsPerSecond: 1, Observer: ev}
 	hc := c.Client("x", false)
 	get := func(ctx context.Context) error {
@@ -204,8 +157,8 @@ func TestClientRateLimits(t *testing.T) {
 	if err := get(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(ev.waits) != 1 || ev.waits[0] <= 0 {
-		t.Errorf("RateLimited events = %v, want one wait", ev.waits)
+	if waits := ev.Waits(); len(waits) != 1 || waits[0] <= 0 {
+		t.Errorf("RateLimited events = %v, want one wait", waits)
 	}
 	if none := (&CommonConfig{}).Client("x", false); none.Transport != nil && reflect.TypeOf(none.Transport) == reflect.TypeOf(&limitedTransport{}) {
 		t.Error("a config without a limit got a rate-limited client")
@@ -224,14 +177,14 @@ func TestBatchDeleterReportsBatchesAndRetries(t *testing.T) {
 		}
 		return nil
 	}}
-	ev := &events{}
+	ev := &recorder.Events{}
 	d := testDeleter(b, 5)
 	d.Config.Observer = ev
 	d.Batch(context.Background(), "DeleteFiles", objects("root/a", "root/t", "root/m", "root/f"))
-	if want := [][2]int{{4, 2}, {1, 0}}; !reflect.DeepEqual(ev.batches, want) {
-		t.Errorf("DeleteBatch events = %v, want %v (a missing object counts as deleted)", ev.batches, want)
+	if want := []recorder.Batch{{4, 2}, {1, 0}}; !reflect.DeepEqual(ev.Batches(), want) {
+		t.Errorf("DeleteBatch events = %v, want %v (a missing object counts as deleted)", ev.Batches(), want)
 	}
-	if len(ev.retries) != 1 {
-		t.Errorf("Retried events = %v, want one retry round", ev.retries)
+	if len(ev.Retries()) != 1 {
+		t.Errorf("Retried events = %v, want one retry round", ev.Retries())
 	}
 }

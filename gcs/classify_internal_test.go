@@ -3,13 +3,12 @@ package gcs
 import (
 	"errors"
 	"net/http"
-	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/api/googleapi"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/recorder"
 )
 
 // 429 and 503 are rate limits; 500 is transient, and so is a batch call
@@ -33,24 +32,10 @@ func TestClassifyThrottling(t *testing.T) {
 	}
 }
 
-// retryEvents records the retries reported to it.
-type retryEvents struct {
-	mu      sync.Mutex
-	retried []error
-}
-
-func (r *retryEvents) Retried(_ string, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.retried = append(r.retried, err)
-}
-func (r *retryEvents) RateLimited(string, time.Duration) {}
-func (r *retryEvents) DeleteBatch(string, int, int)      {}
-
 // reportRetry grants what storage.ShouldRetry grants and reports exactly
 // those retries.
 func TestReportRetry(t *testing.T) {
-	ev := &retryEvents{}
+	ev := &recorder.Events{}
 	if !reportRetry(ev, &googleapi.Error{Code: http.StatusServiceUnavailable}) {
 		t.Error("a 503 is not retried")
 	}
@@ -60,7 +45,7 @@ func TestReportRetry(t *testing.T) {
 	if reportRetry(ev, errors.New("permanent")) {
 		t.Error("a plain error is retried")
 	}
-	if len(ev.retried) != 1 {
-		t.Errorf("reported %d retries, want 1", len(ev.retried))
+	if len(ev.Retries()) != 1 {
+		t.Errorf("reported %d retries, want 1", len(ev.Retries()))
 	}
 }

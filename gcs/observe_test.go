@@ -12,10 +12,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gcs"
+	"github.com/stowage-dev/stowage/internal/recorder"
 	"github.com/stowage-dev/stowage/internal/testenv"
 	"github.com/stowage-dev/stowage/transport"
 )
@@ -76,31 +76,6 @@ func TestUserAgentReachesServer(t *testing.T) {
 	}
 }
 
-// observer counts the retries a driver reports.
-type observer struct {
-	mu          sync.Mutex
-	retried     int
-	rateLimited int
-}
-
-func (o *observer) Retried(string, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.retried++
-}
-func (o *observer) RateLimited(string, time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.rateLimited++
-}
-func (o *observer) DeleteBatch(string, int, int) {}
-
-func (o *observer) retries() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.retried
-}
-
 // A 503 on every request (transport.Faults in front of the real server,
 // armed once New has returned) is retried by the SDK MaxRetries times,
 // each retry reported to the Observer, and then comes back as a
@@ -111,7 +86,7 @@ func TestServiceUnavailableExhaustsRetries(t *testing.T) {
 	faults := &transport.Faults{Rate: 1, Status: http.StatusServiceUnavailable,
 		Match: func(*http.Request) bool { return armed.Load() }}
 	cfg := testConfig(t, root, &http.Client{Transport: faults})
-	obs := &observer{}
+	obs := &recorder.Events{}
 	cfg.Observer = obs
 	cfg.MaxRetries = 3
 	d := newDriver(t, cfg)
@@ -124,7 +99,7 @@ func TestServiceUnavailableExhaustsRetries(t *testing.T) {
 	if got := faults.Total(); got != 1+3 {
 		t.Errorf("%d requests answered 503, want 4 (1 + maxretries 3)", got)
 	}
-	if got := obs.retries(); got != 3 {
+	if got := len(obs.Retries()); got != 3 {
 		t.Errorf("Observer saw %d retries, want 3", got)
 	}
 }
@@ -164,7 +139,7 @@ func TestRateLimitAndUserAgentUnderCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &authHeaders{}
-	obs := &observer{}
+	obs := &recorder.Events{}
 	d, err := driver.Open(context.Background(), gcs.DriverName, map[string]any{
 		"bucket": env.Bucket, "endpoint": env.Endpoint, "keyfile": keyfile, "rootdirectory": freshRoot(t),
 		"useragent": "registry-test/3.1.2", "maxrequestspersecond": 5,
@@ -181,10 +156,7 @@ func TestRateLimitAndUserAgentUnderCredentials(t *testing.T) {
 			t.Fatalf("Stat = %v, want PathNotFound", err)
 		}
 	}
-	obs.mu.Lock()
-	waits := obs.rateLimited
-	obs.mu.Unlock()
-	if waits == 0 {
+	if waits := len(obs.Waits()); waits == 0 {
 		t.Error("no request waited for the rate limiter")
 	}
 	h.mu.Lock()

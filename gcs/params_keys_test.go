@@ -1,7 +1,6 @@
 package gcs_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -9,42 +8,24 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gcs"
+	"github.com/stowage-dev/stowage/internal/recorder"
 )
-
-// logRecords is a slog.Handler that keeps the message of every record.
-type logRecords struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (h *logRecords) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logRecords) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.msgs = append(h.msgs, r.Message)
-	return nil
-}
-func (h *logRecords) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *logRecords) WithGroup(string) slog.Handler      { return h }
 
 // parseLogged runs FromParameters on params with a logger that records
 // its warnings.
 func parseLogged(t *testing.T, params map[string]any) (gcs.Config, []string, error) {
 	t.Helper()
-	logs := &logRecords{}
-	p := map[string]any{driver.LoggerParam: slog.New(logs)}
+	logs := &recorder.Logs{MinLevel: slog.LevelDebug}
+	p := map[string]any{driver.LoggerParam: logs.Logger()}
 	for k, v := range params {
 		p[k] = v
 	}
 	c, err := gcs.FromParameters(p)
-	logs.mu.Lock()
-	defer logs.mu.Unlock()
-	return c, slices.Clone(logs.msgs), err
+	return c, logs.Messages(), err
 }
 
 // credentialsMap is the credentials parameter as YAML gives

@@ -13,75 +13,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/recorder"
 	"github.com/stowage-dev/stowage/internal/testenv"
 	s3driver "github.com/stowage-dev/stowage/s3"
 	"github.com/stowage-dev/stowage/transport"
 )
 
 // ---- test doubles of our own ------------------------------------------------
-
-// logRecords is a slog.Handler that keeps every record.
-type logRecords struct {
-	mu      sync.Mutex
-	records []slog.Record
-}
-
-func (h *logRecords) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logRecords) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.records = append(h.records, r)
-	return nil
-}
-func (h *logRecords) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *logRecords) WithGroup(string) slog.Handler      { return h }
-
-// matching returns the records of level whose message contains s.
-func (h *logRecords) matching(level slog.Level, s string) []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []string
-	for _, r := range h.records {
-		if r.Level == level && strings.Contains(r.Message, s) {
-			out = append(out, r.Message)
-		}
-	}
-	return out
-}
-
-// observer is a driver.Observer that counts what it is told.
-type observer struct {
-	mu          sync.Mutex
-	retried     []error
-	rateLimited int
-}
-
-func (o *observer) Retried(name string, err error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if name == s3driver.DriverName {
-		o.retried = append(o.retried, err)
-	}
-}
-func (o *observer) RateLimited(string, time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.rateLimited++
-}
-func (o *observer) DeleteBatch(string, int, int) {}
-
-func (o *observer) retries() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.retried)
-}
 
 // headers records, for each S3 operation sent through it, the request
 // headers, then passes the request on.
@@ -176,7 +120,7 @@ func writeAll(t *testing.T, d driver.StorageDriver) {
 // (registry/storage/driver/s3-aws/s3.go), with a valid value: none of them
 // is reported unknown.
 func TestDistributionParametersKnown(t *testing.T) {
-	logs := &logRecords{}
+	logs := &recorder.Logs{}
 	params := map[string]any{
 		"accesskey": "AK", "secretkey": "SK", "regionendpoint": "http://127.0.0.1:9000",
 		"forcepathstyle": true, "region": "us-east-1", "bucket": "b", "encrypt": false,
@@ -188,12 +132,12 @@ func TestDistributionParametersKnown(t *testing.T) {
 		"usefipsendpoint": false, "loglevel": "off", "redirectendpoint": "",
 		// read by stowage too
 		"sessiontoken": "", "maxrequestspersecond": 350, "checksum": "whenrequired",
-		"logger": slog.New(logs),
+		"logger": logs.Logger(),
 	}
 	if _, err := s3driver.FromParameters(params); err != nil {
 		t.Fatalf("FromParameters: %v", err)
 	}
-	if w := logs.matching(slog.LevelWarn, ""); len(w) != 0 {
+	if w := logs.Matching(slog.LevelWarn, ""); len(w) != 0 {
 		t.Errorf("warnings for distribution's parameters: %q", w)
 	}
 }
@@ -201,10 +145,10 @@ func TestDistributionParametersKnown(t *testing.T) {
 // An unknown parameter gets one warning naming it; a known one in another
 // case is honoured, with a warning.
 func TestParameterWarnings(t *testing.T) {
-	logs := &logRecords{}
+	logs := &recorder.Logs{}
 	c, err := s3driver.FromParameters(map[string]any{
 		"bucket": "b", "region": "r", "rootdirectry": "/typo", "RootDirectory": "/reg", "ObjectACL": "public-read",
-		"logger": slog.New(logs),
+		"logger": logs.Logger(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -212,30 +156,30 @@ func TestParameterWarnings(t *testing.T) {
 	if c.RootDirectory != "reg" || c.ObjectACL != "public-read" {
 		t.Errorf("mixed-case keys: rootdirectory %q objectacl %q, want reg, public-read", c.RootDirectory, c.ObjectACL)
 	}
-	if w := logs.matching(slog.LevelWarn, "unknown"); len(w) != 1 || !strings.Contains(w[0], "rootdirectry") {
+	if w := logs.Matching(slog.LevelWarn, "unknown"); len(w) != 1 || !strings.Contains(w[0], "rootdirectry") {
 		t.Errorf("unknown-parameter warnings %q, want one naming rootdirectry", w)
 	}
 	for _, k := range []string{`"RootDirectory"`, `"ObjectACL"`} {
-		if w := logs.matching(slog.LevelWarn, k); len(w) != 1 {
+		if w := logs.Matching(slog.LevelWarn, k); len(w) != 1 {
 			t.Errorf("warnings about %s: %q, want one", k, w)
 		}
 	}
-	if n := len(logs.matching(slog.LevelWarn, "")); n != 3 {
+	if n := len(logs.Matching(slog.LevelWarn, "")); n != 3 {
 		t.Errorf("%d warnings, want 3", n)
 	}
 }
 
 // keyid without encrypt is accepted, as distribution does, with a warning.
 func TestKeyIDWithoutEncryptAccepted(t *testing.T) {
-	logs := &logRecords{}
-	c, err := s3driver.FromParameters(map[string]any{"bucket": "b", "region": "r", "keyid": "k", "logger": slog.New(logs)})
+	logs := &recorder.Logs{}
+	c, err := s3driver.FromParameters(map[string]any{"bucket": "b", "region": "r", "keyid": "k", "logger": logs.Logger()})
 	if err != nil {
 		t.Fatalf("keyid without encrypt: %v", err)
 	}
 	if c.KeyID != "k" || c.Encrypt {
 		t.Errorf("KeyID %q Encrypt %v", c.KeyID, c.Encrypt)
 	}
-	if w := logs.matching(slog.LevelWarn, "keyid"); len(w) != 1 {
+	if w := logs.Matching(slog.LevelWarn, "keyid"); len(w) != 1 {
 		t.Errorf("warnings about keyid: %q, want one", w)
 	}
 }
@@ -427,17 +371,17 @@ func TestSkipVerify(t *testing.T) {
 // loglevel debug sends the SDK's request and response logs to the logger.
 func TestLogLevelDebug(t *testing.T) {
 	for _, level := range []string{"off", "debug"} {
-		logs := &logRecords{}
+		logs := &recorder.Logs{}
 		params := minioParams(t, freshRoot(t))
 		params["loglevel"] = level
-		params["logger"] = slog.New(logs)
+		params["logger"] = logs.Logger()
 		d := openParams(t, params)
 		if err := d.PutContent(context.Background(), "/f", []byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		req, resp := logs.matching(slog.LevelInfo, "Request\nPUT /"), logs.matching(slog.LevelInfo, "Response\nHTTP/1.1 200")
+		req, resp := logs.Matching(slog.LevelInfo, "Request\nPUT /"), logs.Matching(slog.LevelInfo, "Response\nHTTP/1.1 200")
 		if level == "off" {
-			if n := len(logs.matching(slog.LevelInfo, "SDK")); n != 0 {
+			if n := len(logs.Matching(slog.LevelInfo, "SDK")); n != 0 {
 				t.Errorf("loglevel off: %d SDK log lines", n)
 			}
 			continue
@@ -561,7 +505,7 @@ func TestThrottledAfterRetries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			const retries = 3
 			faults := &transport.Faults{Rate: 1, Status: tc.status, Body: tc.body}
-			obs := &observer{}
+			obs := &recorder.Events{DriverName: s3driver.DriverName}
 			cfg := testConfig(t, freshRoot(t), &http.Client{Transport: faults})
 			cfg.MaxRetries = retries
 			cfg.Observer = obs
@@ -574,22 +518,22 @@ func TestThrottledAfterRetries(t *testing.T) {
 				{"PutContent", func() error { return d.PutContent(ctx, "/f", []byte("x")) }},
 				{"Stat", func() error { _, err := d.Stat(ctx, "/f"); return err }}, // HEAD: no body, no code
 			} {
-				before, seen := obs.retries(), faults.Seen()
+				before, seen := len(obs.Retries()), faults.Seen()
 				err := op.call()
 				if _, ok := errors.AsType[*driver.TooManyRequestsError](err); !ok {
 					t.Errorf("%s: %v, want a *driver.TooManyRequestsError", op.name, err)
 				}
-				if got := obs.retries() - before; got != retries {
+				if got := len(obs.Retries()) - before; got != retries {
 					t.Errorf("%s: the Observer saw %d retries, want %d", op.name, got, retries)
 				}
 				if got := faults.Seen() - seen; got != retries+1 {
 					t.Errorf("%s: %d attempts, want %d", op.name, got, retries+1)
 				}
 			}
-			if obs.retries() == 0 {
+			if len(obs.Retries()) == 0 {
 				return
 			}
-			if err := obs.retried[0]; !slices.ContainsFunc([]string{"SlowDown", "429", "503"}, func(s string) bool { return strings.Contains(err.Error(), s) }) {
+			if err := obs.Retries()[0]; !slices.ContainsFunc([]string{"SlowDown", "429", "503"}, func(s string) bool { return strings.Contains(err.Error(), s) }) {
 				t.Errorf("retry reported with %v", err)
 			}
 		})

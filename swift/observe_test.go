@@ -5,41 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/recorder"
 	"github.com/stowage-dev/stowage/internal/testenv"
 	"github.com/stowage-dev/stowage/swift"
 	"github.com/stowage-dev/stowage/transport"
 )
-
-// observer counts the events a driver reports.
-type observer struct {
-	mu          sync.Mutex
-	retried     []error
-	rateLimited int
-}
-
-func (o *observer) Retried(_ string, err error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.retried = append(o.retried, err)
-}
-func (o *observer) RateLimited(string, time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.rateLimited++
-}
-func (o *observer) DeleteBatch(string, int, int) {}
-
-func (o *observer) retries() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.retried)
-}
 
 // A 503 on every request, injected in front of the real Swift once New
 // has returned, is retried MaxRetries times, each retry reported to the
@@ -50,11 +24,11 @@ func TestServiceUnavailableExhaustsRetries(t *testing.T) {
 	faults := &transport.Faults{Rate: 1, Status: http.StatusServiceUnavailable,
 		Match: func(*http.Request) bool { return armed.Load() }}
 	cfg := testConfig(t, root, &http.Client{Transport: faults})
-	obs := &observer{}
+	obs := &recorder.Events{}
 	cfg.Observer = obs
 	cfg.MaxRetries = 3
 	d := newDriver(t, cfg)
-	before := obs.retries()
+	before := len(obs.Retries())
 	armed.Store(true)
 	_, err := d.Stat(context.Background(), "/missing")
 	var tmr *driver.TooManyRequestsError
@@ -64,7 +38,7 @@ func TestServiceUnavailableExhaustsRetries(t *testing.T) {
 	if got := faults.Total(); got != 1+3 {
 		t.Errorf("%d requests answered 503, want 4 (1 + maxretries 3)", got)
 	}
-	if got := obs.retries() - before; got != 3 {
+	if got := len(obs.Retries()) - before; got != 3 {
 		t.Errorf("Observer saw %d retries, want 3", got)
 	}
 }
@@ -75,7 +49,7 @@ func TestServiceUnavailableExhaustsRetries(t *testing.T) {
 func TestMaxRequestsPerSecond(t *testing.T) {
 	env := testenv.Swift(t)
 	counter := &transport.Counter{}
-	obs := &observer{}
+	obs := &recorder.Events{}
 	d, err := driver.Open(context.Background(), swift.DriverName, map[string]any{
 		"authurl": env.AuthURL, "username": env.User, "password": env.Key, "container": env.Container,
 		"prefix": freshRoot(t), "maxrequestspersecond": 5,
@@ -94,9 +68,7 @@ func TestMaxRequestsPerSecond(t *testing.T) {
 	if counter.Total() <= driver.RateLimitBurst {
 		t.Fatalf("%d requests, want more than the burst %d", counter.Total(), driver.RateLimitBurst)
 	}
-	obs.mu.Lock()
-	defer obs.mu.Unlock()
-	if obs.rateLimited == 0 {
+	if len(obs.Waits()) == 0 {
 		t.Error("no request waited for the rate limiter")
 	}
 }

@@ -7,48 +7,26 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	ncw "github.com/ncw/swift/v2"
 	"gopkg.in/yaml.v3"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/recorder"
 )
-
-// logRecords is a slog.Handler that keeps the message of every record.
-type logRecords struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (h *logRecords) Enabled(context.Context, slog.Level) bool { return true }
-func (h *logRecords) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.msgs = append(h.msgs, r.Message)
-	return nil
-}
-func (h *logRecords) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *logRecords) WithGroup(string) slog.Handler      { return h }
-
-func (h *logRecords) messages() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.msgs)
-}
 
 // parseLogged runs FromParameters on params with a logger that records
 // its warnings.
 func parseLogged(t *testing.T, params map[string]any) (Config, []string, error) {
 	t.Helper()
-	logs := &logRecords{}
-	p := map[string]any{driver.LoggerParam: slog.New(logs)}
+	logs := &recorder.Logs{MinLevel: slog.LevelDebug}
+	p := map[string]any{driver.LoggerParam: logs.Logger()}
 	for k, v := range params {
 		p[k] = v
 	}
 	c, err := FromParameters(p)
-	return c, logs.messages(), err
+	return c, logs.Messages(), err
 }
 
 // Every parameter of distribution v2.8's swift driver
