@@ -202,6 +202,12 @@ func openBackend(ctx context.Context, o *storeFlags, a *app, log *slog.Logger) (
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
+	// Keys in lower case before the checks below read them: a config's
+	// "RootDirectory:" is honoured (with the warning the backend would
+	// give), not taken for a missing rootdirectory.
+	if choice.params, err = driver.LowerKeys(choice.name, choice.params, log); err != nil {
+		return nil, err
+	}
 	if o.latency > 0 && localBackends[choice.name] {
 		return nil, usageError{fmt.Sprintf("--latency %v: the %s backend sends no network requests, so there is nothing to delay; --latency is for HTTP backends (s3, ...)", o.latency, choice.name)}
 	}

@@ -734,3 +734,32 @@ func TestBenchMetrics(t *testing.T) {
 		t.Errorf("--metrics --csv: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestBenchConfigKeyInAnotherCase: a config's "RootDirectory:" is the
+// filesystem's root (with a warning), not a missing rootdirectory that
+// would send the bench to a temporary directory.
+func TestBenchConfigKeyInAnotherCase(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(t.TempDir(), "registry.yml")
+	if err := os.WriteFile(config, []byte("storage:\n  filesystem:\n    RootDirectory: "+dir+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	f.app.open = driver.Open
+	if code := f.run("bench", "--config", config, "--matrix", "1x0", "--workloads", "delete", "--progress", "never", "--json"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, f.stderr.String())
+	}
+	var r result
+	if err := json.Unmarshal(f.stdout.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Root != "" || !strings.HasPrefix(r.Prefix, "/stowage-bench-") {
+		t.Fatalf("ran in %q under %q, want the config's root %s", r.Root, r.Prefix, dir)
+	}
+	if !strings.Contains(f.stderr.String(), `parameter \"RootDirectory\" taken as \"rootdirectory\"`) {
+		t.Errorf("no warning about the key's case: %s", f.stderr.String())
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) == 0 {
+		t.Errorf("the config's root %s was not used: %v, %v", dir, entries, err)
+	}
+}
