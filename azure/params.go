@@ -88,6 +88,9 @@ func FromParameters(params map[string]any) (Config, error) {
 	var c Config
 	f := c.CommonConfig.Fields(DriverName, params)
 	f.Require("container")
+	if v, _ := f.Value("connectionstring"); v == nil || v == "" {
+		f.Require("accountname") // else the connection string may name it
+	}
 	f.String("accountname", &c.AccountName)
 	f.String("accountkey", &c.AccountKey)
 	f.String("container", &c.Container)
