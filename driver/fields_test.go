@@ -181,7 +181,7 @@ func TestBatchDeleterReportsBatchesAndRetries(t *testing.T) {
 	d := testDeleter(b, 5)
 	d.Config.Observer = ev
 	d.Batch(context.Background(), "DeleteFiles", objects("root/a", "root/t", "root/m", "root/f"))
-	if want := []recorder.Batch{{4, 2}, {1, 0}}; !reflect.DeepEqual(ev.Batches(), want) {
+	if want := []recorder.Batch{{Size: 4, Failed: 2}, {Size: 1, Failed: 0}}; !reflect.DeepEqual(ev.Batches(), want) {
 		t.Errorf("DeleteBatch events = %v, want %v (a missing object counts as deleted)", ev.Batches(), want)
 	}
 	if len(ev.Retries()) != 1 {
