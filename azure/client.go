@@ -70,7 +70,7 @@ func newClient(c Config) (*client, error) {
 		}
 		cl.svc, err = service.NewClient(c.ServiceURL, cred, opts)
 		if err == nil {
-			cl.delegation = &delegationSigner{svc: cl.svc}
+			cl.delegation, err = newDelegationSigner(c, cl.svc, cred, opts)
 		}
 	case authSAS:
 		cl.svc, err = service.NewClientWithNoCredential(c.ServiceURL+"?"+c.SASToken, opts)

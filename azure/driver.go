@@ -20,8 +20,8 @@
 //
 // URLFor has no upper bound on "expiry" (Capabilities.MaxURLExpiry is 0):
 // a service SAS signed with the account key has no maximum lifetime on
-// Azure (only a user delegation SAS, which this driver does not sign, is
-// limited to 7 days). A storage account may set its own SAS expiration
+// Azure (only a user delegation SAS, which URLFor signs under token
+// credentials, is limited to 7 days, and MaxURLExpiry says so then). A storage account may set its own SAS expiration
 // policy (sasExpirationPeriod, action Block), which then refuses URLs
 // valid for longer; the driver cannot see that policy, so keep "expiry"
 // within it.

@@ -186,17 +186,43 @@ func TestClientSecretAzuriteOAuth(t *testing.T) {
 // with no credentials, reads the blob; the same SAS on another blob is
 // refused, so Azurite checked the signature.
 //
-// The service URL is host-style (hostStyle), as Azure's are: azblob
-// v1.8.3's service.Client.GetUserDelegationCredential takes the account
-// name for the SAS's canonical resource from the first label of the URL's
-// host, which for an IP-style URL (https://127.0.0.1:PORT/devstoreaccount1)
-// is "127", and Azurite refuses that SAS with 403 AuthorizationFailure
-// (https://github.com/Azure/azure-sdk-for-go/issues/27390, open).
+// Both forms of service URL: Azurite's own IP-style
+// https://127.0.0.1:PORT/devstoreaccount1, for which azblob v1.8.3 alone
+// would sign for the account "127" (it takes the account name from the
+// first label of the host: Azure/azure-sdk-for-go#27390, open) and the
+// driver fetches the key with its second client (newDelegationSigner);
+// and Azure's host-style https://<account>.<host>/ (hostStyle), for which
+// the driver's own client fetches it.
 func TestUserDelegationURLAzuriteOAuth(t *testing.T) {
 	env := testenv.AzureOAuth(t)
+	for _, tc := range []struct {
+		name string
+		// open returns the service URL and the clients of the driver
+		// (trusting ts) and of the plain GETs.
+		open func(ts *tokenServer) (serviceURL string, hc, plain *http.Client)
+	}{
+		{"ip-style", func(ts *tokenServer) (string, *http.Client, *http.Client) {
+			return env.URL, oauthHTTPClient(t, env, ts), oauthHTTPClient(t, env, nil)
+		}},
+		{"host-style", func(ts *tokenServer) (string, *http.Client, *http.Client) {
+			u, hc := newHostStyle(t, env, ts)
+			_, plain := newHostStyle(t, env, nil)
+			return u, hc, plain
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTokenServer(t, oauthTenant, oauthClientID, oauthSecret)
+			serviceURL, hc, plain := tc.open(ts)
+			checkUserDelegationURL(t, env, serviceURL, hc, plain, ts)
+		})
+	}
+}
+
+// checkUserDelegationURL is TestUserDelegationURLAzuriteOAuth on
+// serviceURL: the driver through hc, with tokens from ts, the plain GETs
+// through plain.
+func checkUserDelegationURL(t *testing.T, env testenv.AzureOAuthSettings, serviceURL string, hc, plain *http.Client, ts *tokenServer) {
 	ctx := context.Background()
-	ts := newTokenServer(t, oauthTenant, oauthClientID, oauthSecret)
-	serviceURL, hc := newHostStyle(t, env, ts)
 	root := testenv.UniqueRoot(t)
 	d := openOAuthAt(t, env, serviceURL, hc, ts, root)
 	// Cleanup on the IP-style URL: hostStyle rewrites the request URL, not
@@ -222,12 +248,12 @@ func TestUserDelegationURLAzuriteOAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := parsed.Query()
-	if parsed.Scheme != "https" || q.Get("sig") == "" || q.Get("skoid") == "" || q.Get("spr") != "https" {
-		t.Fatalf("URLFor = %s: want an https-only user delegation SAS (sig, skoid, spr=https)", u)
+	if parsed.Scheme != "https" || !strings.HasPrefix(u, strings.TrimRight(serviceURL, "/")+"/") ||
+		q.Get("sig") == "" || q.Get("skoid") == "" || q.Get("spr") != "https" {
+		t.Fatalf("URLFor = %s: want an https-only user delegation SAS (sig, skoid, spr=https) under %s", u, serviceURL)
 	}
-	checkTokenServer(t, ts)
+	checkTokenServer(t, ts) // one token, for the writes and the key alike
 
-	_, plain := newHostStyle(t, env, nil)
 	get := func(u string) (int, string) {
 		t.Helper()
 		resp, err := plain.Get(u)
@@ -248,7 +274,7 @@ func TestUserDelegationURLAzuriteOAuth(t *testing.T) {
 	if other == u {
 		t.Fatalf("URLFor = %s: no blob? in it", u)
 	}
-	if code, body := get(other); code != http.StatusForbidden {
-		t.Errorf("GET of another blob with the SAS of /signed/blob: %d %q, want 403", code, body)
+	if code, body := get(other); code != http.StatusForbidden || !strings.Contains(body, "AuthorizationFailure") {
+		t.Errorf("GET of another blob with the SAS of /signed/blob: %d %q, want 403 AuthorizationFailure", code, body)
 	}
 }

@@ -67,7 +67,9 @@ func init() { driver.RegisterConfig(DriverName, FromParameters, New) }
 //
 // URLFor signs a service SAS with the shared key; with token credentials
 // a user delegation SAS (a user delegation key is fetched, then cached,
-// so "expiry" is capped at 7 days, the longest Azure allows); with a SAS
+// so "expiry" is capped at 7 days, the longest Azure allows; signed for
+// accountname also when the serviceurl does not start with it, such as
+// Azurite's https://127.0.0.1:10000/devstoreaccount1); with a SAS
 // it returns the blob's URL carrying that SAS, whose own expiry applies,
 // when the SAS grants reading blobs, and otherwise an error matching
 // driver.ErrUnsupportedMethod.

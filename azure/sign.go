@@ -2,10 +2,16 @@ package azure
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
@@ -31,6 +37,55 @@ type delegationSigner struct {
 	mu      sync.Mutex
 	cred    *service.UserDelegationCredential
 	expires time.Time
+}
+
+// newDelegationSigner returns the delegationSigner of c's service client
+// svc, made with the token credential cred and the options opts.
+//
+// azblob (v1.8.3) signs a user delegation SAS for the account named by
+// the first label of the service URL's host (GetUserDelegationCredential
+// takes strings.Split(host, ".")[0], and UserDelegationCredential has no
+// public constructor taking the name): right for Azure's
+// https://<account>.blob.core.windows.net/, wrong for an IP-style or
+// custom-domain URL such as Azurite's https://127.0.0.1:10000/<account>,
+// for which it signs for the account "127" and the service refuses the
+// SAS with 403 AuthorizationFailure
+// (https://github.com/Azure/azure-sdk-for-go/issues/27390). For such a
+// URL the key is fetched by a second service client whose URL,
+// https://<account>.invalid/, names the account there, and whose
+// per-call policy (before the retry and bearer token policies) sends each
+// request to the real service URL instead (the .invalid name is never
+// resolved, RFC 6761): the same request as svc would send, through the
+// same transport, retries and observer.
+func newDelegationSigner(c Config, svc *service.Client, cred azcore.TokenCredential, opts *service.ClientOptions) (*delegationSigner, error) {
+	u, err := url.Parse(c.ServiceURL)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Split(u.Host, ".")[0] == c.AccountName {
+		return &delegationSigner{svc: svc}, nil
+	}
+	o := *opts
+	o.PerCallPolicies = append(slices.Clip(o.PerCallPolicies), toServiceURL{u})
+	keys, err := service.NewClient("https://"+c.AccountName+".invalid/", cred, &o)
+	if err != nil {
+		return nil, fmt.Errorf("user delegation key client: %w", err)
+	}
+	return &delegationSigner{svc: keys}, nil
+}
+
+// toServiceURL is the per-call policy of newDelegationSigner's key client:
+// it sends each request to the service URL, keeping its query (Get User
+// Delegation Key is a POST of ?restype=service&comp=userdelegationkey to
+// the service URL).
+type toServiceURL struct{ u *url.URL }
+
+// Do implements policy.Policy.
+func (p toServiceURL) Do(req *policy.Request) (*http.Response, error) {
+	raw := req.Raw()
+	raw.URL.Scheme, raw.URL.Host, raw.Host = p.u.Scheme, p.u.Host, p.u.Host
+	raw.URL.Path, raw.URL.RawPath = p.u.Path, p.u.RawPath
+	return req.Next()
 }
 
 // credential returns a user delegation credential valid until expires at
