@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -71,54 +70,10 @@ func TestAzureOAuth(t *testing.T) {
 	}
 	client := newClient("https://storage.azure.com")
 
-	name := objectName(t)
-	data := content(name)
-	if _, err := client.UploadBuffer(ctx, s.Container, name, data, nil); err != nil {
-		t.Fatalf("%s: put %s/%s: %v", where, s.Container, name, err)
-	}
-	deleted := false
-	t.Cleanup(func() {
-		if !deleted {
-			client.DeleteBlob(ctx, s.Container, name, nil) //nolint:errcheck // best effort
+	azureRoundTrip(ctx, t, where, client, s.Container, func(name string) {
+		wrong := newClient("https://management.azure.com")
+		if _, err := wrong.DownloadStream(ctx, s.Container, name, nil); !bloberror.HasCode(err, bloberror.AuthenticationFailed) {
+			t.Fatalf("%s: get with a token for another audience: got %v, want AuthenticationFailed", where, err)
 		}
 	})
-
-	resp, err := client.DownloadStream(ctx, s.Container, name, nil)
-	if err != nil {
-		t.Fatalf("%s: get: %v", where, err)
-	}
-	got, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatalf("%s: read: %v", where, err)
-	}
-	checkRoundTrip(t, where, got, data)
-
-	var names []string
-	pager := client.NewListBlobsFlatPager(s.Container, &azblob.ListBlobsFlatOptions{Prefix: &name})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("%s: list: %v", where, err)
-		}
-		for _, b := range page.Segment.BlobItems {
-			if b.Name != nil {
-				names = append(names, *b.Name)
-			}
-		}
-	}
-	checkListed(t, where, names, name)
-
-	wrong := newClient("https://management.azure.com")
-	if _, err := wrong.DownloadStream(ctx, s.Container, name, nil); !bloberror.HasCode(err, bloberror.AuthenticationFailed) {
-		t.Fatalf("%s: get with a token for another audience: got %v, want AuthenticationFailed", where, err)
-	}
-
-	if _, err := client.DeleteBlob(ctx, s.Container, name, nil); err != nil {
-		t.Fatalf("%s: delete: %v", where, err)
-	}
-	deleted = true
-	if _, err := client.DownloadStream(ctx, s.Container, name, nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
-		t.Fatalf("%s: get after delete: got %v, want BlobNotFound", where, err)
-	}
 }

@@ -1,6 +1,7 @@
 package smoke_test
 
 import (
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -26,19 +27,27 @@ func TestAzure(t *testing.T) {
 		t.Fatalf("%s: new client: %v", where, err)
 	}
 
+	azureRoundTrip(ctx, t, where, client, s.Container, nil)
+}
+
+// azureRoundTrip puts a blob into container through client, gets it back,
+// lists it, runs between (if not nil) with its name, deletes it and checks
+// it is gone.
+func azureRoundTrip(ctx context.Context, t *testing.T, where string, client *azblob.Client, container string, between func(name string)) {
+	t.Helper()
 	name := objectName(t)
 	data := content(name)
-	if _, err := client.UploadBuffer(ctx, s.Container, name, data, nil); err != nil {
-		t.Fatalf("%s: put %s/%s: %v", where, s.Container, name, err)
+	if _, err := client.UploadBuffer(ctx, container, name, data, nil); err != nil {
+		t.Fatalf("%s: put %s/%s: %v", where, container, name, err)
 	}
 	deleted := false
 	t.Cleanup(func() {
 		if !deleted {
-			client.DeleteBlob(ctx, s.Container, name, nil) //nolint:errcheck // best effort
+			client.DeleteBlob(ctx, container, name, nil) //nolint:errcheck // best effort
 		}
 	})
 
-	resp, err := client.DownloadStream(ctx, s.Container, name, nil)
+	resp, err := client.DownloadStream(ctx, container, name, nil)
 	if err != nil {
 		t.Fatalf("%s: get: %v", where, err)
 	}
@@ -50,7 +59,7 @@ func TestAzure(t *testing.T) {
 	checkRoundTrip(t, where, got, data)
 
 	var names []string
-	pager := client.NewListBlobsFlatPager(s.Container, &azblob.ListBlobsFlatOptions{Prefix: &name})
+	pager := client.NewListBlobsFlatPager(container, &azblob.ListBlobsFlatOptions{Prefix: &name})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -63,12 +72,15 @@ func TestAzure(t *testing.T) {
 		}
 	}
 	checkListed(t, where, names, name)
+	if between != nil {
+		between(name)
+	}
 
-	if _, err := client.DeleteBlob(ctx, s.Container, name, nil); err != nil {
+	if _, err := client.DeleteBlob(ctx, container, name, nil); err != nil {
 		t.Fatalf("%s: delete: %v", where, err)
 	}
 	deleted = true
-	if _, err := client.DownloadStream(ctx, s.Container, name, nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+	if _, err := client.DownloadStream(ctx, container, name, nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
 		t.Fatalf("%s: get after delete: got %v, want BlobNotFound", where, err)
 	}
 }
