@@ -15,6 +15,7 @@
 //	stowage rm [flags]       delete the files named on stdin, in batches
 //	stowage uploads list|purge [flags]  list or purge abandoned uploads
 //	stowage gc [flags]       collect a registry's garbage (a dry run unless --delete)
+//	stowage conformance [flags]  run the conformance suite against a store (JUnit, JSON)
 //	stowage version          print the version and VCS revision (also --version)
 //	stowage help [command]   show help
 //
@@ -108,6 +109,7 @@ func commands() []command {
 		{"rm", "delete the files named on stdin, in batches", runRm},
 		{"uploads", "list or purge abandoned uploads", runUploads},
 		{"gc", "collect a registry's garbage (a dry run unless --delete)", runGC},
+		{"conformance", "run the conformance suite against a store (--junit, --json, --dry-run)", runConformance},
 		{"version", "print the version and VCS revision stowage was built from", runVersion},
 		{"help", "show help for stowage or a command", runHelp},
 	}

@@ -21,6 +21,14 @@ func NewPrefix() (string, error) {
 	return "/stowage-bench-" + hex.EncodeToString(b[:]), nil
 }
 
+// CheckFresh fails with an error matching ErrPrefixInUse unless neither
+// Stat nor List finds anything at prefix: the check Run makes before it
+// writes, for other commands that work under a fresh prefix (stowage
+// conformance).
+func CheckFresh(ctx context.Context, d driver.StorageDriver, prefix string) error {
+	return checkFresh(ctx, d, prefix)
+}
+
 // checkFresh fails with an error matching ErrPrefixInUse unless neither
 // Stat nor List finds anything at prefix.
 func checkFresh(ctx context.Context, d driver.StorageDriver, prefix string) error {
