@@ -181,16 +181,17 @@ func Example_help() {
 	//   stowage <command> [flags]
 	//
 	// Commands:
-	//   bench    measure a backend: delete matrix, walk, put/get throughput
-	//   verify   check a registry's blobs by digest, its links and manifests
-	//   cp       copy a registry between stores, verifying every blob
-	//   ls       list a directory's children
-	//   du       sum the sizes under a path, by child
-	//   rm       delete the files named on stdin, in batches
-	//   uploads  list or purge abandoned uploads
-	//   gc       collect a registry's garbage (a dry run unless --delete)
-	//   version  print the version and VCS revision stowage was built from
-	//   help     show help for stowage or a command
+	//   bench       measure a backend: delete matrix, walk, put/get throughput
+	//   verify      check a registry's blobs by digest, its links and manifests
+	//   cp          copy a registry between stores, verifying every blob
+	//   ls          list a directory's children
+	//   du          sum the sizes under a path, by child
+	//   rm          delete the files named on stdin, in batches
+	//   uploads     list or purge abandoned uploads
+	//   gc          collect a registry's garbage (a dry run unless --delete)
+	//   conformance run the conformance suite against a store (--junit, --json, --dry-run)
+	//   version     print the version and VCS revision stowage was built from
+	//   help        show help for stowage or a command
 	//
 	// Run "stowage help <command>" for a command's flags.
 }
