@@ -3,21 +3,19 @@ package gcs_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/gcs"
+	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/internal/recorder"
 	"github.com/stowage-dev/stowage/internal/testenv"
-	"github.com/stowage-dev/stowage/transport"
 )
 
 // userAgents records the User-Agent header of every request passing to
@@ -76,32 +74,10 @@ func TestUserAgentReachesServer(t *testing.T) {
 	}
 }
 
-// A 503 on every request (transport.Faults in front of the real server,
-// armed once New has returned) is retried by the SDK MaxRetries times,
-// each retry reported to the Observer, and then comes back as a
-// *driver.TooManyRequestsError.
+// A 503 on every request is retried MaxRetries times, each retry
+// reported to the Observer, and then is a *driver.TooManyRequestsError.
 func TestServiceUnavailableExhaustsRetries(t *testing.T) {
-	root := freshRoot(t)
-	var armed atomic.Bool
-	faults := &transport.Faults{Rate: 1, Status: http.StatusServiceUnavailable,
-		Match: func(*http.Request) bool { return armed.Load() }}
-	cfg := testConfig(t, root, &http.Client{Transport: faults})
-	obs := &recorder.Events{}
-	cfg.Observer = obs
-	cfg.MaxRetries = 3
-	d := newDriver(t, cfg)
-	armed.Store(true)
-	_, err := d.Stat(context.Background(), "/missing")
-	var tmr *driver.TooManyRequestsError
-	if !errors.As(err, &tmr) {
-		t.Fatalf("Stat under 503s = %v, want a TooManyRequestsError", err)
-	}
-	if got := faults.Total(); got != 1+3 {
-		t.Errorf("%d requests answered 503, want 4 (1 + maxretries 3)", got)
-	}
-	if got := len(obs.Retries()); got != 3 {
-		t.Errorf("Observer saw %d retries, want 3", got)
-	}
+	cloudtest.ServiceUnavailableExhaustsRetries(t, backend())
 }
 
 // authHeaders records the Authorization and User-Agent headers of every

@@ -3,11 +3,8 @@ package instrument_test
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -109,7 +106,20 @@ func TestS3DeleteFilesBatches(t *testing.T) {
 // retry: the retry, both batches and the failed keys are counted.
 func TestS3RetriedDeleteRound(t *testing.T) {
 	in, _ := newInstrument(t)
-	rw := &failKeysOnce{base: http.DefaultTransport, codes: []string{"InternalError", "SlowDown", "ServiceUnavailable"}}
+	// The first DeleteObjects answer reports its first three keys failed
+	// with transient per-key codes (the server deleted them all, so the
+	// retry round finds them gone).
+	codes := []string{"InternalError", "SlowDown", "ServiceUnavailable"}
+	rw := &cloudtest.S3DeleteAnswers{Errors: func(n int, keys []string) map[string]string {
+		if n > 1 {
+			return nil
+		}
+		failed := map[string]string{}
+		for i, code := range codes {
+			failed[keys[i]] = code
+		}
+		return failed
+	}}
 	d := openS3(t, in, map[string]any{driver.HTTPClientParam: &http.Client{Transport: rw}})
 	paths := cloudtest.Numbered("/r", 10)
 	cloudtest.PutAll(t, d, paths)
@@ -117,8 +127,8 @@ func TestS3RetriedDeleteRound(t *testing.T) {
 	if err != nil || n != 10 {
 		t.Fatalf("DeleteFiles = %d, %v; want 10", n, err)
 	}
-	if rw.calls != 2 {
-		t.Fatalf("%d DeleteObjects requests, want 2", rw.calls)
+	if n := rw.Requests(); n != 2 {
+		t.Fatalf("%d DeleteObjects requests, want 2", n)
 	}
 	reg := in.Registry()
 	s3 := lbl("driver", "s3")
@@ -133,70 +143,6 @@ func TestS3RetriedDeleteRound(t *testing.T) {
 	}
 	if got := value(t, reg, "stowage_delete_files_failures_total", s3); got != 0 {
 		t.Errorf("delete_files_failures_total = %v, want 0", got)
-	}
-}
-
-// failKeysOnce sends every request to base and rewrites the answer of the
-// first DeleteObjects (Quiet mode, which lists only the keys not deleted)
-// to report its first len(codes) keys as failed with those per-key codes,
-// as S3 may: its DeleteObjects documentation lists per-key Error elements
-// with codes such as InternalError, SlowDown and ServiceUnavailable
-// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
-// The server deleted them all, so the retry finds them gone.
-type failKeysOnce struct {
-	base  http.RoundTripper
-	codes []string
-
-	mu    sync.Mutex
-	calls int
-}
-
-func (f *failKeysOnce) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodPost || !req.URL.Query().Has("delete") {
-		return f.base.RoundTrip(req)
-	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		return nil, err
-	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	f.mu.Lock()
-	f.calls++
-	first := f.calls == 1
-	f.mu.Unlock()
-	resp, err := f.base.RoundTrip(req)
-	if err != nil || !first || resp.StatusCode != http.StatusOK {
-		return resp, err
-	}
-	resp.Body.Close()
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
-	keys := requestKeys(string(body))
-	for i, code := range f.codes {
-		if i < len(keys) {
-			fmt.Fprintf(&b, "<Error><Key>%s</Key><Code>%s</Code><Message>injected</Message></Error>", keys[i], code)
-		}
-	}
-	b.WriteString("</DeleteResult>")
-	resp.Body = io.NopCloser(strings.NewReader(b.String()))
-	resp.ContentLength = int64(b.Len())
-	resp.Header.Set("Content-Length", fmt.Sprint(b.Len()))
-	resp.Header.Del("Content-Encoding")
-	return resp, nil
-}
-
-// requestKeys extracts the <Key> values of a DeleteObjects request body.
-func requestKeys(body string) []string {
-	var keys []string
-	for {
-		i := strings.Index(body, "<Key>")
-		if i < 0 {
-			return keys
-		}
-		body = body[i+len("<Key>"):]
-		j := strings.Index(body, "</Key>")
-		keys = append(keys, body[:j])
-		body = body[j:]
 	}
 }
 

@@ -1,9 +1,6 @@
 package s3_test
 
 import (
-	"bytes"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -56,7 +53,7 @@ func faultHarness() conformance.FaultHarness {
 		},
 		ChunkSize: 5 << 20, // S3's smallest part
 		ItemFailures: func(base http.RoundTripper) http.RoundTripper {
-			return &rewriteDeletes{Base: base, Errors: cloudtest.FailEvery("InternalError")}
+			return &cloudtest.S3DeleteAnswers{Base: base, Errors: cloudtest.FailEvery("InternalError")}
 		},
 		ResumesDownloads: true,
 	}
@@ -96,74 +93,6 @@ func uploadedKeys(keyPrefix string) []string {
 	return out
 }
 
-// rewriteDeletes forwards DeleteObjects requests to the server and rewrites the
-// answer to report per-key errors, to exercise the per-key handling that
-// MinIO itself cannot be made to produce.
-type rewriteDeletes struct {
-	// Errors returns, for the n-th DeleteObjects request (from 1), the
-	// per-key error code to report for each key it names.
-	Errors func(n int, keys []string) map[string]string
-	// Base sends the requests (http.DefaultTransport when nil).
-	Base http.RoundTripper
-
-	mu sync.Mutex
-	n  int
-}
-
-func (r *rewriteDeletes) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := r.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	if req.Method != http.MethodPost || !req.URL.Query().Has("delete") {
-		return base.RoundTrip(req)
-	}
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		return nil, err
-	}
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	keys := xmlKeys(string(body))
-	r.mu.Lock()
-	r.n++
-	n := r.n
-	r.mu.Unlock()
-	resp, err := base.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return resp, err
-	}
-	resp.Body.Close()
-	var b strings.Builder
-	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
-	errs := r.Errors(n, keys)
-	for _, k := range keys { // in the request's order, as a server answers
-		if code, ok := errs[k]; ok {
-			fmt.Fprintf(&b, "<Error><Key>%s</Key><Code>%s</Code><Message>injected</Message></Error>", k, code)
-		}
-	}
-	b.WriteString("</DeleteResult>")
-	resp.Body = io.NopCloser(strings.NewReader(b.String()))
-	resp.ContentLength = int64(b.Len())
-	resp.Header.Set("Content-Length", fmt.Sprint(b.Len()))
-	resp.Header.Del("Content-Encoding")
-	return resp, nil
-}
-
-// xmlKeys extracts the <Key> values of a DeleteObjects request body.
-func xmlKeys(body string) []string {
-	var keys []string
-	for {
-		i := strings.Index(body, "<Key>")
-		if i < 0 {
-			return keys
-		}
-		body = body[i+len("<Key>"):]
-		j := strings.Index(body, "</Key>")
-		keys = append(keys, body[:j])
-		body = body[j:]
-	}
-}
-
 // Keys that DeleteObjects reports as failed with a transient code are sent
 // again, alone; others are reported per path.
 func TestDeleteFilesPerKeyErrors(t *testing.T) {
@@ -171,7 +100,7 @@ func TestDeleteFilesPerKeyErrors(t *testing.T) {
 		Backend:    backend(),
 		BulkDelete: "DeleteObjects",
 		Rewrite: func(base http.RoundTripper, fail func(n int, keys []string) map[string]string) http.RoundTripper {
-			return &rewriteDeletes{Base: base, Errors: fail}
+			return &cloudtest.S3DeleteAnswers{Base: base, Errors: fail}
 		},
 		Item:      func(root, p string) string { return root + p },
 		Transient: [3]string{"InternalError", "SlowDown", "ServiceUnavailable"},

@@ -59,6 +59,8 @@ type Options struct {
 	ChunkSize       int64
 	RetryBaseDelay  time.Duration
 	RetryMaxBackoff time.Duration
+	// Observer receives the driver's events (driver.CommonConfig.Observer).
+	Observer driver.Observer
 }
 
 // Apply sets the fields o sets: the common ones in c, ChunkSize in
@@ -75,6 +77,9 @@ func (o Options) Apply(c *driver.CommonConfig, chunkSize *int64) {
 	}
 	if o.RetryMaxBackoff != 0 {
 		c.RetryMaxBackoff = o.RetryMaxBackoff
+	}
+	if o.Observer != nil {
+		c.Observer = o.Observer
 	}
 	if o.ChunkSize != 0 {
 		*chunkSize = o.ChunkSize
