@@ -24,19 +24,39 @@ type Counter struct {
 
 // RoundTrip counts req and passes it on.
 func (c *Counter) RoundTrip(req *http.Request) (*http.Response, error) {
-	c.mu.Lock()
-	c.total++
-	if c.byMethod == nil {
-		c.byMethod = map[string]int{}
-	}
-	c.byMethod[req.Method]++
-	c.mu.Unlock()
+	c.count(req)
 	base := c.Base
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	return base.RoundTrip(req)
 }
+
+// Wrap returns a transport that counts every request into c and sends it
+// to base (c.Base is not used): one Counter over the transports of
+// several clients.
+func (c *Counter) Wrap(base http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		c.count(req)
+		return base.RoundTrip(req)
+	})
+}
+
+// count counts req.
+func (c *Counter) count(req *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total++
+	if c.byMethod == nil {
+		c.byMethod = map[string]int{}
+	}
+	c.byMethod[req.Method]++
+}
+
+// roundTripFunc is a function as an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // Total returns the number of requests counted so far.
 func (c *Counter) Total() int {

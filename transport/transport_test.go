@@ -297,3 +297,27 @@ func TestFaultKindString(t *testing.T) {
 		}
 	}
 }
+
+// One Counter counts the requests of several clients through Wrap, each
+// sent on to its own transport.
+func TestCounterWrap(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	c := &Counter{}
+	var inner [2]Counter
+	clients := []*http.Client{{Transport: c.Wrap(&inner[0])}, {Transport: c.Wrap(&inner[1])}}
+	for i, method := range []string{http.MethodGet, http.MethodPut, http.MethodGet} {
+		req, _ := http.NewRequest(method, srv.URL, nil)
+		resp, err := clients[i%2].Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if c.Total() != 3 || c.ByMethod()[http.MethodGet] != 2 || c.ByMethod()[http.MethodPut] != 1 {
+		t.Errorf("counted %d %v, want 3: GET 2, PUT 1", c.Total(), c.ByMethod())
+	}
+	if inner[0].Total() != 2 || inner[1].Total() != 1 {
+		t.Errorf("sent on %d and %d, want 2 and 1", inner[0].Total(), inner[1].Total())
+	}
+}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -259,44 +257,6 @@ type cleanupResult struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// methodCounter counts requests by HTTP method over any number of
-// clients.
-type methodCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *methodCounter) wrap(base http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		c.mu.Lock()
-		if c.n == nil {
-			c.n = map[string]int{}
-		}
-		c.n[req.Method]++
-		c.mu.Unlock()
-		return base.RoundTrip(req)
-	})
-}
-
-func (c *methodCounter) counts() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.n)
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
-
-// newConformancePrefix returns a fresh /stowage-conformance-<16 hex digits>.
-func newConformancePrefix() (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("random prefix: %w", err)
-	}
-	return "/stowage-conformance-" + hex.EncodeToString(b[:]), nil
-}
-
 // rootKey returns the parameter that holds params' root directory
 // ("rootdirectory", or swift's "prefix", in any case) and its value.
 func rootKey(backend string, params map[string]any) (string, string) {
@@ -321,7 +281,7 @@ type conformanceStore struct {
 	name    string
 	params  map[string]any // the user's, without the root directory
 	root    string         // the user's root directory
-	counter *methodCounter
+	counter *transport.Counter
 	latency time.Duration
 	log     *slog.Logger // for the base driver
 	leafLog *slog.Logger // for the leaves' drivers
@@ -334,7 +294,7 @@ type conformanceStore struct {
 }
 
 func newConformanceStore(choice backendChoice, o *conformanceOptions, a *app, log *slog.Logger) (*conformanceStore, error) {
-	s := &conformanceStore{a: a, name: choice.name, params: maps.Clone(choice.params), counter: &methodCounter{},
+	s := &conformanceStore{a: a, name: choice.name, params: maps.Clone(choice.params), counter: &transport.Counter{},
 		latency: o.latency, log: log, leafLog: slog.New(slog.DiscardHandler)}
 	if o.verbose {
 		s.leafLog = log
@@ -373,7 +333,7 @@ func (s *conformanceStore) open(ctx context.Context, dir string, hc *http.Client
 	if s.latency > 0 {
 		rt = &transport.Latency{Base: rt, Delay: s.latency}
 	}
-	p[driver.HTTPClientParam] = &http.Client{Transport: s.counter.wrap(rt)}
+	p[driver.HTTPClientParam] = &http.Client{Transport: s.counter.Wrap(rt)}
 	p[driver.LoggerParam] = log
 	if batch > 0 {
 		p["deletebatchsize"] = batch
@@ -441,7 +401,7 @@ func conformanceMain(ctx context.Context, o *conformanceOptions, a *app, log *sl
 	}
 	prefix := o.prefix
 	if prefix == "" {
-		if prefix, err = newConformancePrefix(); err != nil {
+		if prefix, err = bench.NewPrefixNamed("stowage-conformance"); err != nil {
 			return nil, reportError(a.stderr, name, err)
 		}
 	}
@@ -469,7 +429,7 @@ func conformanceMain(ctx context.Context, o *conformanceOptions, a *app, log *sl
 	if runErr == nil && o.bench && ctx.Err() == nil {
 		rep, err := bench.Run(ctx, bench.Config{
 			Driver: base, Prefix: prefix + "/bench", Workloads: []string{bench.WorkloadDelete}, Matrix: o.matrix,
-			Logger: log, Requests: func() int { return sum(s.counter.counts()) },
+			Logger: log, Requests: s.counter.Total,
 		})
 		if err != nil {
 			fmt.Fprintf(a.stderr, "%s: --bench: %v\n", name, err)
@@ -481,7 +441,7 @@ func conformanceMain(ctx context.Context, o *conformanceOptions, a *app, log *sl
 	if !res.Cleanup.Removed {
 		res.OK = false
 	}
-	if c := s.counter.counts(); len(c) > 0 {
+	if c := s.counter.ByMethod(); len(c) > 0 {
 		res.Requests = c
 	}
 	res.Elapsed = time.Since(start).Round(time.Millisecond).Seconds()

@@ -13,12 +13,17 @@ import (
 
 // NewPrefix returns a fresh, random prefix of the form
 // /stowage-bench-<16 hex digits>.
-func NewPrefix() (string, error) {
+func NewPrefix() (string, error) { return NewPrefixNamed("stowage-bench") }
+
+// NewPrefixNamed returns a fresh prefix "/<name>-<16 hex digits>", for
+// other commands that work under a prefix of their own (stowage
+// conformance).
+func NewPrefixNamed(name string) (string, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("bench: random prefix: %w", err)
+		return "", fmt.Errorf("random prefix: %w", err)
 	}
-	return "/stowage-bench-" + hex.EncodeToString(b[:]), nil
+	return "/" + name + "-" + hex.EncodeToString(b[:]), nil
 }
 
 // CheckFresh fails with an error matching ErrPrefixInUse unless neither
