@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -335,14 +334,8 @@ func TestClientSecretBearer(t *testing.T) {
 	}
 	_, err = d.GetContent(context.Background(), "/nothing")
 	t.Logf("GetContent through the token credential: %v", err)
-	ts.mu.Lock()
-	errs, scopes := ts.errs, ts.scopes
-	ts.mu.Unlock()
-	for _, e := range errs {
-		t.Error("token server: " + e)
-	}
-	if ts.issued.Load() != 1 || len(scopes) != 1 || !slices.Contains(strings.Fields(scopes[0]), "https://storage.azure.com/.default") {
-		t.Fatalf("tokens issued %d, scopes %v: want one for https://storage.azure.com/.default", ts.issued.Load(), scopes)
+	if checkTokenServer(t, ts); t.Failed() {
+		t.FailNow()
 	}
 	auths := proxy.authorizations()
 	if len(auths) == 0 {

@@ -20,15 +20,7 @@ import (
 // root, counting its requests.
 func open(t *testing.T, root string, extra map[string]any) (driver.StorageDriver, *transport.Counter) {
 	t.Helper()
-	s, err := localstore.StartS3()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	s := startS3(t)
 	counter := &transport.Counter{Base: http.DefaultTransport}
 	params := s.Params()
 	params["rootdirectory"] = root
@@ -181,15 +173,7 @@ func TestCloseTwice(t *testing.T) {
 // committed object of 5 MiB or more (Writer/Continue/Large); the bench
 // never continues an object, and TestMultipartWriter covers the rest.
 func TestConformance(t *testing.T) {
-	s, err := localstore.StartS3()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	s := startS3(t)
 	conformance.Run(t, conformance.Harness{
 		Name: "s3 on localstore",
 		New: func(t testing.TB, env conformance.Env) driver.StorageDriver {
@@ -208,4 +192,19 @@ func TestConformance(t *testing.T) {
 		Groups: []string{"Paths", "Content", "Streams", "List", "Walk", "Move", "Delete", "DeleteFiles",
 			"Concurrency", "URLFor", "Cancel", "Uploads"},
 	})
+}
+
+// startS3 starts an in-process S3 server that stops when t ends.
+func startS3(t *testing.T) *localstore.S3 {
+	t.Helper()
+	s, err := localstore.StartS3()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
 }

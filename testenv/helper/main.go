@@ -118,8 +118,8 @@ type backend struct {
 var backends = map[string]backend{
 	"s3":          {s3Health, s3Create, s3Exists},
 	"gcs":         {gcsHealth, gcsCreate, gcsExists},
-	"azure":       {azureHealth, azureCreate, azureExists},
-	"azure-oauth": {oauthHealth, oauthCreate, oauthExists},
+	"azure":       azurite(azureDo, "STOWAGE_AZURE_CONTAINER"),
+	"azure-oauth": azurite(oauthDo, "STOWAGE_AZURE_OAUTH_CONTAINER"),
 	"swift":       {swiftHealth, swiftCreate, swiftExists},
 }
 
@@ -275,20 +275,25 @@ func gcsExists(ctx context.Context) error {
 
 const azureVersion = "2021-12-02"
 
-func azureHealth(ctx context.Context) error {
-	// An authenticated list of containers proves both that Azurite answers
-	// and that the account key is right.
-	return azureDo(ctx, http.MethodGet, "", url.Values{"comp": {"list"}}, http.StatusOK)
-}
-
-func azureCreate(ctx context.Context) error {
-	return azureDo(ctx, http.MethodPut, "/"+env("STOWAGE_AZURE_CONTAINER"), url.Values{"restype": {"container"}},
-		http.StatusCreated, http.StatusConflict)
-}
-
-func azureExists(ctx context.Context) error {
-	return azureDo(ctx, http.MethodGet, "/"+env("STOWAGE_AZURE_CONTAINER"), url.Values{"restype": {"container"}},
-		http.StatusOK)
+// azurite is the backend of an Azurite whose requests do signs (a shared
+// key, or a bearer token), with the container named by the environment
+// variable containerVar. Its health check is an authenticated list of
+// containers: it proves both that Azurite answers and that it takes the
+// credentials.
+func azurite(do func(ctx context.Context, method, path string, query url.Values, want ...int) error, containerVar string) backend {
+	container := func() string { return "/" + env(containerVar) }
+	restype := url.Values{"restype": {"container"}}
+	return backend{
+		health: func(ctx context.Context) error {
+			return do(ctx, http.MethodGet, "", url.Values{"comp": {"list"}}, http.StatusOK)
+		},
+		create: func(ctx context.Context) error {
+			return do(ctx, http.MethodPut, container(), restype, http.StatusCreated, http.StatusConflict)
+		},
+		exists: func(ctx context.Context) error {
+			return do(ctx, http.MethodGet, container(), restype, http.StatusOK)
+		},
+	}
 }
 
 // azureDo sends a body-less request signed with the account's Shared Key.
@@ -351,23 +356,6 @@ func signSharedKey(req *http.Request) error {
 }
 
 // --- Azure with OAuth (Azurite over https, --oauth basic) ---
-
-// oauthHealth lists the containers with a bearer token: Azurite answers,
-// over TLS with the certificate of STOWAGE_AZURE_OAUTH_CA, and takes the
-// token.
-func oauthHealth(ctx context.Context) error {
-	return oauthDo(ctx, http.MethodGet, "", url.Values{"comp": {"list"}}, http.StatusOK)
-}
-
-func oauthCreate(ctx context.Context) error {
-	return oauthDo(ctx, http.MethodPut, "/"+env("STOWAGE_AZURE_OAUTH_CONTAINER"), url.Values{"restype": {"container"}},
-		http.StatusCreated, http.StatusConflict)
-}
-
-func oauthExists(ctx context.Context) error {
-	return oauthDo(ctx, http.MethodGet, "/"+env("STOWAGE_AZURE_OAUTH_CONTAINER"), url.Values{"restype": {"container"}},
-		http.StatusOK)
-}
 
 // oauthDo sends a body-less request with a bearer token that Azurite's basic
 // OAuth accepts: an unsigned JWT for the storage audience from a Microsoft
