@@ -23,6 +23,7 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/bench"
 	"github.com/stowage-dev/stowage/internal/localstore"
+	"github.com/stowage-dev/stowage/internal/storereport"
 	"github.com/stowage-dev/stowage/layout"
 	"github.com/stowage-dev/stowage/transport"
 )
@@ -44,13 +45,24 @@ starts no new test, lets the running ones finish and cleans up; a second
 Ctrl-C stops at once). A prefix that already holds data is refused (exit 2)
 and nothing is touched.
 
-The summary goes to stdout, grouped by concern (or JSON with --json);
---junit writes a JUnit XML report for CI systems. The exit status is 0 when
-every test passed, 1 on any failure, 2 for a usage or configuration error
-(or a prefix in use), 130 when interrupted. --bench also runs the delete
-matrix of stowage bench under the same prefix. --dry-run contacts no
-store: it lists the tests that would run and the requests they make by
-HTTP method, measured against an in-process S3 server.
+After the suite comes the store report: what the store does differently
+from its provider's documented contract, by name (read-after-write,
+list-after-write and delete-visibility lag, and whether stowage's
+consistency wrapper hides it; list-page-size; bulk-delete and its batch;
+multipart; signed-urls; request-counts against the ceil(N/B) the contract
+promises). It writes --report-keys files under the same prefix. An item
+that differs is reported, not failed: --require names the items (or
+"all") that must be ok, and any of them that is not fails the run.
+
+The summary and the report go to stdout, grouped by concern (or JSON with
+--json); --junit writes a JUnit XML report for CI systems (the report's
+items are the StoreReport suite; only required items can fail there). The
+exit status is 0 when every test passed and every required item is ok, 1
+on any failure, 2 for a usage or configuration error (or a prefix in use),
+130 when interrupted. --bench also runs the delete matrix of stowage bench
+under the same prefix. --dry-run contacts no store: it lists the tests
+that would run and the requests they and the report make by HTTP method,
+measured against an in-process S3 server.
 
 Flags:
 `
@@ -65,6 +77,12 @@ type conformanceOptions struct {
 	prefix  string
 	matrix  []layout.DeleteCell
 	listAll bool
+	// The store report: whether it runs, its size and patience, and the
+	// items that must be ok.
+	report     bool
+	reportKeys int
+	maxLag     time.Duration
+	require    []string
 }
 
 // conformanceGroups are the suite's top-level groups, in its order.
@@ -124,7 +142,7 @@ func concernOf(group string) string {
 func parseConformanceFlags(args []string, output io.Writer) (*conformanceOptions, error) {
 	o := &conformanceOptions{}
 	fs := newFlagSet("stowage conformance", conformanceUsage, output)
-	var groups, matrix string
+	var groups, matrix, require string
 	fs.StringVar(&o.backend, "backend", "", "backend `name` as registered with driver.Register (registered: "+fmt.Sprint(driver.Registered())+")")
 	fs.Var(&o.params, "param", "backend parameter `key=value` (repeatable), named as in distribution's config")
 	fs.StringVar(&o.config, "config", "", "distribution-style YAML `file` whose storage section configures the backend")
@@ -139,6 +157,10 @@ func parseConformanceFlags(args []string, output io.Writer) (*conformanceOptions
 	fs.StringVar(&matrix, "matrix", "1x0,10x1,100x20", "delete matrix `cells` MxT of --bench")
 	fs.StringVar(&o.prefix, "prefix", "", "write under this `path` instead of a fresh /stowage-conformance-<random>; it must not exist")
 	fs.BoolVar(&o.listAll, "list-passed", false, "list every test in the summary, not only failures")
+	fs.BoolVar(&o.report, "report", true, "after the suite, measure the store report (--report=false skips it)")
+	fs.IntVar(&o.reportKeys, "report-keys", storereport.DefaultKeys, "the store report writes, lists and bulk-deletes `n` files (above 1,000 to cross S3's and GCS's page and batch)")
+	fs.DurationVar(&o.maxLag, "max-lag", storereport.DefaultMaxLag, "how long the store report waits for a write or delete to show")
+	fs.StringVar(&require, "require", "", "comma-separated report `items` that must be ok, or \"all\" (items: "+strings.Join(storereport.ItemNames, ",")+")")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -170,6 +192,18 @@ func parseConformanceFlags(args []string, output io.Writer) (*conformanceOptions
 		if err := driver.ValidatePath("stowage", o.prefix); err != nil {
 			return nil, fmt.Errorf("--prefix: %w", err)
 		}
+	}
+	if require != "" {
+		o.require = strings.Split(require, ",")
+		if _, err := (&storereport.Report{}).Failing(o.require); err != nil {
+			return nil, fmt.Errorf("--require: %w", err)
+		}
+		if !o.report {
+			return nil, errors.New("--require names report items, and --report=false skips the report")
+		}
+	}
+	if o.reportKeys <= 0 || o.maxLag <= 0 {
+		return nil, errors.New("--report-keys and --max-lag must be positive")
 	}
 	return o, nil
 }
@@ -225,9 +259,16 @@ type conformanceResult struct {
 	Cleanup  cleanupResult  `json:"cleanup"`
 	// Bench is the delete matrix of --bench.
 	Bench *bench.Report `json:"bench,omitempty"`
-	// Report is a further section of the output, after the suite (the
-	// store report); omitted when nil.
-	Report any `json:"report,omitempty"`
+	// Report is the store report; nil with --report=false or when the
+	// run ended before it.
+	Report *storereport.Report `json:"report,omitempty"`
+	// ReportError says why the report could not be made (the store took
+	// no write), which fails the run.
+	ReportError string `json:"report_error,omitempty"`
+	// Required are the report items --require named, and RequiredFailing
+	// those of them that are not ok: any fails the run.
+	Required        []string           `json:"required,omitempty"`
+	RequiredFailing []storereport.Item `json:"required_failing,omitempty"`
 }
 
 // concernSummary is one line of the summary.
@@ -426,6 +467,9 @@ func conformanceMain(ctx context.Context, o *conformanceOptions, a *app, log *sl
 	if runErr == nil {
 		res.fill(sr)
 	}
+	if runErr == nil && o.report && !res.Interrupted && ctx.Err() == nil {
+		s.storeReport(ctx, o, prefix, res)
+	}
 	if runErr == nil && o.bench && ctx.Err() == nil {
 		rep, err := bench.Run(ctx, bench.Config{
 			Driver: base, Prefix: prefix + "/bench", Workloads: []string{bench.WorkloadDelete}, Matrix: o.matrix,
@@ -456,6 +500,40 @@ func conformanceMain(ctx context.Context, o *conformanceOptions, a *app, log *sl
 		return res, exitFailure
 	}
 	return res, exitOK
+}
+
+// storeReport runs the store report below prefix and records it in res,
+// with the required items that are not ok.
+func (s *conformanceStore) storeReport(ctx context.Context, o *conformanceOptions, prefix string, res *conformanceResult) {
+	counter := &transport.Counter{}
+	d, err := s.open(ctx, prefix, &http.Client{Transport: counter.Wrap(http.DefaultTransport)}, 0, s.leafLog)
+	if err != nil {
+		res.ReportError, res.OK = fmt.Sprintf("opening the %s backend: %v", s.name, err), false
+		return
+	}
+	if c, ok := d.(io.Closer); ok {
+		defer func() {
+			if err := c.Close(); err != nil {
+				s.log.Warn("closing the store report's driver", "err", err)
+			}
+		}()
+	}
+	s.log.Info("measuring the store report", "keys", o.reportKeys)
+	rep, err := storereport.Run(ctx, d, storereport.Options{Requests: counter, Keys: o.reportKeys, MaxLag: o.maxLag, Logger: s.leafLog})
+	switch {
+	case ctx.Err() != nil:
+		res.Interrupted = true
+		return
+	case err != nil:
+		res.ReportError, res.OK = err.Error(), false
+		return
+	}
+	res.Report = rep
+	res.Required = o.require
+	res.RequiredFailing, _ = rep.Failing(o.require) // names checked by parseConformanceFlags
+	if len(res.RequiredFailing) > 0 {
+		res.OK = false
+	}
 }
 
 func sum(m map[string]int) int {
@@ -575,6 +653,7 @@ func writeConformance(w io.Writer, o *conformanceOptions, r *conformanceResult) 
 	if len(r.Requests) > 0 {
 		fmt.Fprintf(&b, "\nRequests: %s\n", fmtMethods(r.Requests))
 	}
+	writeReportText(&b, r)
 	if r.Bench != nil {
 		b.WriteString("\n")
 		if err := writeTable(&b, result{Report: r.Bench, Latency: o.latency.String(), Elapsed: r.Elapsed, Machine: thisMachine()}); err != nil {
@@ -592,11 +671,58 @@ func writeConformance(w io.Writer, o *conformanceOptions, r *conformanceResult) 
 		fmt.Fprintf(&b, "INTERRUPTED: %d passed, %d failed, %d not run\n", r.Passed, r.Failed, r.Skipped)
 	case r.OK:
 		fmt.Fprintf(&b, "PASS: %d passed, %d skipped\n", r.Passed, r.Skipped)
-	default:
+	case r.Failed > 0:
 		fmt.Fprintf(&b, "FAIL: %d of %d tests failed\n", r.Failed, len(r.Tests))
+	default:
+		fmt.Fprintf(&b, "FAIL: %d tests passed; %s\n", r.Passed, failedBesides(r))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeReportText writes the store report section of the summary.
+func writeReportText(b *strings.Builder, r *conformanceResult) {
+	switch {
+	case r.ReportError != "":
+		fmt.Fprintf(b, "\nSTORE REPORT FAILED: %s\n", r.ReportError)
+		return
+	case r.Report == nil:
+		return
+	}
+	b.WriteString("\n")
+	r.Report.WriteText(b) // a strings.Builder takes every write
+	if len(r.Required) == 0 {
+		return
+	}
+	if len(r.RequiredFailing) == 0 {
+		fmt.Fprintf(b, "required: %s: ok\n", strings.Join(r.Required, ", "))
+		return
+	}
+	for _, it := range r.RequiredFailing {
+		fmt.Fprintf(b, "REQUIRED NOT OK: %s is %s: %s\n", it.Name, it.Status, it.Measured)
+	}
+}
+
+// failedBesides says why a run whose tests all passed failed.
+func failedBesides(r *conformanceResult) string {
+	var why []string
+	if len(r.RequiredFailing) > 0 {
+		names := make([]string, 0, len(r.RequiredFailing))
+		for _, it := range r.RequiredFailing {
+			names = append(names, it.Name)
+		}
+		why = append(why, "required report items not ok: "+strings.Join(names, ", "))
+	}
+	if r.ReportError != "" {
+		why = append(why, "the store report failed")
+	}
+	if !r.Cleanup.Removed {
+		why = append(why, "the prefix was not removed")
+	}
+	if len(why) == 0 {
+		why = append(why, "see the messages above")
+	}
+	return strings.Join(why, "; ")
 }
 
 func lastLine(s string) string {
@@ -686,6 +812,9 @@ func junitOf(r *conformanceResult) junitSuites {
 		s.Time = fmt.Sprintf("%.3f", parseFloat(s.Time)+t.Seconds)
 		s.Cases = append(s.Cases, c)
 	}
+	if s, ok := junitReport(r); ok {
+		out.Suites = append(out.Suites, s)
+	}
 	if !r.Cleanup.Removed {
 		out.Suites = append(out.Suites, junitSuite{Name: "conformance/" + r.Backend + "/Cleanup", Tests: 1, Failures: 1, Time: "0",
 			Cases: []junitCase{{Name: "RemovePrefix", Classname: "stowage.conformance." + r.Backend + ".Cleanup", Time: "0",
@@ -697,6 +826,48 @@ func junitOf(r *conformanceResult) junitSuites {
 		out.Skipped += s.Skipped
 	}
 	return out
+}
+
+// junitReport is the store report as a testsuite: one testcase per item,
+// failed only when the item is required and not ok (a difference nobody
+// required is in the testcase's output), or one failed testcase when the
+// report could not be made.
+func junitReport(r *conformanceResult) (junitSuite, bool) {
+	s := junitSuite{Name: "conformance/" + r.Backend + "/StoreReport", Time: "0"}
+	class := "stowage.conformance." + r.Backend + ".StoreReport"
+	switch {
+	case r.ReportError != "":
+		s.Cases = []junitCase{{Name: "StoreReport", Classname: class, Time: "0",
+			Failure: &junitMessage{Message: "the store report failed", Text: r.ReportError}}}
+	case r.Report == nil:
+		return s, false
+	}
+	failing := map[string]bool{}
+	for _, it := range r.RequiredFailing {
+		failing[it.Name] = true
+	}
+	if r.Report != nil {
+		for _, it := range r.Report.Items {
+			text := fmt.Sprintf("%s: %s\nexpected: %s", it.Status, it.Measured, it.Expected)
+			if it.Detail != "" {
+				text += "\n" + it.Detail
+			}
+			c := junitCase{Name: it.Name, Classname: class, Time: "0"}
+			if failing[it.Name] {
+				c.Failure = &junitMessage{Message: "required, and " + it.Status + ": " + it.Measured, Text: text}
+			} else {
+				c.SystemOut = text
+			}
+			s.Cases = append(s.Cases, c)
+		}
+	}
+	for _, c := range s.Cases {
+		s.Tests++
+		if c.Failure != nil {
+			s.Failures++
+		}
+	}
+	return s, true
 }
 
 func firstLine(s string) string {
@@ -776,6 +947,9 @@ func conformanceDryRun(ctx context.Context, o *conformanceOptions, a *app, log *
 		}
 	}
 	fmt.Fprintf(&b, "\nRequests by HTTP method: %s.\n", fmtMethods(res.Requests))
+	if res.Report != nil {
+		fmt.Fprintf(&b, "Of them, the store report (%d keys; --report=false skips it) made %d.\n", res.Report.Keys, res.Report.TotalRequests)
+	}
 	b.WriteString("Measured by running the suite through the real s3 backend against an in-process S3 server (S3's list page of 1,000 keys and delete batch of 1,000 paths). " +
 		"A store's list page size and delete batch size change these counts (GCS deletes 100 paths a batch, Azure 256), retries add to them, " +
 		"and a backend that can sign URLs runs more URLFor tests; the in-process server lacks UploadPartCopy, so the Writer group's resumed uploads stop early there.\n")

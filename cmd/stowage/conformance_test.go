@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/stowage-dev/stowage/driver"
+	"github.com/stowage-dev/stowage/internal/storereport"
 	"github.com/stowage-dev/stowage/internal/testenv"
 )
 
@@ -109,6 +110,28 @@ func walkAll(t *testing.T, backend string, params map[string]any) []string {
 	return files
 }
 
+// testServerLacks are the store report's items each backend cannot
+// deliver on its test server: signed URLs where the driver has nothing
+// to sign with (local backends; fake-gcs-server's anonymous client; a
+// Swift account without a temp URL key). TestConformanceEveryBackend
+// requires every other item, and these to be reported unsupported.
+var testServerLacks = map[string][]string{
+	"inmemory": {storereport.SignedURLs}, "filesystem": {storereport.SignedURLs},
+	"gcs": {storereport.SignedURLs}, "swift": {storereport.SignedURLs},
+}
+
+// testServerDelivers is the --require list of every item but those of
+// testServerLacks.
+func testServerDelivers(backend string) []string {
+	var out []string
+	for _, name := range storereport.ItemNames {
+		if !slices.Contains(testServerLacks[backend], name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // TestConformanceEveryBackend runs two groups against each backend's test
 // server (the whole suite runs per backend in each package's tests) and
 // checks the JUnit report and that nothing is left in the store.
@@ -117,7 +140,8 @@ func TestConformanceEveryBackend(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			params := testenv.Params(t, backend, "")
 			junit := filepath.Join(t.TempDir(), "junit.xml")
-			args := append([]string{"--backend", backend, "--groups", "Paths,DeleteFiles", "--junit", junit}, paramArgs(params)...)
+			args := append([]string{"--backend", backend, "--groups", "Paths,DeleteFiles", "--junit", junit,
+				"--report-keys", "300", "--require", strings.Join(testServerDelivers(backend), ",")}, paramArgs(params)...)
 			code, out, errs := runConformanceCmd(t, t.Context(), &app{}, args...)
 			if code != exitOK {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
@@ -127,11 +151,20 @@ func TestConformanceEveryBackend(t *testing.T) {
 			for _, s := range j.Suites {
 				names = append(names, s.Name)
 			}
-			want := []string{"conformance/" + backend + "/Paths", "conformance/" + backend + "/DeleteFiles"}
+			want := []string{"conformance/" + backend + "/Paths", "conformance/" + backend + "/DeleteFiles", "conformance/" + backend + "/StoreReport"}
 			if !slices.Equal(names, want) || j.Failures != 0 || j.Tests < 20 {
 				t.Errorf("JUnit suites %v, %d tests, %d failures; want %v, passing", names, j.Tests, j.Failures, want)
 			}
-			for _, w := range []string{"paths ", "DeleteFiles ", "removed.", "PASS: "} {
+			cases := junitReportCases(t, j, backend)
+			if len(cases) != len(storereport.ItemNames) {
+				t.Errorf("JUnit StoreReport has %d testcases, want one per item (%d)", len(cases), len(storereport.ItemNames))
+			}
+			for _, name := range testServerLacks[backend] {
+				if c := cases[name]; !strings.HasPrefix(c.SystemOut, storereport.StatusUnsupported+": ") {
+					t.Errorf("JUnit StoreReport %s: %q, want it reported unsupported", name, c.SystemOut)
+				}
+			}
+			for _, w := range []string{"paths ", "DeleteFiles ", "store report: " + backend + " (300 keys)", "required: ", "removed.", "PASS: "} {
 				if !strings.Contains(out, w) {
 					t.Errorf("summary lacks %q:\n%s", w, out)
 				}
@@ -167,6 +200,9 @@ func TestConformanceInmemoryFull(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not one JSON document: %v\n%s", err, out)
+	}
+	if rep := decodeReport(t, out).Report; rep.Backend != "inmemory" || rep.Keys != storereport.DefaultKeys {
+		t.Errorf("report of %s over %d keys, want inmemory and the default %d", rep.Backend, rep.Keys, storereport.DefaultKeys)
 	}
 	if r.Version == "" || r.Backend != "inmemory" || !r.OK || r.Failed != 0 || r.Passed != len(r.Tests) || r.Passed < 200 || !r.Cleanup.Removed {
 		t.Errorf("version %q backend %q ok %v, %d passed, %d failed of %d, cleanup %+v", r.Version, r.Backend, r.OK, r.Passed, r.Failed, len(r.Tests), r.Cleanup)
@@ -244,7 +280,7 @@ func TestConformanceCleansUpAfterFailures(t *testing.T) {
 	junit := filepath.Join(t.TempDir(), "junit.xml")
 	a := &app{open: leafOnly(func(d driver.StorageDriver) driver.StorageDriver { return keepsFiles{d} })}
 	code, out, errs := runConformanceCmd(t, t.Context(), a, "--backend", "filesystem", "--param", "rootdirectory="+root,
-		"--groups", "Delete", "--junit", junit)
+		"--groups", "Delete", "--junit", junit, "--report=false")
 	if code != exitFailure || !strings.Contains(out, "FAIL Delete/") || !strings.Contains(out, "removed.") {
 		t.Errorf("exit %d; want 1 with failures and the prefix removed\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
@@ -299,7 +335,8 @@ func TestConformanceDryRun(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, w := range []string{"nothing was sent to the s3 store", "Paths", "DeleteFiles", "Requests by HTTP method: ", "POST ", "in-process S3 server"} {
+	for _, w := range []string{"nothing was sent to the s3 store", "Paths", "DeleteFiles", "Requests by HTTP method: ", "POST ", "in-process S3 server",
+		"Of them, the store report (2500 keys; --report=false skips it) made "} {
 		if !strings.Contains(out, w) {
 			t.Errorf("dry run output lacks %q:\n%s", w, out)
 		}
@@ -359,7 +396,7 @@ func TestConformanceFromAScratchModule(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go run: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "PASS: ") || !strings.Contains(string(out), "paths ") {
+	if !strings.Contains(string(out), "PASS: ") || !strings.Contains(string(out), "paths ") || !strings.Contains(string(out), "store report: inmemory") {
 		t.Errorf("output:\n%s", out)
 	}
 	if j := readJUnit(t, junit); j.Tests == 0 || j.Failures != 0 {
