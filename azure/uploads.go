@@ -101,8 +101,8 @@ func stagedPath(prefix, name string) (string, bool) {
 // tells one upload on the staging blob from a later one, so it removes
 // whatever upload to u.Path is staged when it runs, as a Writer(path,
 // false) would. An invalid u.Path is a *driver.InvalidPathError and an ID
-// that is not the staging blob of u.Path an *driver.OpError; neither sends
-// a request.
+// that is not the staging blob of u.Path (a malformed ID, or another
+// path's) a *driver.InvalidUploadError; neither sends a request.
 func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) error {
 	if err := driver.ValidatePath(DriverName, u.Path); err != nil {
 		return err
@@ -111,8 +111,8 @@ func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) e
 		return wrap(ctx, "PurgeStagedUpload", u.Path, err)
 	}
 	if want := d.b.stagingName(u.Path); u.ID != want {
-		return &driver.OpError{DriverName: DriverName, Op: "PurgeStagedUpload", Path: u.Path,
-			Err: fmt.Errorf("upload id %q is not the staging blob of the path (%q)", u.ID, want)}
+		return &driver.InvalidUploadError{DriverName: DriverName, Upload: u,
+			Reason: fmt.Sprintf("the ID is not the staging blob of the path (%q)", want)}
 	}
 	if _, err := d.b.staging(u.Path).Delete(ctx, nil); err != nil && classify(err) != driver.KindNotFound {
 		return wrap(ctx, "PurgeStagedUpload", u.Path, err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stowage-dev/stowage/azure"
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/cloudtest"
 )
@@ -120,9 +121,16 @@ func TestStagedUploadsAcrossDrivers(t *testing.T) {
 	if err := st.PurgeStagedUpload(ctx, driver.StagedUpload{Path: "x/d", ID: got["/x/d"].ID}); !errors.As(err, &ip) {
 		t.Errorf("PurgeStagedUpload of a relative path: %v, want InvalidPathError", err)
 	}
-	var oe *driver.OpError
-	if err := st.PurgeStagedUpload(ctx, driver.StagedUpload{Path: "/x/d", ID: root + "/x/d"}); !errors.As(err, &oe) {
-		t.Errorf("PurgeStagedUpload with the file's blob as ID: %v, want OpError", err)
+	for what, u := range map[string]driver.StagedUpload{
+		"the file's blob as ID": {Path: "/x/d", ID: root + "/x/d"},
+		"another path's ID":     {Path: "/x/d", ID: got["/x/a"].ID},
+		"an empty ID":           {Path: "/x/d"},
+		"a longer ID":           {Path: "/x/d", ID: got["/x/d"].ID + "x"},
+	} {
+		var ie *driver.InvalidUploadError
+		if err := st.PurgeStagedUpload(ctx, u); !errors.As(err, &ie) || ie.DriverName != azure.DriverName || ie.Upload != u {
+			t.Errorf("PurgeStagedUpload with %s: %v, want a *driver.InvalidUploadError", what, err)
+		}
 	}
 	cloudtest.WantOps(t, "refused purges", o.Take(), map[string]int{})
 

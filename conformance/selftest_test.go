@@ -115,6 +115,9 @@ var mutantCases = []mutantCase{
 	// default 20 minutes), and one that signs whatever method is asked.
 	{"URLForIgnoresExpiry", "URLFor", []string{"URLFor/Expired"}, true},
 	{"URLForAnyMethod", "URLFor", []string{"URLFor/OtherMethods"}, true},
+	// A PurgeStagedUpload that takes any ID: for one the store does not
+	// list it purges the upload listed for the path, and reports nothing.
+	{"PurgeIgnoresBadID", "Uploads", []string{"Uploads/PurgeRejectsForeignUpload"}, false},
 	// A torn PutContent (half the content visible for a moment) is caught
 	// by Concurrency/ReadersAndWritersSamePath only when a reader happens
 	// to run in that moment, so it is not a mutant here: a self-test must
@@ -229,6 +232,37 @@ type mutant struct {
 // Capabilities passes on the wrapped driver's.
 func (m *mutant) Capabilities() driver.Capabilities {
 	return driver.CapabilitiesOf(m.StorageDriver)
+}
+
+// The inner drivers (inmemory, remote) stage uploads, and so does the
+// mutant, so that the suite runs its Uploads leaves.
+var _ driver.UploadStager = (*mutant)(nil)
+
+// StagedUploads passes on the wrapped driver's.
+func (m *mutant) StagedUploads(ctx context.Context) ([]driver.StagedUpload, error) {
+	return m.StorageDriver.(driver.UploadStager).StagedUploads(ctx)
+}
+
+// PurgeStagedUpload passes on to the wrapped driver's, except for
+// PurgeIgnoresBadID.
+func (m *mutant) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) error {
+	st := m.StorageDriver.(driver.UploadStager)
+	if m.kind == "PurgeIgnoresBadID" {
+		list, err := st.StagedUploads(ctx)
+		if err != nil {
+			return err
+		}
+		listed := slices.ContainsFunc(list, func(l driver.StagedUpload) bool { return l.ID == u.ID })
+		if !listed {
+			for _, l := range list {
+				if l.Path == u.Path {
+					return st.PurgeStagedUpload(ctx, l)
+				}
+			}
+			return nil
+		}
+	}
+	return st.PurgeStagedUpload(ctx, u)
 }
 
 // removed is called after p was removed (by Delete, DeleteFiles or as

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,8 @@ import (
 
 // testUploads checks driver.UploadStager, for a backend that implements
 // it: uploads closed and not committed are listed with their path, size
-// and start, and purging one removes exactly it.
+// and start, purging one removes exactly it, and an upload StagedUploads
+// cannot have listed is refused (driver.InvalidUploadError).
 func (s *suite) testUploads(t *testing.T) {
 	s.leaf(t, "ListsClosedUploads", func(f *fixture) {
 		st := f.stager()
@@ -83,6 +85,73 @@ func (s *suite) testUploads(t *testing.T) {
 		}
 		f.commit(w)
 		f.wantContent("/u/b", []byte(strings.Repeat("x", 2000)))
+	})
+
+	// An upload StagedUploads cannot have returned is refused with a
+	// *driver.InvalidUploadError before any request, and changes nothing:
+	// a garbage ID and an empty one, for the upload's own path. The real
+	// ID given with another valid path is refused where the ID tells its
+	// path (gcs, swift and filesystem name an upload by a hash of its
+	// path, azure by its staging blob); where it does not (an s3
+	// multipart upload id, an inmemory sequence number) the backend
+	// cannot tell without a request that the ID is another path's, so
+	// the leaf accepts nil there too, as long as nothing changed: the
+	// backend finds no upload of that path with that ID. An invalid path
+	// with the real ID (one that cleans to the upload's path) is a
+	// *driver.InvalidPathError. Afterwards /u/a's upload is listed with
+	// the same ID and resumes whole.
+	s.leaf(t, "PurgeRejectsForeignUpload", func(f *fixture) {
+		st := f.stager()
+		f.closedUpload("/u/a", 3000)
+		u, ok := f.stagedUploads(st)["/u/a"]
+		if !ok {
+			f.t.Fatal("/u/a not listed")
+		}
+		for _, c := range []struct {
+			what       string
+			bad        driver.StagedUpload
+			mayBeNoErr bool
+		}{
+			{"a garbage ID", driver.StagedUpload{Path: u.Path, ID: "not-an-upload-id"}, false},
+			{"the ID with another path", driver.StagedUpload{Path: "/u/other", ID: u.ID}, true},
+			{"an empty ID", driver.StagedUpload{Path: u.Path}, false},
+		} {
+			var err error
+			n := f.requestsDuring(func() { err = st.PurgeStagedUpload(f.ctx, c.bad) })
+			var ie *driver.InvalidUploadError
+			switch {
+			case errors.As(err, &ie):
+				if ie.DriverName == "" || ie.Upload.ID != c.bad.ID || ie.Upload.Path != c.bad.Path {
+					f.t.Errorf("PurgeStagedUpload with %s: %#v, want it to name the driver and the upload %+v", c.what, ie, c.bad)
+				}
+				if f.s.h.Caps.HTTP && n != 0 {
+					f.t.Errorf("PurgeStagedUpload with %s sent %d HTTP requests before refusing, want 0", c.what, n)
+				}
+			case err == nil && c.mayBeNoErr:
+				// The ID does not tell its path; checked below that
+				// nothing changed.
+			default:
+				f.t.Errorf("PurgeStagedUpload with %s (%+v) = %v, want a *driver.InvalidUploadError", c.what, c.bad, err)
+			}
+		}
+		bad := driver.StagedUpload{Path: "/u/x/../a", ID: u.ID}
+		f.wantNoRequests("PurgeStagedUpload with an invalid path", func() {
+			if err := st.PurgeStagedUpload(f.ctx, bad); !errors.As(err, new(*driver.InvalidPathError)) {
+				f.t.Errorf("PurgeStagedUpload(%+v) = %v, want a *driver.InvalidPathError", bad, err)
+			}
+		})
+
+		got := f.stagedUploads(st)
+		if len(got) != 1 || got["/u/a"].ID != u.ID {
+			f.t.Fatalf("after the refused purges: StagedUploads = %+v, want /u/a alone with ID %q", got, u.ID)
+		}
+		f.wantAbsent("/u/other")
+		w := f.writer("/u/a", true)
+		if w.Size() != 3000 {
+			f.t.Fatalf("Writer(/u/a, append) after the refused purges: Size %d, want 3000", w.Size())
+		}
+		f.commit(w)
+		f.wantContent("/u/a", []byte(strings.Repeat("x", 3000)))
 	})
 }
 

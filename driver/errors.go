@@ -44,6 +44,25 @@ func (e *InvalidOffsetError) Error() string {
 	return fmt.Sprintf("%s: invalid offset %d for %s", e.DriverName, e.Offset, e.Path)
 }
 
+// InvalidUploadError is returned by UploadStager.PurgeStagedUpload, before
+// any request and changing nothing, for an Upload that StagedUploads
+// cannot have returned: an ID that is malformed for the backend, or one
+// that does not belong to Upload.Path. An Upload.Path that breaks the path
+// rules is an *InvalidPathError instead. A backend whose IDs do not tell
+// their path (an S3 upload id, the inmemory sequence number) cannot see,
+// without a request, that a well-formed ID is another path's; it finds no
+// upload of Upload.Path with that ID and returns nil, changing nothing.
+type InvalidUploadError struct {
+	DriverName string
+	Upload     StagedUpload
+	// Reason says what is wrong with the upload.
+	Reason string
+}
+
+func (e *InvalidUploadError) Error() string {
+	return fmt.Sprintf("%s: invalid staged upload (ID %q, path %q): %s", e.DriverName, e.Upload.ID, e.Upload.Path, e.Reason)
+}
+
 // ErrUnsupportedMethod is matched (errors.Is) by every
 // *UnsupportedMethodError: the backend cannot do what was asked, e.g.
 // URLFor on a backend without presigned URLs.

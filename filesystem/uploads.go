@@ -3,8 +3,6 @@ package filesystem
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -161,10 +159,6 @@ func (d *Driver) StagedUploads(ctx context.Context) ([]driver.StagedUpload, erro
 	return out, nil
 }
 
-// errBadUploadID is the cause of the error PurgeStagedUpload returns for
-// an ID that is not one StagedUploads lists for u.Path.
-var errBadUploadID = errors.New("not a staged upload id of this path")
-
 // PurgeStagedUpload implements driver.UploadStager: it removes the staging
 // directory u.ID names if its sidecar still names u.Path and the same
 // upload id; a directory gone, or holding another upload for the path
@@ -172,9 +166,10 @@ var errBadUploadID = errors.New("not a staged upload id of this path")
 // files are never touched: the staging directory is in the bookkeeping
 // directory. A Writer still open on the purged upload fails to Commit.
 // An invalid u.Path is a *driver.InvalidPathError, an ID that does not
-// name a staging directory of u.Path an *driver.OpError; neither removes
-// anything. The check and the removal are two steps: an upload started
-// for the same path between them is removed too.
+// name a staging directory of u.Path (a malformed ID, or another path's) a
+// *driver.InvalidUploadError; neither removes anything. The check and the
+// removal are two steps: an upload started for the same path between them
+// is removed too.
 func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) error {
 	if u.Path != "" {
 		if err := driver.ValidatePath(DriverName, u.Path); err != nil {
@@ -182,8 +177,11 @@ func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) e
 		}
 	}
 	name, id, _ := strings.Cut(u.ID, ".")
-	if !validDirName(name) || (id != "" && !validID(id)) || (u.Path != "" && uploadDir(u.Path) != bookName(uploadsDir, name)) {
-		return &driver.OpError{DriverName: DriverName, Op: "purge staged upload", Path: u.Path, Err: fmt.Errorf("%w: %q", errBadUploadID, u.ID)}
+	if !validDirName(name) || (id != "" && !validID(id)) {
+		return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: "malformed ID: not a staging directory name (64 lowercase hex digits), with an upload id after a \".\" or none"}
+	}
+	if u.Path != "" && uploadDir(u.Path) != bookName(uploadsDir, name) {
+		return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: "the ID is not that of a staging directory of the path"}
 	}
 	if err := d.acquire(ctx); err != nil {
 		return err

@@ -194,9 +194,9 @@ func TestPurgeStagedUploadBadInput(t *testing.T) {
 		{Path: u.Path, ID: u.ID + "/x/y"},
 		other,
 	} {
-		var opErr *driver.OpError
-		if err := d.PurgeStagedUpload(ctx, bad); !errors.As(err, &opErr) {
-			t.Errorf("PurgeStagedUpload(%+v) = %v, want a *driver.OpError", bad, err)
+		var ie *driver.InvalidUploadError
+		if err := d.PurgeStagedUpload(ctx, bad); !errors.As(err, &ie) || ie.DriverName != filesystem.DriverName || ie.Upload != bad {
+			t.Errorf("PurgeStagedUpload(%+v) = %v, want a *driver.InvalidUploadError", bad, err)
 		}
 	}
 	badPath := u

@@ -113,11 +113,12 @@ func (b *backend) staged(id string, objs []*storage.ObjectAttrs) driver.StagedUp
 // one batch request per 100 objects (none when the upload is gone). The
 // prefix is under the hidden directory, so no committed file is touched.
 // A u whose ID is not an upload's, or whose Path is set but is not the
-// path that ID belongs to, is an *InvalidUploadError, before any request.
+// path that ID belongs to, is a *driver.InvalidUploadError, before any
+// request.
 func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) error {
 	b := d.b
 	if !validID(u.ID) {
-		return &InvalidUploadError{Upload: u, Reason: fmt.Sprintf("the ID is not %d lowercase hex digits", idLen)}
+		return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: fmt.Sprintf("the ID is not %d lowercase hex digits", idLen)}
 	}
 	up := b.hiddenPrefix() + "uploads/" + u.ID + "/"
 	name := u.Path
@@ -126,7 +127,7 @@ func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) e
 			return err
 		}
 		if b.uploadPrefix(u.Path) != up {
-			return &InvalidUploadError{Upload: u, Reason: "the ID is not that of the path's upload"}
+			return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: "the ID is not that of the path's upload"}
 		}
 	} else {
 		name = "/" + strings.TrimPrefix(up, b.keys.Prefix)
@@ -152,16 +153,4 @@ func validID(id string) bool {
 	}
 	_, err := hex.DecodeString(id)
 	return err == nil
-}
-
-// InvalidUploadError is returned by PurgeStagedUpload, before any request,
-// for a driver.StagedUpload that StagedUploads cannot have returned.
-type InvalidUploadError struct {
-	Upload driver.StagedUpload
-	// Reason says what is wrong with it.
-	Reason string
-}
-
-func (e *InvalidUploadError) Error() string {
-	return fmt.Sprintf("%s: invalid staged upload (ID %q, path %q): %s", DriverName, e.Upload.ID, e.Upload.Path, e.Reason)
 }

@@ -172,9 +172,9 @@ func TestPurgeStagedUploadInvalid(t *testing.T) {
 		{ID: "", Path: "/a"},
 	} {
 		err := st.PurgeStagedUpload(ctx, u)
-		var ie *gcs.InvalidUploadError
-		if !errors.As(err, &ie) {
-			t.Errorf("PurgeStagedUpload(%+v) = %v, want *gcs.InvalidUploadError", u, err)
+		var ie *driver.InvalidUploadError
+		if !errors.As(err, &ie) || ie.DriverName != gcs.DriverName || ie.Upload != u {
+			t.Errorf("PurgeStagedUpload(%+v) = %v, want a *driver.InvalidUploadError naming gcs and the upload", u, err)
 		}
 	}
 	var ip *driver.InvalidPathError

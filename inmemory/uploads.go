@@ -2,7 +2,6 @@ package inmemory
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/stowage-dev/stowage/driver"
@@ -44,15 +43,17 @@ func (d *Driver) StagedUploads(ctx context.Context) ([]driver.StagedUpload, erro
 // gone are left alone and are no error. A Writer still open on the
 // removed record writes to and commits its own copy, as one whose record
 // was replaced by a new Writer for the path does. An invalid u.Path is an
-// *driver.InvalidPathError, an ID that is not one of this backend's an
-// *driver.OpError; neither changes anything.
+// *driver.InvalidPathError, an ID that is not one of this backend's (not
+// a decimal sequence number) a *driver.InvalidUploadError; neither changes
+// anything. The sequence number does not tell its path: that of another
+// path's upload finds no record of u.Path and changes nothing.
 func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) error {
 	if err := check(ctx, u.Path); err != nil {
 		return err
 	}
 	id, err := strconv.ParseUint(u.ID, 10, 64)
 	if err != nil {
-		return &driver.OpError{DriverName: DriverName, Op: "purge staged upload", Path: u.Path, Err: fmt.Errorf("malformed upload id %q: %w", u.ID, err)}
+		return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: "malformed ID: not a decimal sequence number"}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

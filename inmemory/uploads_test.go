@@ -44,10 +44,12 @@ func TestPurgeStagedUploadBadInput(t *testing.T) {
 		t.Fatalf("StagedUploads = %+v, %v; want one", list, err)
 	}
 	badID := list[0]
-	badID.ID = "not-an-id"
-	var opErr *driver.OpError
-	if err := d.PurgeStagedUpload(ctx, badID); !errors.As(err, &opErr) {
-		t.Errorf("PurgeStagedUpload(ID %q) = %v, want a *driver.OpError", badID.ID, err)
+	for _, id := range []string{"not-an-id", "", "-1", "1.5"} {
+		badID.ID = id
+		var ie *driver.InvalidUploadError
+		if err := d.PurgeStagedUpload(ctx, badID); !errors.As(err, &ie) || ie.DriverName != inmemory.DriverName || ie.Upload != badID {
+			t.Errorf("PurgeStagedUpload(ID %q) = %v, want a *driver.InvalidUploadError", id, err)
+		}
 	}
 	badPath := list[0]
 	badPath.Path = "a/../b"

@@ -158,8 +158,11 @@ func (b *backend) orphanTail(ctx context.Context, o driver.Object) (driver.Stage
 // committed object at the key is never touched, and an upload or tail
 // already gone is no error. For a tail that names no upload it sends one
 // DeleteObject of that tail. An invalid u.Path is a
-// *driver.InvalidPathError and an ID not from StagedUploads an
-// *driver.OpError; neither sends a request.
+// *driver.InvalidPathError and a malformed ID (neither "upload/<upload
+// id>" nor "tail/<40 lowercase hex digits>") a *driver.InvalidUploadError;
+// neither sends a request. An upload ID does not tell its key, so the ID
+// of another path's upload is not refused: its abort, sent for u.Path's
+// key, finds no such upload there and changes nothing.
 func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) error {
 	b := d.b
 	const op = "PurgeStagedUpload"
@@ -176,10 +179,10 @@ func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) e
 	case strings.HasPrefix(u.ID, tailIDPrefix):
 		name := strings.TrimPrefix(u.ID, tailIDPrefix)
 		if sum, err := hex.DecodeString(name); err != nil || len(sum) != tailHashSize || hex.EncodeToString(sum) != name {
-			return &driver.OpError{DriverName: DriverName, Op: op, Path: u.Path, Err: fmt.Errorf("malformed staged upload id %q: not a tail name", u.ID)}
+			return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: fmt.Sprintf("malformed ID: not %s and %d lowercase hex digits", tailIDPrefix, 2*tailHashSize)}
 		}
 		_, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.bucket), Key: aws.String(b.keys.Prefix + tailsDir + name)})
 		return wrap(ctx, op, u.Path, err)
 	}
-	return &driver.OpError{DriverName: DriverName, Op: op, Path: u.Path, Err: fmt.Errorf("malformed staged upload id %q", u.ID)}
+	return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: fmt.Sprintf("malformed ID: neither %s<upload id> nor %s<tail name>", uploadIDPrefix, tailIDPrefix)}
 }

@@ -200,9 +200,9 @@ func TestPurgeStagedUploadBadInput(t *testing.T) {
 		{Path: "/a", ID: "tail/" + strings.Repeat("AB", 20)},
 		{Path: "/a", ID: "tail/" + strings.Repeat("ab", 19)},
 	} {
-		var oe *driver.OpError
-		if err := st.PurgeStagedUpload(ctx, u); !errors.As(err, &oe) || !strings.Contains(err.Error(), "malformed") {
-			t.Errorf("PurgeStagedUpload(%+v) = %v, want an OpError for the id", u, err)
+		var ie *driver.InvalidUploadError
+		if err := st.PurgeStagedUpload(ctx, u); !errors.As(err, &ie) || ie.DriverName != "s3" || ie.Upload != u || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("PurgeStagedUpload(%+v) = %v, want a *driver.InvalidUploadError for the id", u, err)
 		}
 	}
 	cloudtest.WantOps(t, "bad input", o.Take(), map[string]int{})

@@ -3,7 +3,6 @@ package swift
 import (
 	"context"
 	"encoding/hex"
-	"fmt"
 	"mime"
 	"net/url"
 	"strconv"
@@ -150,13 +149,13 @@ func (d *Driver) StagedUploads(ctx context.Context) ([]driver.StagedUpload, erro
 // writes (stowage uploads purges by age).
 //
 // A u whose ID is not "<32 hex digits>/<24 hex digits>", or whose Path is
-// set but is not the path the ID's hash belongs to, is an
-// *InvalidUploadError, before any request.
+// set but is not the path the ID's hash belongs to, is a
+// *driver.InvalidUploadError, before any request.
 func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) error {
 	b := d.b
 	hash, id, _, ok := splitUploadName(u.ID + "/")
 	if !ok || hash+"/"+id != u.ID {
-		return &InvalidUploadError{Upload: u, Reason: "the ID is not <32 hex digits>/<24 hex digits>"}
+		return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: "the ID is not <32 hex digits>/<24 hex digits>"}
 	}
 	path := u.Path
 	if path != "" {
@@ -164,7 +163,7 @@ func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) e
 			return err
 		}
 		if b.uploadBase(path) != b.keys.Prefix+hash+"/" {
-			return &InvalidUploadError{Upload: u, Reason: "the ID is not that of an upload of the path"}
+			return &driver.InvalidUploadError{DriverName: DriverName, Upload: u, Reason: "the ID is not that of an upload of the path"}
 		}
 	} else {
 		path = "/"
@@ -185,19 +184,6 @@ func (d *Driver) PurgeStagedUpload(ctx context.Context, u driver.StagedUpload) e
 		return nil
 	}
 	return b.deleteSegments(ctx, "PurgeStagedUpload", path, names)
-}
-
-// InvalidUploadError is returned by PurgeStagedUpload, before any
-// request, for a driver.StagedUpload that StagedUploads cannot have
-// returned.
-type InvalidUploadError struct {
-	Upload driver.StagedUpload
-	// Reason says what is wrong with it.
-	Reason string
-}
-
-func (e *InvalidUploadError) Error() string {
-	return fmt.Sprintf("%s: invalid staged upload (ID %q, path %q): %s", DriverName, e.Upload.ID, e.Upload.Path, e.Reason)
 }
 
 // Lengths of the hex parts of an upload's name space: the hash of the

@@ -213,9 +213,9 @@ func TestPurgeStagedUploadBadInput(t *testing.T) {
 		{ID: uploadHash("/a") + "/18ed5b9ea2da8ef438d5a63"},
 		{ID: good, Path: "/b"},
 	} {
-		var ie *swift.InvalidUploadError
-		if err := st.PurgeStagedUpload(context.Background(), u); !errors.As(err, &ie) {
-			t.Errorf("PurgeStagedUpload(%+v) = %v, want an *InvalidUploadError", u, err)
+		var ie *driver.InvalidUploadError
+		if err := st.PurgeStagedUpload(context.Background(), u); !errors.As(err, &ie) || ie.DriverName != swift.DriverName || ie.Upload != u {
+			t.Errorf("PurgeStagedUpload(%+v) = %v, want a *driver.InvalidUploadError naming swift and the upload", u, err)
 		}
 	}
 	var ip *driver.InvalidPathError
