@@ -78,4 +78,14 @@ func wrap(ctx context.Context, op, path string, err error) error {
 // bytes that would need a block beyond the blob's limit of MaxBlocks
 // committed blocks. Write takes the bytes that fit and refuses the rest;
 // what was written can still be committed. A larger chunksize makes room.
-var ErrTooManyBlocks = errors.New("azure: a block blob holds at most 50,000 blocks")
+// It matches driver.ErrFileTooLarge with errors.Is.
+var ErrTooManyBlocks error = &limitError{"azure: a block blob holds at most 50,000 blocks"}
+
+// limitError is an error of a limit on one blob's size: it matches
+// driver.ErrFileTooLarge with errors.Is.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
+// Is reports whether target is driver.ErrFileTooLarge.
+func (e *limitError) Is(target error) bool { return target == driver.ErrFileTooLarge }

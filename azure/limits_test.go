@@ -38,6 +38,9 @@ func TestWriterBlockLimitAtWrite(t *testing.T) {
 	if !errors.Is(err, ErrTooManyBlocks) || n != 2 {
 		t.Fatalf("Write past 3 blocks of 4 bytes = %d, %v; want 2, ErrTooManyBlocks", n, err)
 	}
+	if !errors.Is(err, driver.ErrFileTooLarge) {
+		t.Errorf("Write past 3 blocks = %v, which does not match driver.ErrFileTooLarge", err)
+	}
 	if w.Size() != 12 {
 		t.Errorf("Size after the refused Write = %d, want 12", w.Size())
 	}

@@ -109,8 +109,8 @@ import (
 // written by a writer that has staged nothing and found no uncommitted
 // blocks, is committed with a single Put Blob of the file instead. A blob holds at
 // most MaxBlocks committed blocks: Write refuses the bytes beyond them
-// (ErrTooManyBlocks); with a Close after every few bytes the limit comes
-// sooner than ChunkSize suggests.
+// (ErrTooManyBlocks, which matches driver.ErrFileTooLarge); with a Close
+// after every few bytes the limit comes sooner than ChunkSize suggests.
 func (b *backend) Writer(ctx context.Context, path string, append bool) (driver.FileWriter, error) {
 	sb := b.staging(path)
 	st, err := readBlobState(ctx, sb)
@@ -298,11 +298,12 @@ func (w *writer) tooManyBlocks() error {
 //
 // The blob's block limit is checked here, not at Commit: the bytes that
 // would need a block beyond MaxBlocks (counting the one the buffer will
-// become) are refused with ErrTooManyBlocks, and the ones before them are
-// taken, so the upload stays committable. Growing the block size instead
-// would be possible (blocks may differ in size) but is not done, to keep
-// one block size per upload: with the default chunksize a file holds up
-// to about 390 GiB, and a larger chunksize raises that.
+// become) are refused with ErrTooManyBlocks (which matches
+// driver.ErrFileTooLarge), and the ones before them are taken, so the
+// upload stays committable. Growing the block size instead would be
+// possible (blocks may differ in size) but is not done, to keep one block
+// size per upload: with the default chunksize a file holds up to about
+// 390 GiB, and a larger chunksize raises that.
 func (w *writer) Write(p []byte) (int, error) {
 	room := int64(w.b.maxBlocks-len(w.blocks))*w.b.cfg.ChunkSize - int64(len(w.buf))
 	if int64(len(p)) <= room {

@@ -112,6 +112,15 @@ var (
 	ErrWriterCancelled = errors.New("writer already cancelled")
 )
 
+// ErrFileTooLarge is the cause (errors.Is) of a Writer's Write or Close
+// refusing bytes because the file would exceed what the backend can store
+// as one object (S3's 10,000 parts, an Azure block blob's 50,000 blocks,
+// Swift's max_manifest_segments squared, each at the writer's chunk
+// size). The bytes already written stay committable: the Writer is left
+// as it was, for Commit or Cancel. The backend's own error, which matches
+// it, names the limit (a larger chunksize usually makes room).
+var ErrFileTooLarge = errors.New("file too large for the backend")
+
 // DeleteFailure is one path DeleteFiles could not delete, with its cause.
 type DeleteFailure struct {
 	Path string

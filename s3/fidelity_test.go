@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/s3"
 	"github.com/stowage-dev/stowage/transport"
@@ -204,6 +205,9 @@ func TestWriterPartLimit(t *testing.T) {
 	var limit *s3.PartLimitError
 	if n != 0 || !errors.As(err, &limit) || limit.MaxParts != 3 || limit.Size != int64(len(content)) {
 		t.Fatalf("Write past the last part = %d, %v; want 0 and a *s3.PartLimitError of 3 parts and %d bytes", n, err, len(content))
+	}
+	if !errors.Is(err, driver.ErrFileTooLarge) {
+		t.Errorf("Write past the last part = %v, which does not match driver.ErrFileTooLarge", err)
 	}
 	if w.Size() != int64(len(content)) {
 		t.Errorf("Size() = %d after the refused Write, want %d", w.Size(), len(content))

@@ -29,11 +29,12 @@ const tailPartsMeta = "stowage-parts"
 //
 // Bytes are buffered and uploaded in Config.ChunkSize parts, larger ones
 // beyond the 1,000th part so that a file fits S3's 10,000 parts (see
-// partSize; Write fails with a *PartLimitError past the last). Close without
-// Commit leaves the upload open and must also keep the bytes that do not
-// fill a part yet; S3 cannot append to a part, and a part below 5 MiB may
-// only be the last one, so they are not uploaded as a part. Instead Close
-// stores them as a small tail object, <root>/~stowage/tails/<hash of key and
+// partSize; Write fails with a *PartLimitError past the last, which
+// matches driver.ErrFileTooLarge with errors.Is). Close without Commit
+// leaves the upload open and must also keep the bytes that do not fill a
+// part yet; S3 cannot append to a part, and a part below 5 MiB may only be
+// the last one, so they are not uploaded as a part. Instead Close stores
+// them as a small tail object, <root>/~stowage/tails/<hash of key and
 // upload ID>, whose metadata records the number of parts uploaded when it
 // was written, and the path and upload ID (which the hash hides) for
 // StagedUploads. Close works under driver.CloseContext, so it persists the
@@ -278,8 +279,8 @@ func (w *writer) Size() int64 { return w.partsSize + int64(len(w.buf)) + w.relea
 // number) is uploaded before Write returns. When a part upload fails the
 // bytes stay buffered (Size counts them) and Write reports the error. Once
 // the upload has all the parts S3 allows, Write takes no more bytes: it
-// returns a *PartLimitError and leaves the writer as it was, so Commit
-// still commits what was written.
+// returns a *PartLimitError (errors.Is driver.ErrFileTooLarge) and leaves
+// the writer as it was, so Commit still commits what was written.
 func (w *writer) Write(p []byte) (int, error) {
 	written := 0
 	for {
@@ -323,7 +324,8 @@ func (b *backend) partSize(n int) int64 {
 
 // PartLimitError is returned by Write once the upload of Path has the
 // MaxParts parts S3 allows: its Size bytes are written and can still be
-// committed, but no more.
+// committed, but no more. It matches driver.ErrFileTooLarge with
+// errors.Is.
 type PartLimitError struct {
 	Path     string
 	MaxParts int
@@ -334,6 +336,9 @@ func (e *PartLimitError) Error() string {
 	return fmt.Sprintf("%s: Writer %s: the upload has all %d parts S3 allows (%d bytes); a larger chunksize makes room for more",
 		DriverName, e.Path, e.MaxParts, e.Size)
 }
+
+// Is reports whether target is driver.ErrFileTooLarge.
+func (e *PartLimitError) Is(target error) bool { return target == driver.ErrFileTooLarge }
 
 // ensureUpload creates the multipart upload on first need.
 func (w *writer) ensureUpload(ctx context.Context) error {

@@ -95,7 +95,8 @@
 // An upload can have at most max_manifest_segments² segments (Commit nests
 // one level of sub-manifests; 1,000² by default, a million chunks): the
 // Write or Close that would upload one more fails with a
-// *TooManySegmentsError before uploading it, not at Commit.
+// *TooManySegmentsError (errors.Is driver.ErrFileTooLarge) before
+// uploading it, not at Commit.
 //
 // # URLFor
 //

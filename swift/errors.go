@@ -26,7 +26,9 @@ var errContainerNotFound = errors.New("container not found")
 // segment size mid-upload: a resuming process, which may run with another
 // configuration, tells the short last segment to read back by comparing
 // the segments' sizes with its ChunkSize, and a file's segment count is
-// known when the chunk size is chosen.
+// known when the chunk size is chosen. It matches driver.ErrFileTooLarge
+// with errors.Is (also from Commit, whose nesting of a continued static
+// large object's segments can exceed the limit).
 type TooManySegmentsError struct {
 	// Segment is the number of segments the upload would have needed.
 	Segment int
@@ -39,6 +41,9 @@ type TooManySegmentsError struct {
 func (e *TooManySegmentsError) Error() string {
 	return fmt.Sprintf("segment %d is more than the %d one file can have (max_manifest_segments squared) at chunksize %d", e.Segment, e.Limit, e.ChunkSize)
 }
+
+// Is reports whether target is driver.ErrFileTooLarge.
+func (e *TooManySegmentsError) Is(target error) bool { return target == driver.ErrFileTooLarge }
 
 // statusError is a non-2xx status the driver found in a response body
 // (bulk delete reports its outcome in the body of a 200).

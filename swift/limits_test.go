@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/internal/cloudtest"
 	"github.com/stowage-dev/stowage/swift"
 )
@@ -33,6 +34,9 @@ func TestWriterTooManySegments(t *testing.T) {
 	}
 	if tm.Segment != 5 || tm.Limit != 4 {
 		t.Errorf("TooManySegmentsError = %+v, want segment 5 of limit 4", tm)
+	}
+	if !errors.Is(err, driver.ErrFileTooLarge) {
+		t.Errorf("Write of a fifth segment = %v, which does not match driver.ErrFileTooLarge", err)
 	}
 	if segs := m.names(m.segments, root+"/"); len(segs) != 4 {
 		t.Errorf("%d segments stored, want the 4 that fit", len(segs))
