@@ -651,7 +651,11 @@ func writeConformance(w io.Writer, o *conformanceOptions, r *conformanceResult) 
 		}
 	}
 	if len(r.Requests) > 0 {
-		fmt.Fprintf(&b, "\nRequests: %s\n", fmtMethods(r.Requests))
+		fmt.Fprintf(&b, "\nRequests: %s", fmtMethods(r.Requests))
+		if r.Report != nil && r.Report.TotalRequests > 0 {
+			fmt.Fprintf(&b, " (%d of them by the store report)", r.Report.TotalRequests)
+		}
+		b.WriteString("\n")
 	}
 	writeReportText(&b, r)
 	if r.Bench != nil {
