@@ -48,7 +48,9 @@
 // order: "canceled" (context.Canceled or context.DeadlineExceeded),
 // "not_found" (*driver.PathNotFoundError), "invalid_path"
 // (*driver.InvalidPathError), "invalid_offset"
-// (*driver.InvalidOffsetError), "too_many_requests"
+// (*driver.InvalidOffsetError), "invalid_upload"
+// (*driver.InvalidUploadError), "file_too_large"
+// (driver.ErrFileTooLarge), "too_many_requests"
 // (*driver.TooManyRequestsError), "unsupported"
 // (driver.ErrUnsupportedMethod), "config" (*driver.ConfigError), and
 // "other". A *driver.DeleteFilesError is classified by its causes (the

@@ -17,6 +17,7 @@ import (
 	"github.com/stowage-dev/stowage/driver"
 	"github.com/stowage-dev/stowage/inmemory"
 	"github.com/stowage-dev/stowage/instrument"
+	"github.com/stowage-dev/stowage/s3"
 )
 
 // Every call of the wrapped driver is counted, with its errors by kind
@@ -272,6 +273,27 @@ func TestSpans(t *testing.T) {
 				t.Errorf("%s: error not recorded (events %v, status %v)", s.Name(), s.Events(), s.Status())
 			}
 		}
+	}
+}
+
+// A purge of an upload StagedUploads cannot have listed counts as
+// invalid_upload; a Writer refusing bytes past the backend's limit (no
+// local backend has one: the error is classified directly) as
+// file_too_large, behind the backend's own error type.
+func TestUploadErrorKinds(t *testing.T) {
+	in, _ := newInstrument(t)
+	d := in.Wrap(inmemory.New())
+	reg := in.Registry()
+	err := d.(driver.UploadStager).PurgeStagedUpload(context.Background(), driver.StagedUpload{Path: "/a", ID: "not-an-id"})
+	if !errors.As(err, new(*driver.InvalidUploadError)) {
+		t.Fatalf("PurgeStagedUpload with a garbage ID = %v, want a *driver.InvalidUploadError", err)
+	}
+	if got := value(t, reg, "stowage_operation_errors_total", lbl("driver", "inmemory", "operation", "PurgeStagedUpload", "kind", instrument.KindInvalidUpload)); got != 1 {
+		t.Errorf("operation_errors_total{PurgeStagedUpload,invalid_upload} = %v, want 1", got)
+	}
+	tooLarge := &driver.OpError{DriverName: "s3", Op: "Writer", Path: "/big", Err: &s3.PartLimitError{Path: "/big", MaxParts: 10000}}
+	if got := instrument.ErrorKind(tooLarge); got != instrument.KindFileTooLarge {
+		t.Errorf("ErrorKind(%v) = %q, want %q", tooLarge, got, instrument.KindFileTooLarge)
 	}
 }
 

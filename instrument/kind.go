@@ -13,6 +13,8 @@ const (
 	KindNotFound        = "not_found"
 	KindInvalidPath     = "invalid_path"
 	KindInvalidOffset   = "invalid_offset"
+	KindInvalidUpload   = "invalid_upload"
+	KindFileTooLarge    = "file_too_large"
 	KindTooManyRequests = "too_many_requests"
 	KindUnsupported     = "unsupported"
 	KindConfig          = "config"
@@ -26,6 +28,7 @@ func ErrorKind(err error) string {
 		nf  *driver.PathNotFoundError
 		ip  *driver.InvalidPathError
 		io  *driver.InvalidOffsetError
+		iu  *driver.InvalidUploadError
 		tm  *driver.TooManyRequestsError
 		cfg *driver.ConfigError
 	)
@@ -40,6 +43,10 @@ func ErrorKind(err error) string {
 		return KindInvalidPath
 	case errors.As(err, &io):
 		return KindInvalidOffset
+	case errors.As(err, &iu):
+		return KindInvalidUpload
+	case errors.Is(err, driver.ErrFileTooLarge):
+		return KindFileTooLarge
 	case errors.As(err, &tm):
 		return KindTooManyRequests
 	case errors.Is(err, driver.ErrUnsupportedMethod):
