@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -263,7 +264,7 @@ func (f *fixture) checkCancelledMidway() {
 	if hook := f.hook(); f.s.h.Caps.HTTP && hook != nil {
 		ctx, cancel := context.WithCancel(f.ctx)
 		defer cancel()
-		hook.set(&cancelAtSecondChange{ctx: ctx, cancel: cancel, firstDone: make(chan struct{})})
+		hook.set(&cancelAtSecondChange{ctx: ctx, cancel: cancel})
 		n, err := g.d.DeleteFiles(ctx, paths)
 		hook.set(nil)
 		g.checkDeleteReport(files, n, err)
@@ -417,41 +418,82 @@ func (f *fixture) checkDeleteReport(files []string, n int, err error) map[string
 // state-changing request comes, which it fails with ctx's error without
 // sending it. One that comes while the first is still out waits for the
 // first's answer first. The first answer is read into memory before it is
-// returned, so that the cancellation cannot cut it short.
+// returned, so that the cancellation cannot cut it short. A first request
+// that fails in transit or is answered 408, 429 or 5xx does not count:
+// the next state-changing request (the client's retry of it, which SDKs
+// send for those, and which a loaded test server can cause; or another
+// batch) is sent as the first in its place.
 type cancelAtSecondChange struct {
-	ctx       context.Context
-	cancel    context.CancelFunc
-	first     atomic.Bool
-	firstDone chan struct{} // closed when the first answer is in
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	answered bool          // the first batch has its answer
+	out      chan struct{} // while a first is out: closed when it ends
+
+	// onWait, if set, is called when a request starts waiting for the
+	// first's answer (for this type's own test).
+	onWait func()
 }
 
 func (c *cancelAtSecondChange) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method == http.MethodGet || req.Method == http.MethodHead {
 		return http.DefaultTransport.RoundTrip(req)
 	}
-	if c.first.CompareAndSwap(false, true) {
-		defer close(c.firstDone)
-		resp, err := http.DefaultTransport.RoundTrip(req)
-		if err != nil {
-			return nil, err
+	for {
+		c.mu.Lock()
+		answered, out := c.answered, c.out
+		if !answered && out == nil {
+			c.out = make(chan struct{})
+			c.mu.Unlock()
+			return c.sendFirst(req)
 		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
+		c.mu.Unlock()
+		if answered {
+			break
 		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		return resp, nil
+		if c.onWait != nil {
+			c.onWait()
+		}
+		select {
+		case <-out: // answered, or failed: look again
+			continue
+		case <-req.Context().Done():
+		}
+		break
 	}
 	if req.Body != nil {
 		req.Body.Close()
 	}
-	select {
-	case <-c.firstDone:
-	case <-req.Context().Done():
-	}
 	c.cancel()
 	return nil, fmt.Errorf("conformance: %s %s not sent, DeleteFiles cancelled after its first batch: %w", req.Method, req.URL.Path, c.ctx.Err())
+}
+
+// sendFirst sends req as the first batch and records whether it was
+// answered (an answer clients do not retry).
+func (c *cancelAtSecondChange) sendFirst(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	c.mu.Lock()
+	c.answered = err == nil && !retried(resp.StatusCode)
+	close(c.out)
+	c.out = nil
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// retried reports whether an answer with this status is one HTTP clients
+// retry: 408, 429 and every 5xx.
+func retried(status int) bool {
+	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
 }
 
 // cancelAtLook is a context that cancels itself the k-th time its Done or
