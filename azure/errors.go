@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -78,14 +79,5 @@ func wrap(ctx context.Context, op, path string, err error) error {
 // bytes that would need a block beyond the blob's limit of MaxBlocks
 // committed blocks. Write takes the bytes that fit and refuses the rest;
 // what was written can still be committed. A larger chunksize makes room.
-// It matches driver.ErrFileTooLarge with errors.Is.
-var ErrTooManyBlocks error = &limitError{"azure: a block blob holds at most 50,000 blocks"}
-
-// limitError is an error of a limit on one blob's size: it matches
-// driver.ErrFileTooLarge with errors.Is.
-type limitError struct{ msg string }
-
-func (e *limitError) Error() string { return e.msg }
-
-// Is reports whether target is driver.ErrFileTooLarge.
-func (e *limitError) Is(target error) bool { return target == driver.ErrFileTooLarge }
+// It wraps driver.ErrFileTooLarge, so errors.Is matches both.
+var ErrTooManyBlocks = fmt.Errorf("azure: a block blob holds at most 50,000 blocks: %w", driver.ErrFileTooLarge)

@@ -450,18 +450,21 @@ func (c *cancelAtSecondChange) RoundTrip(req *http.Request) (*http.Response, err
 		}
 		c.mu.Unlock()
 		if answered {
-			break
+			return c.refuse(req)
 		}
 		if c.onWait != nil {
 			c.onWait()
 		}
 		select {
 		case <-out: // answered, or failed: look again
-			continue
 		case <-req.Context().Done():
+			return c.refuse(req)
 		}
-		break
 	}
+}
+
+// refuse fails req without sending it and cancels the DeleteFiles.
+func (c *cancelAtSecondChange) refuse(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
